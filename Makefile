@@ -1,0 +1,43 @@
+# Two entry points for a fresh machine: `make run` (main job on embedded defaults) and `make test`.
+# Both create the virtual environment and install every Python and npm part first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := contracts/node_modules/.installed
+
+# The default local run skips the heavy lanes; CI (CI=true) runs every lane within its budget.
+ifeq ($(CI),true)
+PYTEST_LANES ?=
+else
+PYTEST_LANES ?= -m "not slow and not crash and not fuzz and not brownie"
+endif
+
+.PHONY: run test setup lint clean
+
+run: setup
+	$(BIN)/hyperbrick demo
+
+test: setup lint
+	$(BIN)/pytest $(PYTEST_LANES) $(PYTEST_ARGS)
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): contracts/package.json contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) contracts/node_modules contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache

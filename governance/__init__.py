@@ -1,0 +1,1 @@
+"""Hyperbrick governance: the pure policy core and the network service around it."""

@@ -1,0 +1,1 @@
+"""The governance network service: a thin FastAPI shell around the policy core."""

@@ -1,0 +1,1 @@
+"""Hyperbrick settlement: API tokens, metering ledger and write-ahead on-chain payouts."""

@@ -1,0 +1,1 @@
+"""Hyperbrick simulator: mesa and vectorized engines driving the same governance policy core."""
