@@ -1,0 +1,168 @@
+"""Token economics: conservation, fee split, expiry/refresh, controller, Gini, params validation."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from settlement.economics import (
+    EconomicsParams,
+    EconomicsParamsError,
+    StepActivity,
+    gini,
+    initial_controller,
+    new_book,
+    settle_step,
+    update_controller,
+)
+
+PROVIDERS, OWNERS, REQUESTORS = 6, 3, 2
+ACCOUNTS = PROVIDERS + OWNERS + REQUESTORS
+
+
+def _arr(values: list[int]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+batch = st.tuples(
+    st.integers(PROVIDERS + OWNERS, ACCOUNTS - 1),
+    st.integers(0, PROVIDERS - 1),
+    st.integers(PROVIDERS, PROVIDERS + OWNERS - 1),
+    st.integers(0, 50),
+)
+step_st = st.tuples(
+    st.lists(st.integers(0, 8), min_size=PROVIDERS, max_size=PROVIDERS),
+    st.lists(batch, max_size=8),
+    st.lists(st.integers(PROVIDERS, PROVIDERS + OWNERS - 1), max_size=4),
+    st.one_of(st.none(), st.integers(0, 1_000_000)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(step_st, min_size=1, max_size=12))
+def test_supply_is_conserved_and_balances_never_negative(steps: list) -> None:
+    params = EconomicsParams(token_lifetime_steps=3, refresh_grace_steps=1)
+    book = new_book(ACCOUNTS)
+    ctl = initial_controller(params)
+    for now, (caps, batches, placements, redeem) in enumerate(steps):
+        supply_before = book.supply_base_units
+        act = StepActivity(
+            now_step=now,
+            active_nodes=sum(c > 0 for c in caps),
+            capacity_units=_arr(caps),
+            request_payer=_arr([b[0] for b in batches]),
+            request_provider=_arr([b[1] for b in batches]),
+            request_owner=_arr([b[2] for b in batches]),
+            request_count=_arr([b[3] for b in batches]),
+            placement_payer=_arr(placements),
+            redeem_ppm=redeem,
+        )
+        flows = settle_step(book, ctl, params, act)
+        ctl = flows.controller
+        delta = (
+            flows.earned
+            + flows.bought
+            - flows.expired
+            - flows.placement_burned
+            - flows.redeemed
+            - flows.fees
+        )
+        assert book.supply_base_units - supply_before == delta
+        assert int(book.balance.sum()) == book.supply_base_units
+        assert (book.balance >= 0).all()
+        assert book.balance.dtype == np.int64
+        paid = flows.fees + flows.owner_rewards + flows.provider_rewards
+        assert paid == int(act.request_count.sum()) * params.request_price_base_units
+
+
+def test_request_payment_split_is_exact() -> None:
+    params = EconomicsParams(protocol_fee_bps=1_000, owner_share_bps=2_500, redeem_ppm=0)
+    book = new_book(ACCOUNTS)
+    act = StepActivity(
+        now_step=0,
+        active_nodes=1,
+        capacity_units=np.zeros(PROVIDERS, np.int64),
+        request_payer=_arr([PROVIDERS + OWNERS]),
+        request_provider=_arr([1]),
+        request_owner=_arr([PROVIDERS]),
+        request_count=_arr([10]),
+    )
+    flows = settle_step(book, initial_controller(params), params, act)
+    amount = 10 * params.request_price_base_units
+    assert flows.fees == amount // 10
+    assert book.balance[PROVIDERS] == (amount - amount // 10) // 4
+    assert book.balance[1] == amount - flows.fees - book.balance[PROVIDERS]
+    assert flows.bought == amount  # the requestor held nothing: it bought the whole cost
+
+
+def test_unrefreshed_credit_expires_after_grace_and_earning_refreshes() -> None:
+    params = EconomicsParams(token_lifetime_steps=2, refresh_grace_steps=1, redeem_ppm=0)
+    book = new_book(ACCOUNTS)
+    ctl = initial_controller(params)
+    caps = _arr([1, 1, 0, 0, 0, 0])
+    flows = settle_step(book, ctl, params, StepActivity(0, 2, caps))
+    earned_each = flows.earned // 2
+    only_first = _arr([1, 0, 0, 0, 0, 0])
+    for now in range(1, 5):
+        flows = settle_step(book, flows.controller, params, StepActivity(now, 1, only_first))
+    # Node 1 stopped earning at step 0: expiry 2, grace 1 -> burned at step 4.
+    assert book.balance[1] == 0
+    assert flows.expired == earned_each
+    assert book.balance[0] > earned_each
+
+
+def test_emission_controller_follows_network_size() -> None:
+    params = EconomicsParams()
+    ctl = initial_controller(params)
+    per_node = params.target_supply_per_node_base_units
+    grown = update_controller(
+        ctl,
+        params,
+        supply_base_units=per_node * 100,
+        active_nodes=1_000,
+        bought_base_units=0,
+        redeemed_base_units=0,
+    )
+    shrunk = update_controller(
+        ctl,
+        params,
+        supply_base_units=per_node * 1_000,
+        active_nodes=100,
+        bought_base_units=0,
+        redeemed_base_units=0,
+    )
+    assert grown.emission_ppm > ctl.emission_ppm > shrunk.emission_ppm
+    assert shrunk.emission_ppm >= params.emission_min_ppm
+
+
+def test_price_moves_with_net_buy_pressure_within_circuit_breaker() -> None:
+    params = EconomicsParams()
+    ctl = initial_controller(params)
+    kwargs = {"supply_base_units": 10**9, "active_nodes": 1}
+    up = update_controller(ctl, params, bought_base_units=10**12, redeemed_base_units=0, **kwargs)
+    down = update_controller(ctl, params, bought_base_units=0, redeemed_base_units=10**6, **kwargs)
+    assert up.price_micro == ctl.price_micro * 11 // 10
+    assert down.price_micro < ctl.price_micro
+
+
+def test_gini_bounds() -> None:
+    assert gini(np.full(10, 5, np.int64)) == pytest.approx(0.0)
+    assert gini(_arr([0] * 99 + [100])) == pytest.approx(0.99)
+    assert gini(np.zeros(3, np.int64)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("protocol_fee_bps", 10_001), ("redeem_ppm", -1), ("token_lifetime_steps", 0), ("x", 1)],
+)
+def test_invalid_params_name_the_field(field: str, value: int) -> None:
+    if field == "x":
+        with pytest.raises(EconomicsParamsError, match="earn_base_units_per_capacity_step"):
+            EconomicsParams(earn_base_units_per_capacity_step=1.5)  # type: ignore[arg-type]
+        return
+    with pytest.raises(EconomicsParamsError, match=field):
+        dataclasses.replace(EconomicsParams(), **{field: value})
