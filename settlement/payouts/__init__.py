@@ -1,0 +1,1 @@
+"""Settlement engine: netting, batching, the write-ahead sender, confirmation and reconciliation."""

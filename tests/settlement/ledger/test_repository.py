@@ -1,0 +1,87 @@
+"""Ledger repository: idempotent credits, debits and usage; balances; validation; SQLite and PG."""
+
+from __future__ import annotations
+
+import pytest
+
+from settlement.errors import FatalSettlementError
+from settlement.ledger import (
+    IdempotencyConflictError,
+    InsufficientCreditError,
+    Ledger,
+)
+from settlement.ledger.amounts import InvalidAddressError, InvalidAmountError
+
+ALICE = "0x" + "aa" * 20
+BOB = "0x" + "Bb" * 20
+MAX = 2**256 - 1
+
+
+def test_credit_is_idempotent_per_key(ledger: Ledger) -> None:
+    first = ledger.credit(ALICE, 10, idempotency_key="dep-1")
+    again = ledger.credit(ALICE, 10, idempotency_key="dep-1")
+    assert first.created
+    assert not again.created
+    assert first.id == again.id
+    assert ledger.credit_balance(ALICE) == 10
+
+
+def test_reusing_a_key_with_other_arguments_is_refused(ledger: Ledger) -> None:
+    ledger.credit(ALICE, 10, idempotency_key="dep-1")
+    with pytest.raises(IdempotencyConflictError):
+        ledger.credit(ALICE, 11, idempotency_key="dep-1")
+    assert ledger.credit_balance(ALICE) == 10
+
+
+def test_debit_never_goes_below_zero(ledger: Ledger) -> None:
+    ledger.credit(ALICE, 5, idempotency_key="dep")
+    with pytest.raises(InsufficientCreditError):
+        ledger.debit(ALICE, 6, idempotency_key="spend-1")
+    ledger.debit(ALICE, 5, idempotency_key="spend-2")
+    assert ledger.credit_balance(ALICE) == 0
+
+
+def test_uint256_extremes_round_trip(ledger: Ledger) -> None:
+    ledger.credit(ALICE, MAX, idempotency_key="huge")
+    assert ledger.credit_balance(ALICE) == MAX
+    with pytest.raises(InvalidAmountError):
+        ledger.credit(ALICE, 1, idempotency_key="overflow")  # the balance itself must stay < 2**256
+
+
+@pytest.mark.parametrize("bad", [-1, 2**256, 1.0, True, "1", None])
+def test_amounts_outside_uint256_or_not_int_are_refused(ledger: Ledger, bad: object) -> None:
+    with pytest.raises(InvalidAmountError):
+        ledger.credit(ALICE, bad, idempotency_key="bad")  # type: ignore[arg-type]
+
+
+def test_bad_addresses_are_refused(ledger: Ledger) -> None:
+    with pytest.raises(InvalidAddressError):
+        ledger.credit("0x1234", 1, idempotency_key="k")
+
+
+def test_usage_debits_payer_and_is_owed_to_payee(ledger: Ledger) -> None:
+    ledger.credit(ALICE, 100, idempotency_key="dep")
+    rec = ledger.record_usage("req-1", payer=ALICE, payee=BOB, amount_wei=30)
+    again = ledger.record_usage("req-1", payer=ALICE, payee=BOB, amount_wei=30)
+    assert rec.created
+    assert not again.created
+    assert ledger.credit_balance(ALICE) == 70
+    assert ledger.pending_payouts(BOB) == 30
+    assert ledger.pending_payouts(BOB.lower()) == 30
+    trace = ledger.usage_trace("req-1")
+    assert trace.payee == BOB.lower()
+    assert trace.payout_id is None
+
+
+def test_usage_without_enough_credit_writes_nothing(ledger: Ledger) -> None:
+    with pytest.raises(InsufficientCreditError):
+        ledger.record_usage("req-1", payer=ALICE, payee=BOB, amount_wei=1)
+    assert ledger.pending_payouts(BOB) == 0
+    with pytest.raises(FatalSettlementError):
+        ledger.usage_trace("req-1")
+
+
+def test_usage_key_conflict(ledger: Ledger) -> None:
+    ledger.record_usage("req-1", payee=BOB, amount_wei=1)
+    with pytest.raises(IdempotencyConflictError):
+        ledger.record_usage("req-1", payee=BOB, amount_wei=2)
