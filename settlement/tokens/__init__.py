@@ -1,0 +1,1 @@
+"""Expiring API tokens: issue, verify (MAC-signed, no DB per request), refresh, revoke, earn."""
