@@ -36,3 +36,14 @@ def tool_path(name: str) -> Path:
             f"{name} is not installed at {path}; run `make setup` (npm ci in contracts/)"
         )
     return path
+
+
+def solc_shim_path() -> Path:
+    """Return the solc shim (native solc CLI over npm solc-js) used by forge, brownie, Python."""
+    path = CONTRACTS_DIR / "tools" / "solc"
+    solcjs = node_modules_dir() / "solc" / "soljson.js"
+    if not solcjs.is_file():
+        raise FatalSettlementError(
+            f"solc-js is not installed at {solcjs}; run `make setup` (npm ci in contracts/)"
+        )
+    return path
