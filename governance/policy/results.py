@@ -1,0 +1,164 @@
+"""Decision and plan types returned by the policy core (columnar, with reasons and scores)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from governance.policy.reasons import (
+    EVICTION_OUTCOMES,
+    EVICTION_REASONS,
+    FILTER_REASONS,
+    PLACEMENT_REASONS,
+    EvictionOutcome,
+    EvictionReason,
+    FilterReason,
+    PlacementReason,
+)
+from governance.policy.types import F32, F64, I8, I32, Bool, Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementDecision:
+    """One placement decision as a record (for services, logs and the demo)."""
+
+    replica: int
+    node: int  # -1: unplaceable
+    reason: PlacementReason
+    score: float
+    factors: dict[str, float]
+    failing_filter: FilterReason | None  # the filter that rejected most candidates, if unplaceable
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementPlan:
+    """Placement decisions as columns; ``factor_scores[i, j]`` is ``factor_names[j]``, in [0, 1]."""
+
+    replica: I32
+    node: I32
+    reason: I8
+    score: F64
+    factor_names: tuple[str, ...]
+    factor_scores: F32
+    failing_filter: I8  # FilterReason code or -1
+
+    def __len__(self) -> int:
+        return int(self.replica.shape[0])
+
+    @property
+    def placed(self) -> int:
+        return int(np.count_nonzero(self.node >= 0))
+
+    def records(self) -> Iterator[PlacementDecision]:
+        """Yield the decisions as records (slow; for humans and small plans)."""
+        for i in range(len(self)):
+            ff = int(self.failing_filter[i])
+            yield PlacementDecision(
+                replica=int(self.replica[i]),
+                node=int(self.node[i]),
+                reason=PLACEMENT_REASONS[int(self.reason[i])],
+                score=float(self.score[i]),
+                factors={
+                    n: float(self.factor_scores[i, j]) for j, n in enumerate(self.factor_names)
+                },
+                failing_filter=FILTER_REASONS[ff] if ff >= 0 else None,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class EvictionDecision:
+    """One proposed eviction as a record."""
+
+    replica: int
+    node: int
+    reason: EvictionReason
+    outcome: EvictionOutcome
+    deadline_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class EvictionPlan:
+    """Proposed evictions with their outcome: scheduled, executed, dry-run, refused or held."""
+
+    replica: I32
+    node: I32
+    reason: I8
+    outcome: I8
+    deadline_s: F64
+
+    def __len__(self) -> int:
+        return int(self.replica.shape[0])
+
+    def count(self, outcome: EvictionOutcome) -> int:
+        """Number of rows with ``outcome``."""
+        return int(np.count_nonzero(self.outcome == EVICTION_OUTCOMES.index(outcome)))
+
+    def records(self) -> Iterator[EvictionDecision]:
+        """Yield the evictions as records (slow; for humans and small plans)."""
+        for i in range(len(self)):
+            yield EvictionDecision(
+                replica=int(self.replica[i]),
+                node=int(self.node[i]),
+                reason=EVICTION_REASONS[int(self.reason[i])],
+                outcome=EVICTION_OUTCOMES[int(self.outcome[i])],
+                deadline_s=float(self.deadline_s[i]),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ReputationUpdate:
+    """New scores and tiers, plus which nodes were caught lying this cycle."""
+
+    reputation: F32
+    tier: I8
+    lying: Bool
+
+
+@dataclass(frozen=True, slots=True)
+class CyclePlan:
+    """Everything one cycle decided, in order: reputation, evictions, placements."""
+
+    params_version: str
+    now_s: float
+    dry_run: bool
+    reputation: ReputationUpdate
+    evictions: EvictionPlan
+    placements: PlacementPlan
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    """The plan and the snapshot after applying it (the input snapshot itself when dry-run)."""
+
+    plan: CyclePlan
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class FilterVerdict:
+    """One filter's verdict on a (replica, node) pair."""
+
+    filter_name: str
+    passed: bool
+    reason: FilterReason
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementExplanation:
+    """Answer to "why not node X for replica r?": failing filters and the score gap to the best."""
+
+    replica: int
+    node: int
+    feasible: bool
+    verdicts: tuple[FilterVerdict, ...]
+    score: float
+    factors: dict[str, float]
+    best_node: int  # the exact-greedy choice for this replica now (-1 if none)
+    best_score: float
+    score_gap: float  # best_score - score (>= 0 when feasible)
+
+    @property
+    def failing(self) -> tuple[FilterVerdict, ...]:
+        return tuple(v for v in self.verdicts if not v.passed)
