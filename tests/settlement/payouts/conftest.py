@@ -1,0 +1,54 @@
+"""Payout fixtures: contracts deployed on the session anvil, a ledger, a worker wired to both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from settlement.chain.anvil import DEV_PRIVATE_KEYS, Anvil
+from settlement.chain.client import JsonRpcChainClient
+from settlement.chain.evm import EvmPayoutChain
+from settlement.ledger import Ledger, open_ledger
+from settlement.payouts.devnet import DevContracts, deploy_dev_contracts
+from settlement.payouts.worker import SettlementWorker
+
+ADMIN_KEY, SETTLER_KEY = DEV_PRIVATE_KEYS[0], DEV_PRIVATE_KEYS[1]
+MINT_WEI = 10**26
+K = 3
+
+
+@pytest.fixture
+def client(anvil: Anvil) -> Iterator[JsonRpcChainClient]:
+    rpc = JsonRpcChainClient(anvil.rpc_url)
+    yield rpc
+    rpc.close()
+
+
+@pytest.fixture
+def contracts(client: JsonRpcChainClient) -> DevContracts:
+    return deploy_dev_contracts(client, ADMIN_KEY, SETTLER_KEY, mint_wei=MINT_WEI)
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Iterator[Ledger]:
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield ledger
+    ledger.close()
+
+
+@pytest.fixture
+def chain(client: JsonRpcChainClient, contracts: DevContracts) -> EvmPayoutChain:
+    return EvmPayoutChain(
+        client,
+        chain_id=client.chain_id(),
+        settlement_address=contracts.settlement,
+        private_key=SETTLER_KEY,
+        confirmations=K,
+    )
+
+
+@pytest.fixture
+def worker(book: Ledger, chain: EvmPayoutChain) -> SettlementWorker:
+    return SettlementWorker(ledger=book, chain=chain, max_words=50, resend_after_ms=200)
