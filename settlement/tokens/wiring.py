@@ -40,18 +40,21 @@ class LedgerCredits:
         ).created
 
 
-def open_token_service(
-    settings: TokenSettings | None = None, *, database_url: str | None = None
-) -> tuple[TokenService, Ledger]:
-    """Open the ledger (migrated), create the token tables, and build a token service on them."""
-    settings = settings or TokenSettings()
-    ledger = open_ledger(database_url)
-    create_tables(ledger.engine)
-    service = TokenService(
+def build_token_service(settings: TokenSettings, ledger: Ledger) -> TokenService:
+    """Build a token service on the ledger's database (token tables must exist)."""
+    return TokenService(
         keyring=settings.keyring(),
         store=SqlTokenStore(ledger.engine),
         credits=LedgerCredits(ledger),
         clock=SystemClock(),
         policy=TokenPolicy.from_settings(settings),
     )
-    return service, ledger
+
+
+def open_token_service(
+    settings: TokenSettings | None = None, *, database_url: str | None = None
+) -> tuple[TokenService, Ledger]:
+    """Open the ledger (migrated), create the token tables, and build a token service on them."""
+    ledger = open_ledger(database_url)
+    create_tables(ledger.engine)
+    return build_token_service(settings or TokenSettings(), ledger), ledger

@@ -1,0 +1,1 @@
+"""HTTP API of settlement: balances and token refresh/issue/revoke, as a router to mount."""

@@ -1,0 +1,161 @@
+"""The settlement APIRouter: balances, and token issue / refresh / revoke.
+
+The router catches settlement errors itself (mapped in `errors`), so an app that mounts it needs no
+extra exception handlers. Request bodies are parsed by pydantic models at this edge only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.responses import Response
+
+from settlement.api.balances import BalanceService
+from settlement.api.errors import (
+    MissingCredentialsError,
+    QuotaExceededError,
+    error_response,
+    json_error,
+)
+from settlement.errors import SettlementError
+from settlement.ledger.amounts import normalize_address
+from settlement.tokens.format import TokenClaims
+from settlement.tokens.rules import QuotaWindows
+from settlement.tokens.scopes import SCOPE_BITS, Scope
+from settlement.tokens.service import IssuedToken, TokenService
+
+BALANCES_READ = SCOPE_BITS[Scope.BALANCES_READ]
+TOKENS_ADMIN = SCOPE_BITS[Scope.TOKENS_ADMIN]
+JSON = "application/json"
+
+
+class IssueBody(BaseModel):
+    """Body of `POST /v1/tokens`."""
+
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field(description="0x address the token is issued to")
+    scopes: list[str] = Field(min_length=1)
+    lifetime_s: int | None = Field(None, gt=0)
+    quota_per_min: int = Field(0, ge=0, lt=2**32)
+
+
+class RevokeBody(BaseModel):
+    """Body of `POST /v1/tokens/revoke`: exactly one of the three."""
+
+    model_config = ConfigDict(extra="forbid")
+    token: str | None = None
+    token_id: str | None = None
+    subject: str | None = None
+    reason: str = Field("revoked via API", max_length=200)
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if header is None or header[:7].lower() != "bearer ":
+        raise MissingCredentialsError
+    return header[7:].strip()
+
+
+def _json(payload: object, status: int = 200) -> Response:
+    return Response(json.dumps(payload).encode(), status_code=status, media_type=JSON)
+
+
+def _token_json(issued: IssuedToken) -> dict[str, object]:
+    claims = issued.claims
+    return {
+        "token": issued.token,
+        "token_id": claims.token_id_hex,
+        "subject": claims.subject_address,
+        "scopes": sorted(scope.value for scope in claims.scopes),
+        "issued_at_s": claims.issued_at_s,
+        "expires_at_s": claims.expires_at_s,
+        "quota_per_min": claims.quota_per_min,
+        "generation": claims.generation,
+    }
+
+
+async def _body(request: Request, model: type[BaseModel]) -> BaseModel | Response:
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()
+        )
+        return json_error(422, "invalid_body", problems)
+
+
+def settlement_router(tokens: TokenService, balances: BalanceService) -> APIRouter:
+    """Build the router; `tokens` verifies bearer tokens, `balances` answers balance reads."""
+    router = APIRouter(tags=["settlement"])
+    quotas = QuotaWindows()
+
+    def authorize(request: Request, mask: int) -> TokenClaims:
+        claims = tokens.verify_mask(_bearer(request), mask)
+        if not quotas.admit(claims, tokens.clock.now()):
+            raise QuotaExceededError(f"quota of {claims.quota_per_min} requests/min used up")
+        return claims
+
+    @router.get("/v1/balances/{address}", summary="token, escrow, credit and pending payouts")
+    async def get_balances(address: str, request: Request) -> Response:
+        try:
+            authorize(request, BALANCES_READ)
+            view = await balances.balances(normalize_address(address))
+        except SettlementError as error:
+            return error_response(error)
+        return _json(view.to_json())
+
+    @router.post("/v1/tokens/refresh", summary="exchange a (recently expired) token")
+    async def refresh_token(request: Request) -> Response:
+        try:
+            issued = await asyncio.to_thread(tokens.refresh, _bearer(request))
+        except SettlementError as error:
+            return error_response(error)
+        return _json(_token_json(issued), 201)
+
+    @router.post("/v1/tokens", summary="issue a token (needs tokens:admin)")
+    async def issue_token(request: Request) -> Response:
+        try:
+            authorize(request, TOKENS_ADMIN)
+            body = await _body(request, IssueBody)
+            if isinstance(body, Response):
+                return body
+            assert isinstance(body, IssueBody)  # noqa: S101 - narrowed for mypy
+            issued = await asyncio.to_thread(
+                tokens.issue, body.subject, body.scopes, body.lifetime_s, body.quota_per_min
+            )
+        except SettlementError as error:
+            return error_response(error)
+        return _json(_token_json(issued), 201)
+
+    @router.post("/v1/tokens/revoke", summary="revoke a token or a subject (needs tokens:admin)")
+    async def revoke_token(request: Request) -> Response:
+        try:
+            authorize(request, TOKENS_ADMIN)
+            body = await _body(request, RevokeBody)
+            if isinstance(body, Response):
+                return body
+            assert isinstance(body, RevokeBody)  # noqa: S101 - narrowed for mypy
+            return await asyncio.to_thread(_revoke, tokens, body)
+        except SettlementError as error:
+            return error_response(error)
+
+    return router
+
+
+def _revoke(tokens: TokenService, body: RevokeBody) -> Response:
+    given = [v for v in (body.token, body.token_id, body.subject) if v is not None]
+    if len(given) != 1:
+        return json_error(422, "invalid_body", "give exactly one of token, token_id, subject")
+    if body.token is not None:
+        claims = tokens.revoke_token(body.token, body.reason)
+        return _json({"revoked": "token", "token_id": claims.token_id_hex})
+    if body.token_id is not None:
+        tokens.revoke_id(body.token_id, body.reason)
+        return _json({"revoked": "token", "token_id": body.token_id.lower()})
+    assert body.subject is not None  # noqa: S101 - exactly one was given
+    cutoff = tokens.revoke_subject(body.subject, body.reason)
+    subject = normalize_address(body.subject)
+    return _json({"revoked": "subject", "subject": subject, "cutoff_s": cutoff})
