@@ -1,7 +1,7 @@
 """Exception tree of the simulator.
 
-SimError
- └── ScenarioError (also ValueError): a scenario file is invalid; names file, field and reason.
+SimError └── ScenarioError (also ValueError): a scenario file is invalid; names file, field and
+reason.
 """
 
 

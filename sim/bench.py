@@ -1,0 +1,126 @@
+"""`hyperbrick bench sim`: node-steps per second (full governance step) and peak RSS per row.
+
+Each row runs in a fresh process so its peak RSS is its own. A row builds the world, runs warm-up
+steps (the first places every replica), then times steady-state steps of the `baseline` scenario
+with the Hyperbrick policy: behaviour, serving, `run_cycle`, actuator, economics and KPIs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+FULL_ROWS = (
+    ("mesa", 1_000),
+    ("mesa", 10_000),
+    ("mesa", 100_000),
+    ("vector", 100_000),
+    ("vector", 1_000_000),
+    ("vector", 10_000_000),
+)
+QUICK_ROWS = (("mesa", 1_000), ("vector", 10_000))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `bench sim`."""
+    parser = subparsers.add_parser("sim", help="simulator node-steps/s and peak RSS")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="small sizes only (smoke test)")
+    parser.add_argument("--scenario", default="baseline")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per row")
+    parser.add_argument("--rows", default=None, help="ENGINE:NODES,... (overrides the size list)")
+    parser.set_defaults(handler=_handler)
+
+
+def _steps_for(nodes: int) -> int:
+    return 3 if nodes >= 5_000_000 else 5 if nodes >= 500_000 else 10
+
+
+def measure(engine: str, nodes: int, steps: int, scenario_ref: str) -> dict[str, Any]:
+    """Run one row in this process (call it in a fresh process for a clean peak RSS)."""
+    import resource
+    import time
+
+    from sim.runner import make_engine, resolve_sizes
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(scenario_ref)
+    sizes = resolve_sizes(scenario, nodes=nodes, steps=steps + 2)
+    t0 = time.perf_counter()
+    eng = make_engine(engine, scenario, sizes, scenario.seed, None, scenario_ref)
+    build_s = time.perf_counter() - t0
+    for _ in range(2):
+        eng.step_once()
+    t1 = time.perf_counter()
+    for _ in range(steps):
+        eng.step_once()
+    elapsed = time.perf_counter() - t1
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {
+        "engine": engine,
+        "nodes": nodes,
+        "steps": steps,
+        "node_steps_per_s": nodes * steps / elapsed,
+        "step_s": elapsed / steps,
+        "build_s": build_s,
+        "peak_rss_bytes": rss,
+    }
+
+
+def _child(engine: str, nodes: int, steps: int, scenario: str, queue: Any) -> None:
+    try:
+        queue.put(measure(engine, nodes, steps, scenario))
+    except MemoryError:
+        queue.put({"engine": engine, "nodes": nodes, "error": "MemoryError"})
+
+
+def measure_isolated(engine: str, nodes: int, steps: int, scenario: str) -> dict[str, Any]:
+    """`measure` in a spawned process."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(engine, nodes, steps, scenario, queue))
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0 or queue.empty():
+        return {"engine": engine, "nodes": nodes, "error": f"exit code {proc.exitcode}"}
+    row: dict[str, Any] = queue.get()
+    return row
+
+
+def _rows(args: argparse.Namespace) -> list[tuple[str, int]]:
+    if args.rows:
+        out = []
+        for item in args.rows.split(","):
+            engine, _, nodes = item.partition(":")
+            out.append((engine, int(float(nodes))))
+        return out
+    return list(QUICK_ROWS if args.quick else FULL_ROWS)
+
+
+def _handler(args: argparse.Namespace) -> int:
+    results = []
+    for engine, nodes in _rows(args):
+        steps = args.steps or _steps_for(nodes)
+        row = measure_isolated(engine, nodes, steps, args.scenario)
+        results.append(row)
+        if not args.json:
+            print(_line(row), flush=True)
+    if args.json:
+        meta = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+        print(json.dumps({"benchmark": "sim", "machine": meta, "results": results}))
+    return 0
+
+
+def _line(row: dict[str, Any]) -> str:
+    if "error" in row:
+        return f"{row['engine']:6s} {row['nodes']:>11,} nodes  FAILED: {row['error']}"
+    return (
+        f"{row['engine']:6s} {row['nodes']:>11,} nodes  {row['node_steps_per_s']:>14,.0f} "
+        f"node-steps/s  {row['step_s'] * 1e3:9.1f} ms/step  "
+        f"peak RSS {row['peak_rss_bytes'] / 2**30:6.2f} GiB"
+    )

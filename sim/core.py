@@ -1,0 +1,209 @@
+"""One simulation step shared by both engines: behaviour, policy cycle, actuator, economics, KPIs.
+
+Random streams are split by purpose from the run seed so that the engines differ only where their
+semantics do: the world (stream 0) and request demand (stream 2) and the policy's generator (stream
+3) are identical in both engines; behaviour (stream 1) is drawn per engine (one vector, or per agent
+type).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from governance.policy import PolicyParams, Snapshot, run_cycle
+from settlement.economics import (
+    ControllerState,
+    EconomicsParams,
+    StepActivity,
+    StepFlows,
+    TokenBook,
+    gini,
+    initial_controller,
+    new_book,
+    settle_step,
+    velocity,
+)
+from sim import dynamics
+from sim.actuator import apply_plan
+from sim.kpis import StepKpis
+from sim.params import economics_params, policy_params
+from sim.scenario import Scenario, Sizes
+from sim.world import ADVERSARIAL, I64, NodeKind, World, generate_world
+
+STREAM_WORLD, STREAM_BEHAVIOUR, STREAM_DEMAND, STREAM_POLICY = 0, 1, 2, 3
+GINI_SAMPLE = 65_536
+
+
+def stream(seed: int, purpose: int) -> np.random.Generator:
+    """An independent generator for one purpose of a run."""
+    return np.random.default_rng([seed, purpose])
+
+
+@dataclass(slots=True)
+class SimulationCore:
+    """State of one run and the step that both engines call."""
+
+    scenario: Scenario
+    sizes: Sizes
+    seed: int
+    params: PolicyParams
+    econ: EconomicsParams
+    world: World
+    book: TokenBook
+    controller: ControllerState
+    demand_rng: np.random.Generator
+    policy_rng: np.random.Generator
+    step_index: int = 0
+    sybil_rejoins: int = 0
+
+    @property
+    def max_nodes(self) -> int:
+        return round(self.sizes.nodes * self.scenario.churn.growth_factor)
+
+    @property
+    def now_s(self) -> float:
+        return self.step_index * self.world.step_s
+
+    def join_target(self) -> int:
+        return dynamics.target_present(
+            self.scenario, self.sizes.nodes, self.sizes.steps, self.step_index
+        )
+
+    def step(self, behaviour: dynamics.Behaviour) -> StepKpis:
+        """Advance one step with the engine's behaviour draws; return the step's KPIs."""
+        world, step, now_s = self.world, self.step_index, self.now_s
+        initial_rep = self.params.reputation.initial
+        dynamics.apply_behaviour(world, behaviour, now_s, initial_rep)
+        dynamics.activate_services(world, self.scenario, self.max_nodes)
+        served = dynamics.serve(world, self.scenario, step, behaviour, self.demand_rng)
+        obs = dynamics.observations(world, behaviour, served, world.step_s)
+        before = replace(world.snapshot, observations=obs)
+        result = run_cycle(before, self.params, now_s, self.policy_rng)
+        act = apply_plan(world, before, result, self.params, step)
+        finished = dynamics.finish_tasks(world)
+        rejoin = dynamics.sybils_to_cycle(world, self.scenario.adversaries.sybil_rejoin_below)
+        dynamics.drop_replicas(world, rejoin)
+        dynamics.new_identities(world, rejoin, now_s, initial_rep)
+        self.book.reset(rejoin)
+        self.sybil_rejoins += int(rejoin.size)
+        flows, adv_income, income = self._economics(served, act.placed, finished.size)
+        self.step_index += 1
+        return self._kpis(step, served, act, flows, adv_income, income, int(rejoin.size))
+
+    def _capacity_units(self) -> I64:
+        """Cores each slot contributes: healthy, present and above the reputation floor."""
+        nodes = self.world.snapshot.nodes
+        floor = self.params.eviction.reputation_floor if self.params.reputation.enabled else -1.0
+        earning = nodes.healthy & (nodes.reputation >= floor)
+        return np.where(earning, nodes.capacity[:, 0] // 1000, 0).astype(np.int64)
+
+    def _economics(
+        self, served: dynamics.Served, placed: I64, _finished: int
+    ) -> tuple[StepFlows, int, int]:
+        world = self.world
+        shock = self.scenario.economic_shock
+        redeem = None
+        if shock and shock.start_step <= self.step_index < shock.start_step + shock.duration_steps:
+            redeem = shock.redeem_ppm
+        units = self._capacity_units()
+        payer = world.service_owner_account[world.snapshot.replicas.service[placed]]
+        act = StepActivity(
+            now_step=self.step_index,
+            active_nodes=int(world.present.sum()),
+            capacity_units=units,
+            request_payer=served.batch_payer,
+            request_provider=served.batch_provider,
+            request_owner=served.batch_owner,
+            request_count=served.batch_count,
+            placement_payer=payer.astype(np.int64),
+            redeem_ppm=redeem,
+        )
+        flows = settle_step(self.book, self.controller, self.econ, act)
+        # Revenue of providers this step: contribution rewards plus their share of requests.
+        rate = self.econ.earn_base_units_per_capacity_step * self.controller.emission_ppm // 10**6
+        adv = ADVERSARIAL[world.kind]
+        adv_income = int(units[adv].sum()) * rate + self._provider_share(served, adv)
+        income = flows.earned + flows.provider_rewards
+        self.controller = flows.controller
+        return flows, adv_income, income
+
+    def _provider_share(self, served: dynamics.Served, adv: np.ndarray) -> int:
+        mask = adv[served.batch_provider]
+        amount = served.batch_count[mask] * self.econ.request_price_base_units
+        fee = amount * self.econ.protocol_fee_bps // 10_000
+        owner = (amount - fee) * self.econ.owner_share_bps // 10_000
+        return int((amount - fee - owner).sum())
+
+    def _kpis(self, step, served, act, flows, adv_income, income, rejoins) -> StepKpis:  # type: ignore[no-untyped-def]
+        world = self.world
+        nodes = world.snapshot.nodes
+        up = nodes.healthy
+        cap = float(world.true_capacity[up, 0].sum())
+        rep = dynamics.mean_by_kind(world, nodes.reputation)
+        return StepKpis(
+            step=step,
+            nodes_present=int(world.present.sum()),
+            nodes_up=int(up.sum()),
+            replicas_desired=served.replicas_desired,
+            availability=served.availability,
+            sla_violations=served.sla_violations,
+            requests=served.requests,
+            requests_failed=served.requests_failed,
+            placements=int(act.placed.size),
+            placement_failures=act.placement_failures,
+            evictions=act.evictions,
+            evictions_refused=act.evictions_refused,
+            budget_violations=act.budget_violations,
+            notice_violations=act.notice_violations,
+            eviction_loops=act.eviction_loops,
+            sybil_rejoins=rejoins,
+            adversary_placement_share=served.adversary_running / max(served.running, 1),
+            adversary_revenue_share=adv_income / income if income > 0 else 0.0,
+            utilization=float(nodes.used[up, 0].sum()) / cap if cap > 0 else 0.0,
+            supply_base_units=flows.supply,
+            price_micro=flows.controller.price_micro,
+            emission_ppm=flows.controller.emission_ppm,
+            velocity=velocity(flows.spent, flows.supply),
+            gini=self._gini(),
+            rep_honest=float(rep[NodeKind.HONEST]),
+            rep_flaky=float(rep[NodeKind.FLAKY]),
+            rep_liar=float(rep[NodeKind.LIAR]),
+            rep_sybil=float(rep[NodeKind.SYBIL]),
+            rep_ring=float(rep[NodeKind.RING]),
+        )
+
+    def _gini(self) -> float:
+        """Gini of cumulative provider income over present slots (a fixed sample above 64k)."""
+        world = self.world
+        present = np.flatnonzero(world.present)
+        if present.size > GINI_SAMPLE:
+            present = present[:: present.size // GINI_SAMPLE]
+        return gini(self.book.income[present])
+
+
+def new_core(
+    scenario: Scenario, sizes: Sizes, seed: int, policy: str | None = None, source: str = "scenario"
+) -> SimulationCore:
+    """Build the initial state of a run (identical for both engines)."""
+    params = policy_params(scenario, policy, source)
+    econ = economics_params(scenario)
+    world = generate_world(stream(seed, STREAM_WORLD), scenario, sizes)
+    return SimulationCore(
+        scenario=scenario,
+        sizes=sizes,
+        seed=seed,
+        params=params,
+        econ=econ,
+        world=world,
+        book=new_book(world.accounts),
+        controller=initial_controller(econ),
+        demand_rng=stream(seed, STREAM_DEMAND),
+        policy_rng=stream(seed, STREAM_POLICY),
+    )
+
+
+def snapshot_of(core: SimulationCore) -> Snapshot:
+    """The policy's current view of the world (for inspection and tests)."""
+    return core.world.snapshot

@@ -1,0 +1,268 @@
+"""World dynamics shared by both engines: churn, outages, requests, identities, tasks, growth.
+
+Engines differ only in how they draw behaviour (`Behaviour`): the vectorized engine draws one array
+for all slots, the mesa engine lets each agent type draw for its own agents. Everything here is
+deterministic given the behaviour and the demand generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from governance.policy.types import NO_NODE, Observations, PaymentStatus, ServiceKind, Tier
+from sim.scenario import Scenario
+from sim.world import ADVERSARIAL, F32, I32, I64, B, NodeKind, World
+
+#: A service whose failed-request share exceeds this in a step violates its SLA.
+SLA_FAILED_SHARE = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """What the operators did this step (drawn by the engine)."""
+
+    leaving: I64  # present slots that leave the network
+    joining: I64  # absent slots that join as new identities
+    down: B  # present slots unreachable this step (flaky outage)
+    failing: B  # slots that fail the work they host this step (Sybils gaming)
+    probed: B  # slots whose capacity a probe measured this step
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """Outcome of serving one step of requests."""
+
+    requests: int
+    requests_failed: int
+    sla_violations: int
+    availability: float
+    replicas_desired: int
+    running: int
+    adversary_running: int
+    jobs_succeeded: I32
+    jobs_failed: I32
+    node_sla: I32
+    batch_provider: I64
+    batch_owner: I64
+    batch_payer: I64
+    batch_count: I64
+
+
+def target_present(scenario: Scenario, nodes: int, steps: int, step: int) -> int:
+    """Network size the growth curve asks for at `step` (linear to nodes * growth_factor)."""
+    growth = scenario.churn.growth_factor
+    return round(nodes * (1.0 + (growth - 1.0) * min(step + 1, steps) / steps))
+
+
+def join_count(present_after_leaves: int, target: int) -> int:
+    """Joins this step: new identities replace leavers and grow the network to the target."""
+    return max(0, target - present_after_leaves)
+
+
+def free_slots(world: World) -> I64:
+    """Absent slots with nothing assigned (safe to hand to a new identity)."""
+    nodes = world.snapshot.nodes
+    return np.flatnonzero(~world.present & (nodes.replicas_held == 0)).astype(np.int64)
+
+
+def drop_replicas(world: World, slots: I64) -> int:
+    """Unassign every replica on `slots` (the machine vanished); return how many."""
+    if slots.size == 0:
+        return 0
+    snap = world.snapshot
+    mask = np.zeros(world.slots, dtype=np.bool_)
+    mask[slots] = True
+    node = snap.replicas.node
+    hit = np.flatnonzero((node >= 0) & mask[np.maximum(node, 0)])
+    _unassign(world, hit)
+    return int(hit.size)
+
+
+def _unassign(world: World, replicas: I64) -> None:
+    snap = world.snapshot
+    if replicas.size == 0:
+        return
+    nodes_of = snap.replicas.node[replicas]
+    demand = snap.services.demand[snap.replicas.service[replicas]]
+    np.subtract.at(snap.nodes.used, nodes_of, demand)
+    np.subtract.at(snap.nodes.replicas_held, nodes_of, 1)
+    np.maximum(snap.nodes.used, 0, out=snap.nodes.used)
+    snap.replicas.node[replicas] = NO_NODE
+    snap.replicas.evict_at_s[replicas] = np.inf
+    snap.replicas.evict_reason[replicas] = -1
+
+
+def new_identities(world: World, slots: I64, now_s: float, initial_reputation: float) -> None:
+    """Give `slots` fresh keys: newcomers with no tenure (Sybil rejoin or a new node)."""
+    nodes = world.snapshot.nodes
+    count = slots.size
+    nodes.node_id[slots] = np.arange(world.next_identity, world.next_identity + count)
+    world.next_identity += count
+    nodes.joined_at_s[slots] = now_s
+    nodes.reputation[slots] = initial_reputation
+    nodes.tier[slots] = Tier.NEWCOMER
+
+
+def apply_behaviour(world: World, behaviour: Behaviour, now_s: float, initial_rep: float) -> None:
+    """Churn, joins and reachability: what heartbeats the network sees this step."""
+    nodes = world.snapshot.nodes
+    world.present[behaviour.leaving] = False
+    world.present[behaviour.joining] = True
+    new_identities(world, behaviour.joining, now_s, initial_rep)
+    up = world.present & ~behaviour.down
+    nodes.healthy[:] = up
+    nodes.last_heartbeat_s[up] = now_s
+
+
+def activate_services(world: World, scenario: Scenario, max_nodes: int) -> None:
+    """Services arrive with the network (growth): the first k rows are active and paying."""
+    present = int(world.present.sum()) if scenario.churn.growth_factor > 1 else max_nodes
+    m = world.service_active.size
+    k = max(4, min(m, int(np.ceil(m * present / max_nodes))))
+    if k > int(world.service_active.sum()):
+        world.service_active[:k] = True
+        world.snapshot.services.payment[:k] = PaymentStatus.PAID
+
+
+def _ranks(service_of_running: I32) -> I64:
+    """Position of each running replica among the running replicas of its service (sorted input)."""
+    n = service_of_running.size
+    starts = np.r_[0, np.flatnonzero(np.diff(service_of_running)) + 1]
+    lengths = np.diff(np.r_[starts, n])
+    ranks: I64 = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
+    return ranks
+
+
+def serve(
+    world: World,
+    scenario: Scenario,
+    step: int,
+    behaviour: Behaviour,
+    demand_rng: np.random.Generator,
+) -> Served:
+    """Route this step's requests to running replicas; count failures, SLA, jobs and payments."""
+    snap = world.snapshot
+    reps, nodes = snap.replicas, snap.nodes
+    m = world.service_active.size
+    overloaded = nodes.used[:, 0] > world.true_capacity[:, 0] * 1.0001
+    node_ok = nodes.healthy & ~behaviour.failing & ~overloaded
+    running = np.flatnonzero(reps.node >= 0)
+    svc = reps.service[running]
+    on = reps.node[running]
+    ok = node_ok[on]
+    n_running = np.bincount(svc, minlength=m)
+    n_ok = np.bincount(svc[ok], minlength=m)
+    desired = np.where(world.service_active, snap.services.replicas, 0)
+    mult = _demand_multiplier(scenario, step)
+    lam = scenario.demand.requests_per_service_step * mult * world.service_weight
+    req = np.where(world.service_active, demand_rng.poisson(lam), 0).astype(np.int64)
+    share = req[svc] // np.maximum(n_running[svc], 1)
+    share += _ranks(svc) < (req[svc] % np.maximum(n_running[svc], 1))
+    served = np.where(ok, share, 0)
+    failed_s = req - np.bincount(svc, weights=served, minlength=m).astype(np.int64)
+    sla = (failed_s > SLA_FAILED_SHARE * req) | (n_ok * 2 < desired)
+    sla &= world.service_active
+    slots = world.slots
+    jobs_ok = np.bincount(on[ok], minlength=slots).astype(np.int32)
+    jobs_bad = np.bincount(on[~ok], minlength=slots).astype(np.int32)
+    node_sla = np.bincount(on[~ok & sla[svc]], minlength=slots).astype(np.int32)
+    payer = world.requestor_base + svc % world.requestors
+    paid = ok & (served > 0)
+    batch = (
+        on[paid].astype(np.int64),
+        world.service_owner_account[svc[paid]],
+        payer[paid],
+        served[paid].astype(np.int64),
+    )
+    wash = _wash(world, scenario, on, ok)
+    if wash[0].size:
+        np.add.at(jobs_ok, wash[0], 1)
+    adv = ADVERSARIAL[world.kind]
+    total_desired = int(desired.sum())
+    return Served(
+        requests=int(req.sum()),
+        requests_failed=int(failed_s.sum()),
+        sla_violations=int(sla.sum()),
+        availability=float(np.minimum(n_ok, desired).sum() / max(total_desired, 1)),
+        replicas_desired=total_desired,
+        running=int(running.size),
+        adversary_running=int(adv[on].sum()),
+        jobs_succeeded=jobs_ok,
+        jobs_failed=jobs_bad,
+        node_sla=node_sla,
+        batch_provider=np.concatenate([batch[0], wash[0]]),
+        batch_owner=np.concatenate([batch[1], wash[1]]),
+        batch_payer=np.concatenate([batch[2], wash[2]]),
+        batch_count=np.concatenate([batch[3], wash[3]]),
+    )
+
+
+def _wash(world: World, scenario: Scenario, on: I32, ok: B) -> tuple[I64, I64, I64, I64]:
+    """Colluding rings route fake requests to replicas their members host and pay themselves."""
+    hosts = on[ok & (world.kind[on] == NodeKind.RING)].astype(np.int64)
+    count = np.full(hosts.size, scenario.adversaries.ring_wash_requests, dtype=np.int64)
+    return hosts, hosts, hosts, count
+
+
+def _demand_multiplier(scenario: Scenario, step: int) -> float:
+    mult = 1.0
+    crowd = scenario.flash_crowd
+    if crowd and crowd.start_step <= step < crowd.start_step + crowd.duration_steps:
+        mult *= crowd.multiplier
+    shock = scenario.economic_shock
+    if shock and shock.start_step <= step < shock.start_step + shock.duration_steps:
+        mult *= shock.demand_multiplier
+    return mult
+
+
+def observations(
+    world: World, behaviour: Behaviour, served: Served, interval_s: float
+) -> Observations:
+    """What the network measured per node this step: the reputation inputs."""
+    nodes = world.snapshot.nodes
+    observed = np.full(world.slots, np.nan, dtype=np.float32)
+    probed = behaviour.probed & nodes.healthy
+    observed[probed] = world.true_capacity[probed, 0]
+    return Observations(
+        interval_s=interval_s,
+        uptime_fraction=nodes.healthy.astype(np.float32),
+        jobs_succeeded=served.jobs_succeeded,
+        jobs_failed=served.jobs_failed,
+        sla_violations=served.node_sla,
+        reported_capacity=nodes.capacity[:, 0].copy(),
+        observed_capacity=observed,
+    )
+
+
+def finish_tasks(world: World) -> I64:
+    """Tasks that ran their duration complete and respawn (to be placed again); return them."""
+    snap = world.snapshot
+    reps = snap.replicas
+    task_rows = np.flatnonzero(snap.services.kind[reps.service] == ServiceKind.TASK)
+    running = task_rows[reps.node[task_rows] >= 0]
+    on_healthy = running[snap.nodes.healthy[reps.node[running]]]
+    svc = reps.service[on_healthy]
+    world.task_remaining_steps[svc] -= 1
+    done = on_healthy[world.task_remaining_steps[svc] <= 0]
+    world.task_remaining_steps[reps.service[done]] = snap.services.duration_s[reps.service[done]]
+    _unassign(world, done.astype(np.int64))
+    return done.astype(np.int64)
+
+
+def sybils_to_cycle(world: World, threshold: float) -> I64:
+    """Sybil slots whose reputation fell below `threshold`: they drop the key and rejoin."""
+    nodes = world.snapshot.nodes
+    sybil = world.present & (world.kind == NodeKind.SYBIL)
+    return np.flatnonzero(sybil & (nodes.reputation < threshold)).astype(np.int64)
+
+
+def mean_by_kind(world: World, values: F32) -> NDArray[np.float64]:
+    """Mean of a per-slot value over present slots, per `NodeKind` (NaN where none)."""
+    weights = world.present.astype(np.float64)
+    counts = np.bincount(world.kind, weights=weights, minlength=len(NodeKind))
+    sums = np.bincount(world.kind, weights=values * weights, minlength=len(NodeKind))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

@@ -1,0 +1,170 @@
+"""The mesa engine: a `mesa.Model` whose agents are views onto the model-owned numpy columns.
+
+Node agents come in five types (honest, flaky, liar, Sybil, ring), plus service owners and
+requestors. Each agent type draws its own behaviour for all its agents at once (a class-level,
+vectorized `draw`), from the model's seeded generator (`Model(rng=...)`), so the step stays
+vectorized and the policy call sees the same columns as the vectorized engine. Agents are created
+when nodes join and removed when they leave.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import mesa
+import numpy as np
+
+from sim.core import STREAM_BEHAVIOUR, SimulationCore, stream
+from sim.dynamics import Behaviour
+from sim.engines.vector import PROBE_SHARE, joining_slots, regional_down
+from sim.kpis import StepKpis
+from sim.world import NodeKind
+
+
+class NodeAgent(mesa.Agent):  # type: ignore[misc]
+    """A node operator; its state is row `slot` of the model's columns."""
+
+    kind: ClassVar[NodeKind] = NodeKind.HONEST
+
+    def __init__(self, model: HyperbrickModel, slot: int) -> None:
+        super().__init__(model)
+        self.slot = slot
+
+    @property
+    def reputation(self) -> float:
+        return float(self.model.core.world.snapshot.nodes.reputation[self.slot])
+
+    @property
+    def identity(self) -> int:
+        return int(self.model.core.world.snapshot.nodes.node_id[self.slot])
+
+    @property
+    def up(self) -> bool:
+        return bool(self.model.core.world.snapshot.nodes.healthy[self.slot])
+
+    @classmethod
+    def draw(cls, model: HyperbrickModel, slots: np.ndarray, out: dict[str, Any]) -> None:
+        """Draw this type's behaviour for all its present `slots` (leaving and probes)."""
+        rng = model.rng
+        scenario = model.core.scenario
+        leave = slots[rng.random(slots.size) < scenario.churn.leave_p]
+        out["leaving"] = np.concatenate([out["leaving"], leave])
+        out["probed"][slots[rng.random(slots.size) < PROBE_SHARE]] = True
+
+
+class HonestNode(NodeAgent):
+    """Reports truthfully, serves what it hosts."""
+
+    kind = NodeKind.HONEST
+
+
+class FlakyNode(NodeAgent):
+    """Goes down at random (missed heartbeats)."""
+
+    kind = NodeKind.FLAKY
+
+    @classmethod
+    def draw(cls, model: HyperbrickModel, slots: np.ndarray, out: dict[str, Any]) -> None:
+        super().draw(model, slots, out)
+        p = model.core.scenario.adversaries.flaky_outage_p
+        out["down"][slots[model.rng.random(slots.size) < p]] = True
+
+
+class LiarNode(NodeAgent):
+    """Over-reports its capacity (the world's reported column already carries the lie)."""
+
+    kind = NodeKind.LIAR
+
+
+class SybilNode(NodeAgent):
+    """Fails the work it hosts at random; drops its key and rejoins when its reputation falls."""
+
+    kind = NodeKind.SYBIL
+
+    @classmethod
+    def draw(cls, model: HyperbrickModel, slots: np.ndarray, out: dict[str, Any]) -> None:
+        super().draw(model, slots, out)
+        p = model.core.scenario.adversaries.sybil_fail_p
+        out["failing"][slots[model.rng.random(slots.size) < p]] = True
+
+
+class RingNode(NodeAgent):
+    """Member of a colluding ring that sends wash requests to work its members host."""
+
+    kind = NodeKind.RING
+
+
+class ServiceOwner(mesa.Agent):  # type: ignore[misc]
+    """Owns services (rows of the service table whose owner is `owner`); pays placements."""
+
+    def __init__(self, model: HyperbrickModel, owner: int) -> None:
+        super().__init__(model)
+        self.owner = owner
+
+
+class Requestor(mesa.Agent):  # type: ignore[misc]
+    """Sends requests that pay service owners and node providers."""
+
+    def __init__(self, model: HyperbrickModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+
+NODE_TYPES: tuple[type[NodeAgent], ...] = (HonestNode, FlakyNode, LiarNode, SybilNode, RingNode)
+
+
+class HyperbrickModel(mesa.Model):  # type: ignore[misc]
+    """Mesa model driving the shared `SimulationCore`."""
+
+    def __init__(self, core: SimulationCore) -> None:
+        super().__init__(rng=stream(core.seed, STREAM_BEHAVIOUR))
+        self.core = core
+        world = core.world
+        self.slots_by_kind = [np.flatnonzero(world.kind == t.kind) for t in NODE_TYPES]
+        self.node_agents: dict[int, NodeAgent] = {}
+        self._spawn(np.flatnonzero(world.present))
+        for owner in range(world.owners):
+            ServiceOwner(self, owner)
+        for index in range(world.requestors):
+            Requestor(self, index)
+
+    def _spawn(self, slots: np.ndarray) -> None:
+        kinds = self.core.world.kind
+        for slot in slots.tolist():
+            self.node_agents[slot] = NODE_TYPES[kinds[slot]](self, slot)
+
+    def _behaviour(self) -> Behaviour:
+        world = self.core.world
+        n = world.slots
+        out: dict[str, Any] = {
+            "leaving": np.zeros(0, dtype=np.int64),
+            "down": np.zeros(n, dtype=np.bool_),
+            "failing": np.zeros(n, dtype=np.bool_),
+            "probed": np.zeros(n, dtype=np.bool_),
+        }
+        for agent_type, slots in zip(NODE_TYPES, self.slots_by_kind, strict=True):
+            agent_type.draw(self, slots[world.present[slots]], out)
+        leaving = np.sort(out["leaving"])
+        regional = regional_down(world, self.core.scenario, self.core.step_index)
+        if regional is not None:
+            out["down"] |= regional
+        return Behaviour(
+            leaving=leaving,
+            joining=joining_slots(self.core, int(leaving.size)),
+            down=out["down"],
+            failing=out["failing"],
+            probed=out["probed"],
+        )
+
+    def step(self) -> None:
+        """One model step: agents draw, the core runs the policy and economics, agents follow."""
+        behaviour = self._behaviour()
+        self.last_kpis = self.core.step(behaviour)
+        for slot in behaviour.leaving.tolist():
+            self.node_agents.pop(slot).remove()
+        self._spawn(behaviour.joining)
+
+    def step_once(self) -> StepKpis:
+        self.step()
+        kpis: StepKpis = self.last_kpis
+        return kpis

@@ -1,0 +1,249 @@
+"""The simulated world: the policy core's own snapshot columns plus the simulator's hidden truth.
+
+Both engines own exactly this state. The policy sees `World.snapshot` (node, service and replica
+tables of `governance.policy.types`), which is what a real network service would know: reported
+capacity, heartbeats, reputation. The simulator also knows the truth the policy must infer: each
+slot's behaviour (`kind`), true capacity, ring membership. A node *slot* is a machine; its identity
+(`node_id`) changes when a Sybil drops its key or a new node reuses a free slot. Token-book account
+rows: slots first, then service owners, then requestors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from governance.policy.types import (
+    N_RESOURCES,
+    NO_NODE,
+    NO_REGION,
+    Criticality,
+    EvictionHistory,
+    NodeTable,
+    PaymentStatus,
+    ReplicaTable,
+    ServiceKind,
+    ServiceTable,
+    Snapshot,
+    Tier,
+)
+from sim.scenario import Scenario, Sizes
+
+I8 = NDArray[np.int8]
+I32 = NDArray[np.int32]
+I64 = NDArray[np.int64]
+F32 = NDArray[np.float32]
+B = NDArray[np.bool_]
+
+CPU_CHOICES_MILLICORES = np.array([2_000, 4_000, 8_000, 16_000], dtype=np.float32)
+MEMORY_MIB_PER_CORE = 4_096.0
+DISK_MIB_PER_CORE = 50_000.0
+ZONES_PER_REGION = 4
+DAY_S = 86_400.0
+
+
+class NodeKind(IntEnum):
+    """Behaviour of the operator behind a node slot (hidden from the policy)."""
+
+    HONEST = 0
+    FLAKY = 1
+    LIAR = 2
+    SYBIL = 3
+    RING = 4
+
+
+KIND_NAMES = tuple(k.name.lower() for k in NodeKind)
+ADVERSARIAL = np.array([False, False, True, True, True])  # indexed by NodeKind
+
+
+@dataclass(slots=True)
+class World:
+    """Policy snapshot plus hidden truth and driver-side bookkeeping."""
+
+    snapshot: Snapshot
+    step_s: float
+    kind: I8
+    present: B
+    true_capacity: F32  # (n, R); reported capacity lives in snapshot.nodes.capacity
+    ring: I32  # ring id per slot, -1 = none
+    service_active: B  # arrived (growth) and paying
+    service_ring: B  # owned by a colluding ring (wash requests)
+    service_weight: F32  # share of request demand
+    service_owner_account: I64
+    task_remaining_steps: I32
+    replica_last_evictions: NDArray[np.int64]  # (r, 3): steps of the last three evictions
+    owners: int
+    requestors: int
+    next_identity: int
+
+    @property
+    def slots(self) -> int:
+        return int(self.kind.size)
+
+    @property
+    def requestor_base(self) -> int:
+        return self.slots + self.owners
+
+    @property
+    def accounts(self) -> int:
+        return self.slots + self.owners + self.requestors
+
+
+def slot_capacity(scenario: Scenario, sizes: Sizes) -> int:
+    """Rows to allocate: the largest the network can get (growth plus join headroom)."""
+    return int(np.ceil(sizes.nodes * scenario.churn.growth_factor * 1.05)) + 8
+
+
+def _kinds(rng: np.random.Generator, n: int, scenario: Scenario) -> I8:
+    adv = scenario.adversaries
+    shares = np.array([0.0, adv.flaky, adv.liar, adv.sybil, adv.ring])
+    shares[0] = max(1.0 - shares[1:].sum(), 0.0)
+    return rng.choice(np.arange(5, dtype=np.int8), size=n, p=shares / shares.sum())
+
+
+def _node_table(
+    rng: np.random.Generator,
+    n: int,
+    sizes: Sizes,
+    true_cap: F32,
+    kind: I8,
+    present: B,
+    overreport: float,
+) -> NodeTable:
+    reported = true_cap.copy()
+    liar = kind == NodeKind.LIAR
+    reported[liar, 0] *= np.float32(overreport)
+    region = rng.integers(0, sizes.regions, size=n, dtype=np.int32)
+    zone = rng.integers(0, ZONES_PER_REGION, size=n, dtype=np.int32)
+    # The network has been running: tenure up to 30 days, reputation from a good history.
+    joined = -rng.random(n) * 30 * DAY_S
+    reputation = rng.uniform(0.5, 0.9, size=n).astype(np.float32)
+    return NodeTable(
+        node_id=np.arange(n, dtype=np.int64),
+        failure_domain=region * ZONES_PER_REGION + zone,
+        region=region,
+        capacity=reported,
+        used=np.zeros((n, N_RESOURCES), dtype=np.float32),
+        replicas_held=np.zeros(n, dtype=np.int32),
+        healthy=present.copy(),
+        draining=np.zeros(n, dtype=np.bool_),
+        last_heartbeat_s=np.where(present, 0.0, -1e12),
+        reputation=np.where(present, reputation, 0.0).astype(np.float32),
+        stake_gwei=np.zeros(n, dtype=np.int64),
+        paid_access=np.zeros(n, dtype=np.bool_),
+        joined_at_s=joined,
+        tier=np.where(reputation >= 0.5, Tier.ESTABLISHED, Tier.NEWCOMER).astype(np.int8),
+    )
+
+
+def _dependencies(rng: np.random.Generator, m: int, mean: float) -> tuple[I64, I32]:
+    """A DAG: service i depends only on services with a smaller row (no cycles)."""
+    counts = np.minimum(rng.poisson(mean, size=m), np.arange(m)).astype(np.int64)
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    src = np.repeat(np.arange(m, dtype=np.int64), counts)
+    targets = (rng.random(int(indptr[-1])) * np.maximum(src, 1)).astype(np.int32)
+    return indptr, targets
+
+
+def _service_table(rng: np.random.Generator, m: int, scenario: Scenario) -> ServiceTable:
+    demand = scenario.demand
+    kind = (rng.random(m) < demand.task_share).astype(np.int8)
+    per_replica = np.zeros((m, N_RESOURCES), dtype=np.float32)
+    cores = demand.cpu_per_replica_millicores / 1000.0
+    per_replica[:, 0] = demand.cpu_per_replica_millicores
+    per_replica[:, 1] = cores * MEMORY_MIB_PER_CORE / 2
+    per_replica[:, 2] = cores * DISK_MIB_PER_CORE / 4
+    indptr, indices = _dependencies(rng, m, demand.dependencies_mean)
+    criticality = rng.choice(
+        np.array([Criticality.LOW, Criticality.NORMAL, Criticality.HIGH], dtype=np.int8),
+        size=m,
+        p=[0.5, 0.35, 0.15],
+    )
+    return ServiceTable(
+        service_id=np.arange(m, dtype=np.int64),
+        owner=rng.integers(0, max(1, m // 4), size=m, dtype=np.int64),
+        demand=per_replica,
+        replicas=np.where(kind == ServiceKind.TASK, 1, demand.replicas).astype(np.int32),
+        kind=kind,
+        duration_s=np.where(kind == ServiceKind.TASK, demand.task_duration_steps, 0).astype(
+            np.float32
+        ),
+        payment=np.full(m, PaymentStatus.UNPAID, dtype=np.int8),
+        criticality=criticality,
+        region=np.full(m, NO_REGION, dtype=np.int32),
+        dep_indptr=indptr,
+        dep_indices=indices,
+    )
+
+
+def _replica_table(services: ServiceTable) -> ReplicaTable:
+    r = int(services.replicas.sum())
+    inf = np.full(r, np.inf)
+    return ReplicaTable(
+        replica_id=np.arange(r, dtype=np.int64),
+        service=np.repeat(np.arange(services.size, dtype=np.int32), services.replicas),
+        node=np.full(r, NO_NODE, dtype=np.int32),
+        started_at_s=np.zeros(r),
+        sla_violations=np.zeros(r, dtype=np.int32),
+        evict_at_s=inf,
+        evict_reason=np.full(r, -1, dtype=np.int8),
+        last_evicted_node=np.full(r, NO_NODE, dtype=np.int32),
+        last_evicted_at_s=np.full(r, -np.inf),
+        evictions=np.zeros(r, dtype=np.int32),
+    )
+
+
+def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -> World:
+    """The initial world of a run, identical for both engines given the same generator."""
+    n = slot_capacity(scenario, sizes)
+    kind = _kinds(rng, n, scenario)
+    present = np.zeros(n, dtype=np.bool_)
+    present[: sizes.nodes] = True
+    cores = rng.choice(CPU_CHOICES_MILLICORES, size=n) / 1000.0
+    true_cap = np.stack(
+        [cores * 1000.0, cores * MEMORY_MIB_PER_CORE, cores * DISK_MIB_PER_CORE], axis=1
+    ).astype(np.float32)
+    nodes = _node_table(
+        rng, n, sizes, true_cap, kind, present, scenario.adversaries.liar_overreport
+    )
+    m = max(4, int(sizes.nodes * scenario.churn.growth_factor * sizes.services_per_100_nodes / 100))
+    services = _service_table(rng, m, scenario)
+    replicas = _replica_table(services)
+    ring = np.full(n, -1, dtype=np.int32)
+    ring_slots = np.flatnonzero(kind == NodeKind.RING)
+    ring[ring_slots] = np.arange(ring_slots.size, dtype=np.int32) // scenario.adversaries.ring_size
+    service_ring = np.zeros(m, dtype=np.bool_)
+    if ring_slots.size:
+        service_ring[rng.random(m) < ring_slots.size / n] = True
+    owners = max(1, m // 4)
+    world = World(
+        snapshot=Snapshot(
+            nodes=nodes,
+            services=services,
+            replicas=replicas,
+            history=EvictionHistory(
+                window_started_at_s=np.zeros(m), evictions_in_window=np.zeros(m, dtype=np.int32)
+            ),
+        ),
+        step_s=scenario.step_s,
+        kind=kind,
+        present=present,
+        true_capacity=true_cap,
+        ring=ring,
+        service_active=np.zeros(m, dtype=np.bool_),
+        service_ring=service_ring,
+        service_weight=rng.gamma(2.0, 0.5, size=m).astype(np.float32),
+        service_owner_account=n + services.owner,
+        task_remaining_steps=np.where(
+            services.kind == ServiceKind.TASK, scenario.demand.task_duration_steps, -1
+        ).astype(np.int32),
+        replica_last_evictions=np.full((replicas.size, 3), -(10**9), dtype=np.int64),
+        owners=owners,
+        requestors=sizes.requestors,
+        next_identity=n,
+    )
+    return world
