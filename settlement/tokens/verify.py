@@ -145,6 +145,23 @@ class Verifier:
 
     def verify(self, token: str | bytes, required_mask: int, now_s: float) -> TokenClaims:
         """Return the claims if the token is authentic, current, unrevoked and has the scopes."""
-        claims = self.authenticate(token)
-        check_claims(claims, required_mask, now_s, self.leeway_s, self.revocations)
+        # `authenticate` and `check_claims` inlined: this is the per-request hot path.
+        claims = self._cache.get(token)
+        if claims is None:
+            claims = decode(token, self._keys)
+            if len(self._cache) >= self._cache_max:
+                self._cache.clear()
+            self._cache[token] = claims
+        leeway_s = self.leeway_s
+        if now_s >= claims.expires_at_s + leeway_s:
+            raise TokenRefusedError(Refusal.EXPIRED)
+        if claims.issued_at_s > now_s + leeway_s:
+            raise TokenRefusedError(Refusal.NOT_YET_VALID)
+        revocations = self.revocations
+        if claims.token_id in revocations.token_ids or (
+            revocations.subject_cutoffs_s and revocations.revokes(claims)
+        ):
+            raise TokenRefusedError(Refusal.REVOKED)
+        if claims.scope_mask & required_mask != required_mask:
+            raise TokenRefusedError(Refusal.WRONG_SCOPE)
         return claims

@@ -1,0 +1,157 @@
+"""`hyperbrick tokens issue | refresh | revoke | balance`: token admin and balances from a shell.
+
+Tokens are read from an argument or, with `-`, from stdin (so they need not appear in `ps`). The
+database is the ledger's (`--db` or HYPERBRICK_LEDGER_DATABASE_URL); keys come from
+HYPERBRICK_TOKENS_*; chain settings for `balance` from HYPERBRICK_BALANCES_* or the flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from settlement.errors import FatalSettlementError
+
+
+class TokenCommandError(FatalSettlementError, ValueError):
+    """Bad settings or arguments of a `tokens` command (printed as one line, exit 2)."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `tokens` command and its sub-commands."""
+    parser = subparsers.add_parser("tokens", help="issue, refresh, revoke API tokens; balances")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="ledger database URL (default: HYPERBRICK_LEDGER_*)")
+
+    issue = actions.add_parser("issue", parents=[common], help="issue a token")
+    issue.add_argument("--subject", required=True, help="0x address of the holder")
+    issue.add_argument("--scope", action="append", required=True, help="repeat for each scope")
+    issue.add_argument("--lifetime-s", type=int, default=None)
+    issue.add_argument("--quota-per-min", type=int, default=0, help="0 = no quota")
+    issue.set_defaults(handler=_issue)
+
+    refresh = actions.add_parser("refresh", parents=[common], help="refresh a token")
+    refresh.add_argument("token", help="the token, or - to read it from stdin")
+    refresh.set_defaults(handler=_refresh)
+
+    revoke = actions.add_parser("revoke", parents=[common], help="revoke tokens")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--token", help="the token, or - to read it from stdin")
+    which.add_argument("--token-id", help="32 hex characters")
+    which.add_argument("--subject", help="revoke every token of this address issued until now")
+    revoke.add_argument("--reason", default="revoked by operator")
+    revoke.set_defaults(handler=_revoke)
+
+    balance = actions.add_parser("balance", parents=[common], help="balances of an address")
+    balance.add_argument("address")
+    balance.add_argument("--rpc-url", help="JSON-RPC node (else HYPERBRICK_BALANCES_RPC_URL)")
+    balance.add_argument("--token-address")
+    balance.add_argument("--escrow-address")
+    balance.set_defaults(handler=_balance)
+
+
+def _read_token(value: str) -> str:
+    return sys.stdin.readline().strip() if value == "-" else value.strip()
+
+
+def _settings(factory: Any, **overrides: Any) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return factory(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise TokenCommandError(f"invalid settings: {problems}") from None
+
+
+def _service(args: argparse.Namespace) -> Any:
+    from settlement.tokens.settings import TokenSettings
+    from settlement.tokens.wiring import open_token_service
+
+    return open_token_service(_settings(TokenSettings), database_url=args.db)
+
+
+def _print_token(issued: Any) -> None:
+    claims = issued.claims
+    print(
+        json.dumps(
+            {
+                "token": issued.token,
+                "token_id": claims.token_id_hex,
+                "subject": claims.subject_address,
+                "scopes": sorted(scope.value for scope in claims.scopes),
+                "issued_at_s": claims.issued_at_s,
+                "expires_at_s": claims.expires_at_s,
+                "quota_per_min": claims.quota_per_min,
+                "generation": claims.generation,
+            }
+        )
+    )
+
+
+def _issue(args: argparse.Namespace) -> int:
+    service, ledger = _service(args)
+    try:
+        scopes = [part for value in args.scope for part in value.split(",") if part]
+        _print_token(service.issue(args.subject, scopes, args.lifetime_s, args.quota_per_min))
+    finally:
+        ledger.close()
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    service, ledger = _service(args)
+    try:
+        _print_token(service.refresh(_read_token(args.token)))
+    finally:
+        ledger.close()
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    service, ledger = _service(args)
+    try:
+        if args.token is not None:
+            claims = service.revoke_token(_read_token(args.token), args.reason)
+            result: dict[str, object] = {"revoked": "token", "token_id": claims.token_id_hex}
+        elif args.token_id is not None:
+            service.revoke_id(args.token_id, args.reason)
+            result = {"revoked": "token", "token_id": args.token_id.lower()}
+        else:
+            cutoff = service.revoke_subject(args.subject, args.reason)
+            result = {"revoked": "subject", "subject": args.subject.lower(), "cutoff_s": cutoff}
+    finally:
+        ledger.close()
+    print(json.dumps(result))
+    return 0
+
+
+def _balance(args: argparse.Namespace) -> int:
+    from settlement.api.app import chain_reader
+    from settlement.api.balances import BalanceView, LedgerBalances
+    from settlement.api.settings import BalancesApiSettings
+    from settlement.ledger.amounts import normalize_address
+    from settlement.ledger.repository import open_ledger
+
+    address = normalize_address(args.address)
+    chain_flags = {"rpc_url": args.rpc_url, "token_address": args.token_address}
+    chain_mode = "web3" if args.rpc_url else None
+    settings = _settings(
+        BalancesApiSettings,
+        database_url=args.db,
+        chain=chain_mode,
+        escrow_address=args.escrow_address,
+        **chain_flags,
+    )
+    reader = chain_reader(settings)
+    ledger = open_ledger(settings.database_url)
+    try:
+        offchain = LedgerBalances(ledger.credit_balance(address), ledger.pending_payouts(address))
+    finally:
+        ledger.close()
+    onchain = None if reader is None else reader.read(address)
+    print(json.dumps(BalanceView(address, onchain, offchain, False, False).to_json()))
+    return 0
