@@ -24,6 +24,7 @@ from governance.service.errors import install_error_handlers
 from governance.service.identity import ReplayGuard
 from governance.service.routes import router
 from governance.service.settings import ServiceSettings
+from governance.service.settlement_link import SettlementLink
 from governance.service.state import ClusterState
 from governance.service.store import load_state, open_engine, save_cycle
 
@@ -42,6 +43,7 @@ class Runtime:
     engine: Engine
     guard: ReplayGuard
     next_service_id: int
+    link: SettlementLink | None = None
 
     def run_cycle(self, dry_run: bool = False) -> CyclePlan:
         """Run one policy cycle now and persist its outcome."""
@@ -53,6 +55,11 @@ class Runtime:
         plan = self.state.run_cycle(params, self.clock.now_s(), self.rng)
         if not plan.dry_run:
             save_cycle(self.engine, self.state)
+            observed = self.state.last_observations
+            if self.link is not None and observed is not None:
+                self.link.credit_contributions(
+                    self.state, observed.uptime_fraction, int(plan.now_s)
+                )
         return plan
 
 
@@ -66,8 +73,14 @@ def load_params(settings: ServiceSettings) -> PolicyParams:
     return params
 
 
-def create_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
-    """Build the service; nothing is read from the environment here (pass `ServiceSettings()`)."""
+def create_app(
+    settings: ServiceSettings, clock: Clock | None = None, link: SettlementLink | None = None
+) -> FastAPI:
+    """Build the service; nothing is read from the environment here (pass `ServiceSettings()`).
+
+    With a settlement ``link``, writes need scoped API tokens, cycles credit earned contribution and
+    the balances/token endpoints are mounted; without one, key-pair signatures alone authenticate.
+    """
     clock = clock or SystemClock()
     params = load_params(settings)
 
@@ -85,6 +98,7 @@ def create_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI
             engine=engine,
             guard=ReplayGuard(settings.max_clock_skew_s),
             next_service_id=max(state.service_rows, default=-1) + 1,
+            link=link,
         )
         app.state.runtime = runtime
         ticker = None
@@ -102,6 +116,8 @@ def create_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI
     app = FastAPI(title="Hyperbrick governance", version="1", lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(router)
+    if link is not None:
+        app.include_router(link.router())
     return app
 
 

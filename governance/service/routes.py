@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, status
@@ -12,7 +13,6 @@ from governance.policy import explain_placement
 from governance.policy.reasons import (
     EVICTION_OUTCOMES,
     EVICTION_REASONS,
-    FILTER_REASONS,
     PLACEMENT_REASONS,
 )
 from governance.policy.types import NO_REGION, Criticality, PaymentStatus, ServiceKind, Tier
@@ -39,6 +39,7 @@ from governance.service.schemas import (
 )
 from governance.service.state import Heartbeat, NodeSpec, ServiceSpec, UnknownServiceError
 from governance.service.store import save_node, save_service
+from settlement.tokens.scopes import Scope
 
 if TYPE_CHECKING:
     from governance.policy import CyclePlan
@@ -78,6 +79,22 @@ async def signer(request: Request) -> str:
 SignerDep = Annotated[str, Depends(signer)]
 
 
+def _scoped(scope: Scope) -> Callable[..., Awaitable[str]]:
+    async def check(
+        request: Request, address: SignerDep, authorization: Annotated[str | None, Header()] = None
+    ) -> str:
+        link = runtime(request).link
+        if link is not None:
+            link.authorize(authorization, scope, address)
+        return address
+
+    return check
+
+
+NodeSignerDep = Annotated[str, Depends(_scoped(Scope.NODES_REPORT))]
+OwnerSignerDep = Annotated[str, Depends(_scoped(Scope.SERVICES_DEPLOY))]
+
+
 def _resources(values: object) -> Resources:
     cpu, memory, disk = (float(v) for v in values)  # type: ignore[attr-defined]
     return Resources(cpu_millicores=cpu, memory_mib=memory, disk_mib=disk)
@@ -103,7 +120,7 @@ def _node_view(rt: Runtime, address: str) -> NodeView:
 
 
 @router.post("/nodes", status_code=status.HTTP_201_CREATED)
-async def register_node(body: NodeRegistration, address: SignerDep, rt: RuntimeDep) -> NodeView:
+async def register_node(body: NodeRegistration, address: NodeSignerDep, rt: RuntimeDep) -> NodeView:
     """Register the signing key as a node; it starts as a newcomer."""
     spec = NodeSpec(
         address=address,
@@ -133,7 +150,7 @@ def _same_node(path_address: str, signed_by: str) -> str:
 
 @router.post("/nodes/{address}/heartbeat", status_code=status.HTTP_202_ACCEPTED)
 async def heartbeat(
-    address: str, body: HeartbeatReport, signed_by: SignerDep, rt: RuntimeDep
+    address: str, body: HeartbeatReport, signed_by: NodeSignerDep, rt: RuntimeDep
 ) -> dict[str, str]:
     """Accept a node's metrics report (signed by that node)."""
     address = _same_node(address, signed_by)
@@ -154,7 +171,7 @@ async def heartbeat(
 
 
 @router.post("/nodes/{address}/drain")
-async def drain(address: str, signed_by: SignerDep, rt: RuntimeDep) -> NodeView:
+async def drain(address: str, signed_by: NodeSignerDep, rt: RuntimeDep) -> NodeView:
     """A node announces it is leaving: nothing new is placed on it."""
     address = _same_node(address, signed_by)
     rt.state.set_draining(address, True)
@@ -162,7 +179,9 @@ async def drain(address: str, signed_by: SignerDep, rt: RuntimeDep) -> NodeView:
 
 
 @router.post("/services", status_code=status.HTTP_201_CREATED)
-async def submit_service(body: ServiceRequest, owner: SignerDep, rt: RuntimeDep) -> ServiceView:
+async def submit_service(
+    body: ServiceRequest, owner: OwnerSignerDep, rt: RuntimeDep
+) -> ServiceView:
     """Ask for a service or task to be placed; the signer is its owner."""
     spec = ServiceSpec(
         service_id=rt.next_service_id,
@@ -276,6 +295,3 @@ def _count(names: tuple[object, ...], codes: object) -> dict[str, int]:
 async def healthz() -> dict[str, str]:
     """Liveness probe."""
     return {"status": "ok"}
-
-
-_ = FILTER_REASONS

@@ -134,6 +134,7 @@ class ClusterState:
         self._counters = _Counters()
         self._last_cycle_s = started_at_s
         self.last_plan: CyclePlan | None = None
+        self.last_observations: Observations | None = None
 
     # -- nodes ---------------------------------------------------------------------------------
     def register_node(self, spec: NodeSpec) -> int:
@@ -275,8 +276,10 @@ class ClusterState:
 
     def run_cycle(self, params: PolicyParams, now_s: float, rng: np.random.Generator) -> CyclePlan:
         """Run one policy cycle and adopt its resulting state (unless the params say dry-run)."""
-        result = run_cycle(self.snapshot(now_s), params, now_s, rng)
+        snapshot = self.snapshot(now_s)
+        result = run_cycle(snapshot, params, now_s, rng)
         if not result.plan.dry_run:
+            self.last_observations = snapshot.observations
             self.nodes.replace(result.snapshot.nodes)
             self.replicas.replace(result.snapshot.replicas)
             self.history = result.snapshot.history

@@ -56,7 +56,7 @@ class SignedClient:
         assert reply.status_code == 201, reply.text
         return reply.json()  # type: ignore[no-any-return]
 
-    def send(self, key: Key, method: str, path: str, body: object | None = None):  # type: ignore[no-untyped-def]
+    def send(self, key: Key, method: str, path: str, body: object | None = None, bearer: str = ""):  # type: ignore[no-untyped-def]
         raw = b"" if body is None else json.dumps(body).encode()
         stamp = max(int(self.clock.now_s() * 1000), self._last_ms + 1)
         self._last_ms = stamp
@@ -67,6 +67,8 @@ class SignedClient:
             SIGNATURE_HEADER: signature,
             "content-type": "application/json",
         }
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
         return self.client.request(method, path, content=raw, headers=headers)
 
 
@@ -95,6 +97,18 @@ def db_path(tmp_path: Path) -> Path:
 def api(db_path: Path, clock: ManualClock) -> Iterator[SignedClient]:
     with TestClient(create_app(settings_for(db_path), clock=clock)) as client:
         yield SignedClient(client, clock)
+
+
+@pytest.fixture
+def make_settings() -> object:
+    """Settings for a service on a given database file (overrides as keywords)."""
+    return settings_for
+
+
+@pytest.fixture
+def signed_client_type() -> type[SignedClient]:
+    """The signing client class, for tests that build their own app."""
+    return SignedClient
 
 
 @pytest.fixture
