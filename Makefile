@@ -15,10 +15,19 @@ endif
 
 .PHONY: run test setup lint clean
 
+# Tool environments of the contracts lanes, kept out of .venv: slither pulls its own web3, and
+# eth-brownie pins web3 7.16 and takes over pytest. CI builds both before the tests; a local run
+# builds them on first use (tests/contracts/conftest.py runs `make <stamp>`).
+TOOLS_STAMP := .venv-tools/.installed
+BROWNIE_STAMP := .venv-brownie/.installed
+ifeq ($(CI),true)
+CI_TOOL_ENVS := $(TOOLS_STAMP) $(BROWNIE_STAMP)
+endif
+
 run: setup
 	$(BIN)/hyperbrick demo
 
-test: setup lint
+test: setup lint $(CI_TOOL_ENVS)
 	$(BIN)/pytest $(PYTEST_LANES) $(PYTEST_ARGS)
 
 setup: $(PY_STAMP) $(NPM_STAMP)
@@ -33,6 +42,16 @@ $(NPM_STAMP): contracts/package.json contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(TOOLS_STAMP): contracts/requirements-slither.txt
+	test -x .venv-tools/bin/python || $(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(BROWNIE_STAMP): contracts/brownie/requirements.txt
+	test -x .venv-brownie/bin/python || $(PYTHON) -m venv .venv-brownie
+	.venv-brownie/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,4 +59,4 @@ lint: setup
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) contracts/node_modules contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools .venv-brownie contracts/node_modules contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache
