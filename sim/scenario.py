@@ -191,7 +191,8 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "<root>"
-        raise ScenarioError(f"{path}: {where}: not valid YAML ({exc})") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{path}: {where}: not valid YAML ({problem})") from None
     return parse_scenario(data, str(path))
 
 

@@ -5,7 +5,12 @@ units (``BASE_UNITS_PER_TOKEN`` per token); floats appear only in derived KPIs (
 """
 
 from settlement.economics.book import TokenBook, new_book
-from settlement.economics.controller import ControllerState, initial_controller, update_controller
+from settlement.economics.controller import (
+    ControllerState,
+    initial_controller,
+    price_anchor,
+    update_controller,
+)
 from settlement.economics.metrics import gini, price_volatility, velocity
 from settlement.economics.params import (
     BASE_UNITS_PER_TOKEN,
@@ -25,6 +30,7 @@ __all__ = [
     "gini",
     "initial_controller",
     "new_book",
+    "price_anchor",
     "price_volatility",
     "settle_step",
     "update_controller",

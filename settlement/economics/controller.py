@@ -15,6 +15,7 @@ reproducible.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from settlement.economics.params import PPM, EconomicsParams
@@ -56,5 +57,13 @@ def update_controller(
     net_flow = bought_base_units - redeemed_base_units
     move_ppm = params.price_gain_ppm * net_flow // max(supply_base_units, 1)
     move_ppm = _clip(move_ppm, -params.price_max_step_ppm, params.price_max_step_ppm)
-    price = max(1, state.price_micro + state.price_micro * move_ppm // PPM)
-    return ControllerState(emission_ppm=emission, price_micro=price)
+    anchor = price_anchor(params, active_nodes)
+    price = state.price_micro + state.price_micro * move_ppm // PPM
+    price += (anchor - price) * params.price_reversion_ppm // PPM
+    return ControllerState(emission_ppm=emission, price_micro=max(1, price))
+
+
+def price_anchor(params: EconomicsParams, active_nodes: int) -> int:
+    """The price the controller reverts to: grows with the square root of the network size."""
+    scaled = params.initial_price_micro**2 * max(active_nodes, 0) // params.reference_nodes
+    return max(1, math.isqrt(scaled))

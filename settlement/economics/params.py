@@ -36,7 +36,7 @@ class EconomicsParams:
     #: Contribution reward per capacity unit (one CPU core) per step at emission multiplier 1.0.
     earn_base_units_per_capacity_step: int = 1_000
     #: Target circulating supply per active node; the emission controller steers towards it.
-    target_supply_per_node_base_units: int = 500 * BASE_UNITS_PER_TOKEN
+    target_supply_per_node_base_units: int = 2 * BASE_UNITS_PER_TOKEN
     #: Proportional gain of the emission controller (ppm of the relative supply error per step).
     emission_gain_ppm: int = 200_000
     #: Bounds of the emission multiplier (ppm of the base reward).
@@ -48,6 +48,11 @@ class EconomicsParams:
     price_gain_ppm: int = 2_000_000
     #: A step never moves the price by more than this (ppm), like a circuit breaker.
     price_max_step_ppm: int = 100_000
+    #: Share of the gap to the network-size anchor the price closes per step (ppm).
+    price_reversion_ppm: int = 100_000
+    #: Network size at which the anchor equals `initial_price_micro`; the anchor scales with
+    #: sqrt(active nodes / reference_nodes) (more nodes, more useful capacity per token).
+    reference_nodes: int = 10_000
     #: Share of their balance that providers cash out (redeem) per step (ppm).
     redeem_ppm: int = 20_000
 
@@ -67,5 +72,9 @@ class EconomicsParams:
             raise EconomicsParamsError("emission_min_ppm: must be <= emission_max_ppm")
         if self.token_lifetime_steps == 0:
             raise EconomicsParamsError("token_lifetime_steps: must be >= 1")
+        if self.price_reversion_ppm > PPM:
+            raise EconomicsParamsError(f"price_reversion_ppm: must be <= {PPM}")
+        if self.reference_nodes == 0:
+            raise EconomicsParamsError("reference_nodes: must be >= 1")
         if self.initial_price_micro == 0:
             raise EconomicsParamsError("initial_price_micro: must be >= 1")

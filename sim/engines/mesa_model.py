@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.core import STREAM_BEHAVIOUR, SimulationCore, stream
 from sim.dynamics import Behaviour
-from sim.engines.vector import PROBE_SHARE, joining_slots, regional_down
+from sim.engines.vector import joining_slots, probe_mask, regional_down
 from sim.kpis import StepKpis
 from sim.world import NodeKind
 
@@ -44,12 +44,10 @@ class NodeAgent(mesa.Agent):  # type: ignore[misc]
 
     @classmethod
     def draw(cls, model: HyperbrickModel, slots: np.ndarray, out: dict[str, Any]) -> None:
-        """Draw this type's behaviour for all its present `slots` (leaving and probes)."""
-        rng = model.rng
-        scenario = model.core.scenario
-        leave = slots[rng.random(slots.size) < scenario.churn.leave_p]
+        """Draw this type's behaviour for all its present `slots` (here: who leaves)."""
+        leave_p = model.core.scenario.churn.leave_p
+        leave = slots[model.rng.random(slots.size) < leave_p]
         out["leaving"] = np.concatenate([out["leaving"], leave])
-        out["probed"][slots[rng.random(slots.size) < PROBE_SHARE]] = True
 
 
 class HonestNode(NodeAgent):
@@ -140,7 +138,6 @@ class HyperbrickModel(mesa.Model):  # type: ignore[misc]
             "leaving": np.zeros(0, dtype=np.int64),
             "down": np.zeros(n, dtype=np.bool_),
             "failing": np.zeros(n, dtype=np.bool_),
-            "probed": np.zeros(n, dtype=np.bool_),
         }
         for agent_type, slots in zip(NODE_TYPES, self.slots_by_kind, strict=True):
             agent_type.draw(self, slots[world.present[slots]], out)
@@ -153,7 +150,7 @@ class HyperbrickModel(mesa.Model):  # type: ignore[misc]
             joining=joining_slots(self.core, int(leaving.size)),
             down=out["down"],
             failing=out["failing"],
-            probed=out["probed"],
+            probed=probe_mask(n, self.core.step_index),
         )
 
     def step(self) -> None:

@@ -14,8 +14,16 @@ from sim.kpis import StepKpis
 from sim.scenario import Scenario
 from sim.world import I64, NodeKind, World
 
-#: Share of nodes whose capacity a probe measures each step (the lying detector's input).
-PROBE_SHARE = 0.1
+#: Probes measure the capacity of every PROBE_EVERY-th slot, rotating each step (the input of the
+#: lying detector). Round-robin, not random: both engines probe the same nodes.
+PROBE_EVERY = 10
+
+
+def probe_mask(slots: int, step: int) -> np.ndarray:
+    """Slots probed at `step`: a rotating tenth of the network."""
+    mask = np.zeros(slots, dtype=np.bool_)
+    mask[step % PROBE_EVERY :: PROBE_EVERY] = True
+    return mask
 
 
 def _sample_rows(rng: np.random.Generator, mask: np.ndarray, count: int) -> I64:
@@ -82,8 +90,7 @@ class VectorEngine:
             down |= regional
         failing = np.zeros(n, dtype=np.bool_)
         failing[self.sybil[rng.random(self.sybil.size) < adv.sybil_fail_p]] = True
-        probed = np.zeros(n, dtype=np.bool_)
-        probed[_sample_rows(rng, present, int(rng.binomial(n_present, PROBE_SHARE)))] = True
+        probed = probe_mask(n, core.step_index)
         return Behaviour(
             leaving=leaving, joining=joining, down=down, failing=failing, probed=probed
         )

@@ -16,6 +16,7 @@ from settlement.economics import (
     gini,
     initial_controller,
     new_book,
+    price_anchor,
     settle_step,
     update_controller,
 )
@@ -140,13 +141,30 @@ def test_emission_controller_follows_network_size() -> None:
 
 
 def test_price_moves_with_net_buy_pressure_within_circuit_breaker() -> None:
-    params = EconomicsParams()
+    params = EconomicsParams(price_reversion_ppm=0)
     ctl = initial_controller(params)
     kwargs = {"supply_base_units": 10**9, "active_nodes": 1}
     up = update_controller(ctl, params, bought_base_units=10**12, redeemed_base_units=0, **kwargs)
     down = update_controller(ctl, params, bought_base_units=0, redeemed_base_units=10**6, **kwargs)
     assert up.price_micro == ctl.price_micro * 11 // 10
     assert down.price_micro < ctl.price_micro
+
+
+def test_price_reverts_to_an_anchor_that_grows_with_the_network() -> None:
+    params = EconomicsParams()
+    assert price_anchor(params, params.reference_nodes) == params.initial_price_micro
+    assert price_anchor(params, 4 * params.reference_nodes) == 2 * params.initial_price_micro
+    state = initial_controller(params)
+    for _ in range(200):
+        state = update_controller(
+            state,
+            params,
+            supply_base_units=10**9,
+            active_nodes=4 * params.reference_nodes,
+            bought_base_units=0,
+            redeemed_base_units=0,
+        )
+    assert abs(state.price_micro - 2 * params.initial_price_micro) <= 10
 
 
 def test_gini_bounds() -> None:
