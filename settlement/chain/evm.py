@@ -65,6 +65,9 @@ def pack_words(payees: list[tuple[str, int]]) -> list[bytes]:
         remaining = validate_wei(amount)
         if remaining == 0:
             continue
+        if remaining > AMOUNT_MAX * max_words_per_tx():
+            # No token here holds that much (HBK's cap is < 2**96): refuse rather than loop.
+            raise FatalSettlementError(f"payout of {remaining} wei cannot fit one transaction")
         while remaining > 0:
             part = min(remaining, AMOUNT_MAX)
             words.append(((payee << AMOUNT_BITS) | part).to_bytes(32, "big"))

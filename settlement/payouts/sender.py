@@ -33,6 +33,7 @@ class PayoutChain(Protocol):
     client: ChainClient
     chain_id: int
     sender: str
+    settlement_address: str
     confirmations: int
 
     def suggest_fees(self) -> Fees: ...

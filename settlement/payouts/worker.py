@@ -62,6 +62,13 @@ class SettlementWorker:
         bump_stuck(self.ledger, self.chain, stuck_after_ms=self.stuck_after_ms)
         return report
 
+    def close(self) -> None:
+        """Release the ledger's connections and the chain client's, if it has any."""
+        self.ledger.close()
+        closer = getattr(self.chain.client, "close", None)
+        if callable(closer):
+            closer()
+
     def outstanding(self) -> int:
         """Return unsettled usage events plus payouts not yet final."""
         with self.ledger.transaction() as session:

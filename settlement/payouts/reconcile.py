@@ -1,0 +1,104 @@
+"""Reconciliation: compare ledger and chain (executed batch ids, token and escrow balances).
+
+Run it after a worker restart or on a schedule. A healthy ledger has no `final_not_executed` batch
+(a payout called final that the contract never executed: money the ledger thinks it paid), no
+`executed_unknown` id (the contract paid a batch the ledger does not know), and, when every token
+a payee holds came through settlement, no balance mismatch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
+from sqlalchemy import select
+
+from settlement.ledger.models import Batch, Payout
+from settlement.ledger.repository import Ledger
+from settlement.payouts.sender import PayoutChain
+from settlement.payouts.states import PayoutState
+
+ON_CHAIN = (PayoutState.MINED, PayoutState.SEQUENCER_CONFIRMED, PayoutState.FINAL)
+NOT_YET = (PayoutState.BATCHED, PayoutState.SIGNED, PayoutState.BROADCAST)
+_BALANCE_OF = keccak(text="balanceOf(address)")[:4]
+_ESCROWS = keccak(text="escrows(uint256)")[:4]
+
+
+@dataclass(slots=True)
+class ReconcileReport:
+    """Differences between ledger and chain; `ok` when none is money-relevant."""
+
+    batches_checked: int = 0
+    final_not_executed: list[str] = field(default_factory=list)
+    executed_not_recorded: list[str] = field(default_factory=list)
+    reverted_but_executed: list[str] = field(default_factory=list)
+    executed_unknown: list[str] = field(default_factory=list)
+    balance_mismatches: dict[str, tuple[int, int]] = field(default_factory=dict)
+    escrow_balance_wei: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Return whether ledger and chain agree on every batch and balance."""
+        return not (
+            self.final_not_executed
+            or self.reverted_but_executed
+            or self.executed_unknown
+            or self.balance_mismatches
+        )
+
+
+def reconcile(
+    ledger: Ledger,
+    chain: PayoutChain,
+    *,
+    token_address: str | None = None,
+    escrow_id: int | None = None,
+    probe_ids_beyond: int = 8,
+) -> ReconcileReport:
+    """Compare the ledger's batches and payouts of `chain` with the contract and the token."""
+    report = ReconcileReport()
+    with ledger.transaction() as session:
+        batches = session.execute(
+            select(Batch.id, Batch.batch_key, Batch.state).where(
+                Batch.chain_id == chain.chain_id, Batch.sender == chain.sender
+            )
+        ).all()
+        paid_rows = session.execute(
+            select(Payout.payee, Payout.amount_wei)
+            .join(Batch, Batch.id == Payout.batch_id)
+            .where(Batch.chain_id == chain.chain_id, Batch.state.in_([str(s) for s in ON_CHAIN]))
+        ).all()
+    known = {int(key, 16) for _, key, _ in batches}
+    for _, key, state in batches:
+        report.batches_checked += 1
+        executed = chain.batch_executed(key)
+        if state in ON_CHAIN and not executed:
+            report.final_not_executed.append(key)
+        elif state in NOT_YET and executed:
+            report.executed_not_recorded.append(key)  # the confirmer has not caught up yet
+        elif state == PayoutState.REVERTED and executed:
+            report.reverted_but_executed.append(key)
+    top = max(known, default=0)
+    for candidate in range(1, top + probe_ids_beyond + 1):
+        key = f"0x{candidate:064x}"
+        if candidate not in known and chain.batch_executed(key):
+            report.executed_unknown.append(key)
+    if token_address is not None:
+        paid: dict[str, int] = defaultdict(int)
+        for payee, amount in paid_rows:
+            paid[payee] += amount
+        for payee, expected in sorted(paid.items()):
+            actual = _uint(chain, token_address, _BALANCE_OF + encode(["address"], [payee]))
+            if actual != expected:
+                report.balance_mismatches[payee] = (expected, actual)
+    if escrow_id is not None:
+        data = _ESCROWS + encode(["uint256"], [escrow_id])
+        raw = chain.client.call(chain.settlement_address, "0x" + data.hex())
+        report.escrow_balance_wei = int.from_bytes(raw[32:64], "big")
+    return report
+
+
+def _uint(chain: PayoutChain, to: str, data: bytes) -> int:
+    return int.from_bytes(chain.client.call(to, "0x" + data.hex())[:32], "big")
