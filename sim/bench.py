@@ -32,6 +32,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--scenario", default="baseline")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per row")
     parser.add_argument("--rows", default=None, help="ENGINE:NODES,... (overrides the size list)")
+    parser.add_argument(
+        "--billion", action="store_true", help="also one sharded step of a 1e9-node network (long)"
+    )
+    parser.add_argument("--total-nodes", type=float, default=1e9, help="sharded network size")
+    parser.add_argument("--shard-nodes", type=float, default=1e7, help="nodes per shard")
+    parser.add_argument(
+        "--max-shards", type=int, default=None, help="stop after this many shards and extrapolate"
+    )
     parser.set_defaults(handler=_handler)
 
 
@@ -102,9 +110,44 @@ def _rows(args: argparse.Namespace) -> list[tuple[str, int]]:
     return list(QUICK_ROWS if args.quick else FULL_ROWS)
 
 
+def _sharded_child(total: int, shard: int, max_shards: int | None, queue: Any) -> None:
+    from sim.shards import sharded_step
+
+    def progress(info: dict[str, Any]) -> None:
+        print(
+            f"  shard {info['shard']}: {info['nodes']:,} nodes, build {info['build_s']:.1f} s, "
+            f"step {info['step_s']:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    queue.put(sharded_step(total, shard, max_shards=max_shards, on_shard=progress).as_row())
+
+
+def measure_sharded(total: int, shard: int, max_shards: int | None) -> dict[str, Any]:
+    """One sharded step in a spawned process (its peak RSS is the row's)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_sharded_child, args=(total, shard, max_shards, queue))
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0 or queue.empty():
+        return {"engine": "vector-sharded", "nodes": total, "error": f"exit code {proc.exitcode}"}
+    row: dict[str, Any] = queue.get()
+    return row
+
+
 def _handler(args: argparse.Namespace) -> int:
     results = []
-    for engine, nodes in _rows(args):
+    rows = [] if args.billion and not args.rows else _rows(args)
+    if args.billion:
+        row = measure_sharded(int(args.total_nodes), int(args.shard_nodes), args.max_shards)
+        results.append(row)
+        if not args.json:
+            print(json.dumps(row), flush=True)
+    for engine, nodes in rows:
         steps = args.steps or _steps_for(nodes)
         row = measure_isolated(engine, nodes, steps, args.scenario)
         results.append(row)

@@ -57,6 +57,7 @@ class SimulationCore:
     policy_rng: np.random.Generator
     step_index: int = 0
     sybil_rejoins: int = 0
+    last_served: dynamics.Served | None = None
 
     @property
     def max_nodes(self) -> int:
@@ -77,11 +78,14 @@ class SimulationCore:
         initial_rep = self.params.reputation.initial
         dynamics.apply_behaviour(world, behaviour, now_s, initial_rep)
         dynamics.activate_services(world, self.scenario, self.max_nodes)
-        served = dynamics.serve(world, self.scenario, step, behaviour, self.demand_rng)
-        obs = dynamics.observations(world, behaviour, served, world.step_s)
+        # Job outcomes observed are those of the previous step's serving (what nodes did since
+        # the last cycle); then the policy acts and this step's requests hit the new assignment.
+        obs = dynamics.observations(world, behaviour, self.last_served, world.step_s)
         before = replace(world.snapshot, observations=obs)
         result = run_cycle(before, self.params, now_s, self.policy_rng)
         act = apply_plan(world, before, result, self.params, step)
+        served = dynamics.serve(world, self.scenario, step, behaviour, self.demand_rng)
+        self.last_served = served
         finished = dynamics.finish_tasks(world)
         rejoin = dynamics.sybils_to_cycle(world, self.scenario.adversaries.sybil_rejoin_below)
         dynamics.drop_replicas(world, rejoin)

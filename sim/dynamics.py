@@ -127,13 +127,24 @@ def activate_services(world: World, scenario: Scenario, max_nodes: int) -> None:
         world.snapshot.services.payment[:k] = PaymentStatus.PAID
 
 
-def _ranks(service_of_running: I32) -> I64:
-    """Position of each running replica among the running replicas of its service (sorted input)."""
-    n = service_of_running.size
-    starts = np.r_[0, np.flatnonzero(np.diff(service_of_running)) + 1]
-    lengths = np.diff(np.r_[starts, n])
-    ranks: I64 = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
-    return ranks
+def _first_of_group(service_of_running: I32) -> B:
+    """True at the first running replica of each service (rows are grouped by service)."""
+    first = np.empty(service_of_running.size, dtype=np.bool_)
+    if first.size:
+        first[0] = True
+        np.not_equal(service_of_running[1:], service_of_running[:-1], out=first[1:])
+    return first
+
+
+def draw_requests(rng: np.random.Generator, lam: NDArray[np.float32]) -> I64:
+    """Requests per service: Poisson(lam), drawn as its normal approximation N(lam, lam) rounded.
+
+    numpy's Poisson sampler costs ~200 ns a draw; the normal one ~10 ns, and at the scenario rates
+    (tens of requests per service and step) the two laws are close.
+    """
+    noise = rng.standard_normal(lam.size, dtype=np.float32)
+    counts: I64 = np.rint(np.maximum(lam + np.sqrt(lam) * noise, 0.0)).astype(np.int64)
+    return counts
 
 
 def serve(
@@ -157,17 +168,18 @@ def serve(
     n_ok = np.bincount(svc[ok], minlength=m)
     desired = np.where(world.service_active, snap.services.replicas, 0)
     mult = _demand_multiplier(scenario, step)
-    lam = scenario.demand.requests_per_service_step * mult * world.service_weight
-    req = np.where(world.service_active, demand_rng.poisson(lam), 0).astype(np.int64)
-    share = req[svc] // np.maximum(n_running[svc], 1)
-    share += _ranks(svc) < (req[svc] % np.maximum(n_running[svc], 1))
+    lam = np.float32(scenario.demand.requests_per_service_step * mult) * world.service_weight
+    req = np.where(world.service_active, draw_requests(demand_rng, lam), 0)
+    # Split evenly over running replicas; the first running replica takes the remainder.
+    req_r, running_r = req[svc], np.maximum(n_running[svc], 1)
+    share = req_r // running_r + _first_of_group(svc) * (req_r % running_r)
     served = np.where(ok, share, 0)
     failed_s = req - np.bincount(svc, weights=served, minlength=m).astype(np.int64)
     sla = (failed_s > SLA_FAILED_SHARE * req) | (n_ok * 2 < desired)
     sla &= world.service_active
     slots = world.slots
-    jobs_ok = np.bincount(on[ok], minlength=slots).astype(np.int32)
-    jobs_bad = np.bincount(on[~ok], minlength=slots).astype(np.int32)
+    jobs = np.bincount(on.astype(np.int64) * 2 + ok, minlength=2 * slots).astype(np.int32)
+    jobs_ok, jobs_bad = jobs[1::2].copy(), jobs[0::2].copy()
     node_sla = np.bincount(on[~ok & sla[svc]], minlength=slots).astype(np.int32)
     payer = world.requestor_base + svc % world.requestors
     paid = ok & (served > 0)
@@ -219,19 +231,20 @@ def _demand_multiplier(scenario: Scenario, step: int) -> float:
 
 
 def observations(
-    world: World, behaviour: Behaviour, served: Served, interval_s: float
+    world: World, behaviour: Behaviour, served: Served | None, interval_s: float
 ) -> Observations:
-    """What the network measured per node this step: the reputation inputs."""
+    """What the network measured per node since the last cycle: the reputation inputs."""
     nodes = world.snapshot.nodes
     observed = np.full(world.slots, np.nan, dtype=np.float32)
     probed = behaviour.probed & nodes.healthy
     observed[probed] = world.true_capacity[probed, 0]
+    zeros = np.zeros(world.slots, dtype=np.int32)
     return Observations(
         interval_s=interval_s,
         uptime_fraction=nodes.healthy.astype(np.float32),
-        jobs_succeeded=served.jobs_succeeded,
-        jobs_failed=served.jobs_failed,
-        sla_violations=served.node_sla,
+        jobs_succeeded=served.jobs_succeeded if served is not None else zeros,
+        jobs_failed=served.jobs_failed if served is not None else zeros,
+        sla_violations=served.node_sla if served is not None else zeros,
         reported_capacity=nodes.capacity[:, 0].copy(),
         observed_capacity=observed,
     )
