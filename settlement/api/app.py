@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from settlement.api.balances import BalanceService, ChainBalanceReader, SimulatedChain
 from settlement.api.errors import json_error
-from settlement.api.routes import settlement_router
+from settlement.api.routes import add_balances_openapi, settlement_router
 from settlement.api.settings import BalancesApiSettings
 from settlement.ledger.repository import Ledger, open_ledger
 from settlement.tokens.settings import TokenSettings
@@ -60,6 +60,7 @@ def create_app(
     tokens = build_token_service(token_settings, ledger)
     app = FastAPI(title="Hyperbrick settlement", version="1")
     app.include_router(settlement_router(tokens, balance_service(settings, ledger)))
+    add_balances_openapi(app)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> Response:

@@ -93,16 +93,21 @@ class TtlCache(Generic[V]):
         self._inflight: dict[str, asyncio.Future[V]] = {}
 
     async def get(self, key: str) -> tuple[V, bool]:
-        """Return (value, stale): fresh from cache, freshly loaded, or stale after a failed load."""
+        """Return (value, stale): fresh from cache, freshly loaded, or stale after a failed load.
+
+        A reading older than `ttl_s` but younger than twice that is returned at once while one
+        background load refreshes it (stale-while-revalidate): no request waits on I/O for a key
+        that is read steadily.
+        """
         entry = self._entries.get(key)
-        if entry is not None and self._clock() - entry.fetched_at_s < self.ttl_s:
-            return entry.value, False
-        future = self._inflight.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._fill(key))
-            # Mark a failure as seen even when every waiter already gave up on this load.
-            future.add_done_callback(lambda done: done.cancelled() or done.exception())
-            self._inflight[key] = future
+        if entry is not None:
+            age_s = self._clock() - entry.fetched_at_s
+            if age_s < self.ttl_s:
+                return entry.value, False
+            if age_s < 2 * self.ttl_s:
+                self._start_load(key)
+                return entry.value, False
+        future = self._start_load(key)
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.timeout_s), False
         except (TimeoutError, SettlementError) as error:
@@ -110,6 +115,15 @@ class TtlCache(Generic[V]):
                 return entry.value, True
             reason = str(error) or f"no answer within {self.timeout_s} s"
             raise SourceUnavailableError(f"{self.source} reading of {key}: {reason}") from None
+
+    def _start_load(self, key: str) -> asyncio.Future[V]:
+        future = self._inflight.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._fill(key))
+            # Mark a failure as seen even when every waiter already gave up on this load.
+            future.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._inflight[key] = future
+        return future
 
     async def _fill(self, key: str) -> V:
         try:
