@@ -47,6 +47,22 @@ class PlacementContext:
     locality: PairCounts  # (service, domain) -> dependencies of service present in domain
     n_deps: I32  # per service row
     spread_active: Bool  # per service: enough domains exist
+    max_demand: F32  # (R,) largest demand among the replicas being placed
+    locality_domains: dict[int, list[int]]  # service row -> domains where its locality is > 0
+
+    _domain_order: I64 | None = None
+    _domain_ptr: I64 | None = None
+
+    def domain_members(self, domain: int) -> I64:
+        """Node rows of one failure domain, ascending (index built on first use)."""
+        if self._domain_order is None or self._domain_ptr is None:
+            self._domain_order = np.argsort(self.nodes.failure_domain, kind="stable")
+            self._domain_ptr = np.searchsorted(
+                self.nodes.failure_domain[self._domain_order],
+                np.arange(self.pairs.n_domains + 1),
+            )
+        lo, hi = int(self._domain_ptr[domain]), int(self._domain_ptr[domain + 1])
+        return self._domain_order[lo:hi]
 
     def capacity_limit(self, nodes: I32 | I64) -> F32:
         """Capacity a node may hand out: newcomers only their quota fraction."""
@@ -96,4 +112,16 @@ class Scorer(Protocol):
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
         """Scalar `score`."""
+        ...
+
+    def bound(self, ctx: PlacementContext, nodes: I64) -> F64:
+        """Upper bound of the factor at each node over every replica, outside special domains."""
+        ...
+
+    def bound_one(self, ctx: PlacementContext, node: int) -> float:
+        """Scalar `bound`."""
+        ...
+
+    def special_domains(self, ctx: PlacementContext, rep: int) -> list[int]:
+        """Failure domains where the factor may exceed `bound` for replica ``rep``."""
         ...

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from governance.policy.results import CycleResult
+from governance.policy.eviction import apply_evictions, plan_evictions
+from governance.policy.placement import place
+from governance.policy.reputation import update_reputation
+from governance.policy.results import CyclePlan, CycleResult
 from governance.policy.types import Snapshot
 
 if TYPE_CHECKING:
@@ -27,4 +31,23 @@ def run_cycle(
     would have happened. With ``donate=True`` the core may write into the input arrays (saves copies
     at 1e7 nodes; the caller must not use the input snapshot afterwards).
     """
-    raise NotImplementedError
+    rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s)
+    nodes = dataclasses.replace(snapshot.nodes, reputation=rep.reputation, tier=rep.tier)
+    rated = dataclasses.replace(snapshot, nodes=nodes)
+    evictions = plan_evictions(rated, params, now_s)
+    if params.eviction.dry_run:
+        # Placements as they would be made now; nothing is applied.
+        placements, _ = place(rated, params, now_s, rng)
+        after = snapshot
+    else:
+        evicted = apply_evictions(rated, evictions, params, now_s, donate=donate)
+        placements, after = place(evicted, params, now_s, rng, donate=donate)
+    plan = CyclePlan(
+        params_version=params.version,
+        now_s=now_s,
+        dry_run=params.eviction.dry_run,
+        reputation=rep,
+        evictions=evictions,
+        placements=placements,
+    )
+    return CycleResult(plan=plan, snapshot=after)

@@ -14,18 +14,122 @@ that order; accepted evictions get a deadline ``now + notice_s``. Due deadlines 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from governance.policy import registry
+from governance.policy.reasons import EVICTION_REASONS, EvictionOutcome, code
+from governance.policy.registry import EVICTOR_NAMES
 from governance.policy.results import EvictionPlan
-from governance.policy.types import Snapshot
+from governance.policy.types import I8, I64, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
 
+_SCHEDULED = code(EvictionOutcome.SCHEDULED)
+_EXECUTED = code(EvictionOutcome.EXECUTED)
+_DRY_RUN = code(EvictionOutcome.DRY_RUN)
+_NODE_BUDGET = code(EvictionOutcome.REFUSED_NODE_BUDGET)
+_OWNER_BUDGET = code(EvictionOutcome.REFUSED_OWNER_BUDGET)
+_TOTAL_BUDGET = code(EvictionOutcome.REFUSED_TOTAL_BUDGET)
+_HELD = code(EvictionOutcome.HELD_FLAPPING)
+
 
 def plan_evictions(snapshot: Snapshot, params: PolicyParams, now_s: float) -> EvictionPlan:
     """Plan this cycle's evictions (new proposals and due deadlines), with outcomes and reasons."""
-    raise NotImplementedError
+    ep = params.eviction
+    reps = snapshot.replicas
+    rows, reason, bypass = _candidates(snapshot, params, now_s)
+    due = np.flatnonzero((reps.evict_at_s <= now_s) & (reps.node >= 0))
+    due = due[~np.isin(due, rows[bypass])]
+    outcome = np.full(rows.shape[0], _TOTAL_BUDGET, dtype=np.int8)
+    outcome[bypass] = _EXECUTED
+    rest = np.flatnonzero(~bypass)
+    outcome[rest] = _apply_budgets(snapshot, params, now_s, rows[rest])
+    deadline = np.full(rows.shape[0], now_s + ep.notice_s)
+    deadline[bypass] = now_s
+    accepted = outcome == _SCHEDULED
+    if ep.notice_s <= 0:
+        outcome[accepted] = _EXECUTED
+    all_rows = np.concatenate([due, rows])
+    all_outcome = np.concatenate([np.full(due.shape[0], _EXECUTED, dtype=np.int8), outcome])
+    if ep.dry_run:
+        all_outcome[(all_outcome == _EXECUTED) | (all_outcome == _SCHEDULED)] = _DRY_RUN
+    return EvictionPlan(
+        replica=all_rows.astype(np.int32),
+        node=reps.node[all_rows],
+        reason=np.concatenate([reps.evict_reason[due], reason]).astype(np.int8),
+        outcome=all_outcome,
+        deadline_s=np.concatenate([reps.evict_at_s[due], deadline]),
+    )
+
+
+def _candidates(
+    snapshot: Snapshot, params: PolicyParams, now_s: float
+) -> tuple[I64, I8, np.ndarray]:
+    """One proposal per replica, the most severe reason (registry order) winning; sorted."""
+    found_rows, found_reason, found_bypass = [], [], []
+    for plugin in registry.evictors(params.eviction.plugins):
+        rows = plugin.propose(snapshot, params, now_s)
+        found_rows.append(rows)
+        found_reason.append(np.full(rows.shape[0], code(plugin.reason), dtype=np.int8))
+        found_bypass.append(np.full(rows.shape[0], plugin.bypass_budgets))
+    if not found_rows:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int8), np.empty(0, dtype=bool)
+    rows = np.concatenate(found_rows)
+    reason = np.concatenate(found_reason)
+    bypass = np.concatenate(found_bypass)
+    severity = np.array([EVICTOR_NAMES.index(_NAME_OF[r]) for r in range(len(EVICTION_REASONS))])
+    crit = snapshot.services.criticality[snapshot.replicas.service[rows]]
+    order = np.lexsort((rows, crit, severity[reason]))
+    rows, reason, bypass = rows[order], reason[order], bypass[order]
+    _, first = np.unique(rows, return_index=True)
+    keep = np.sort(first)  # the first (most severe) proposal of each replica, order kept
+    return rows[keep], reason[keep], bypass[keep]
+
+
+_NAME_OF = {
+    code(registry_reason): name
+    for name, registry_reason in zip(EVICTOR_NAMES, EVICTION_REASONS, strict=True)
+}
+
+
+def _apply_budgets(snapshot: Snapshot, params: PolicyParams, now_s: float, rows: I64) -> I8:
+    """Greedy in proposal order: flap hold, then node, owner and total budgets."""
+    ep = params.eviction
+    out = np.full(rows.shape[0], _TOTAL_BUDGET, dtype=np.int8)
+    hist = snapshot.history
+    svc = snapshot.replicas.service[rows]
+    window_open = now_s - hist.window_started_at_s[svc] < ep.flap_window_s
+    flap_base = np.where(window_open, hist.evictions_in_window[svc], 0)
+    nodes = snapshot.replicas.node[rows].tolist()
+    owners = snapshot.services.owner[svc].tolist()
+    per_node: dict[int, int] = {}
+    per_owner: dict[int, int] = {}
+    per_service: dict[int, int] = {}
+    total = 0
+    svc_l, base_l = svc.tolist(), flap_base.tolist()
+    for i in range(rows.shape[0]):
+        s = svc_l[i]
+        if base_l[i] + per_service.get(s, 0) >= ep.flap_max_evictions:
+            out[i] = _HELD
+            continue
+        if total >= ep.budget_total:
+            continue  # stays REFUSED_TOTAL_BUDGET
+        node, owner = nodes[i], owners[i]
+        if per_node.get(node, 0) >= ep.budget_per_node:
+            out[i] = _NODE_BUDGET
+        elif per_owner.get(owner, 0) >= ep.budget_per_owner:
+            out[i] = _OWNER_BUDGET
+        else:
+            out[i] = _SCHEDULED
+            total += 1
+            per_node[node] = per_node.get(node, 0) + 1
+            per_owner[owner] = per_owner.get(owner, 0) + 1
+            per_service[s] = per_service.get(s, 0) + 1
+    return out
 
 
 def apply_evictions(
@@ -37,4 +141,63 @@ def apply_evictions(
     donate: bool = False,
 ) -> Snapshot:
     """Apply a plan: set deadlines, unassign executed replicas, update usage and flap history."""
-    raise NotImplementedError
+    if len(plan) == 0:
+        return snapshot
+    reps, nodes, hist = snapshot.replicas, snapshot.nodes, snapshot.history
+
+    def col(a: np.ndarray) -> np.ndarray:
+        return a if donate else a.copy()
+
+    node, evict_at, evict_reason = col(reps.node), col(reps.evict_at_s), col(reps.evict_reason)
+    last_node, last_at, count = (
+        col(reps.last_evicted_node),
+        col(reps.last_evicted_at_s),
+        col(reps.evictions),
+    )
+    used, held = col(nodes.used), col(nodes.replicas_held)
+    sched = plan.replica[plan.outcome == _SCHEDULED]
+    evict_at[sched] = plan.deadline_s[plan.outcome == _SCHEDULED]
+    evict_reason[sched] = plan.reason[plan.outcome == _SCHEDULED]
+    done = plan.replica[plan.outcome == _EXECUTED]
+    from_node = node[done]
+    np.subtract.at(used, from_node, snapshot.services.demand[reps.service[done]])
+    np.subtract.at(held, from_node, 1)
+    last_node[done], last_at[done] = from_node, now_s
+    count[done] += 1
+    node[done], evict_at[done], evict_reason[done] = -1, np.inf, -1
+    # Flap history counts an eviction once: when scheduled, or when executed without notice.
+    counted = np.concatenate([sched, done[~np.isfinite(reps.evict_at_s[done])]])
+    window, in_window = _count_flaps(snapshot, params, now_s, counted, donate)
+    return dataclasses.replace(
+        snapshot,
+        nodes=dataclasses.replace(nodes, used=used, replicas_held=held),
+        replicas=dataclasses.replace(
+            reps,
+            node=node,
+            evict_at_s=evict_at,
+            evict_reason=evict_reason,
+            last_evicted_node=last_node,
+            last_evicted_at_s=last_at,
+            evictions=count,
+        ),
+        history=dataclasses.replace(
+            hist, window_started_at_s=window, evictions_in_window=in_window
+        ),
+    )
+
+
+def _count_flaps(
+    snapshot: Snapshot,
+    params: PolicyParams,
+    now_s: float,
+    rows: np.ndarray,
+    donate: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    hist = snapshot.history
+    window = hist.window_started_at_s if donate else hist.window_started_at_s.copy()
+    count = hist.evictions_in_window if donate else hist.evictions_in_window.copy()
+    svc = np.unique(snapshot.replicas.service[rows])
+    expired = svc[now_s - window[svc] >= params.eviction.flap_window_s]
+    window[expired], count[expired] = now_s, 0
+    np.add.at(count, snapshot.replicas.service[rows], 1)
+    return window, count

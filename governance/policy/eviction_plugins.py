@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from governance.policy.reasons import EvictionReason
-from governance.policy.types import I32, Snapshot
+from governance.policy.types import I64, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
@@ -18,6 +18,6 @@ class Evictor(Protocol):
     reason: EvictionReason
     bypass_budgets: bool  # True only for dead nodes: the replica is already down
 
-    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I32:
+    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
         """Replica rows (assigned replicas only) this plugin would evict now."""
         ...

@@ -18,15 +18,32 @@ replica r = sum of weight * factor over the enabled scorers, each factor in [0, 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from governance.policy import registry
+from governance.policy.exact import place_exact
+from governance.policy.prepare import build_context
+from governance.policy.reasons import FILTER_REASONS, PlacementReason, code
 from governance.policy.results import PlacementPlan
-from governance.policy.types import I32, Snapshot
+from governance.policy.sampled import Decisions, new_decisions, place_sampled
+from governance.policy.types import I32, I64, Bool, PaymentStatus, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
+
+_PLACED = code(PlacementReason.PLACED_BEST_SCORE)
+_UNPAID = code(PlacementReason.SERVICE_UNPAID)
+_NO_NODE = code(PlacementReason.NO_FEASIBLE_NODE)
+_NO_CANDIDATE = code(PlacementReason.NO_FEASIBLE_CANDIDATE)
+
+
+def pending_rows(snapshot: Snapshot) -> I64:
+    """Rows of replicas waiting for a node."""
+    out: I64 = np.flatnonzero(snapshot.replicas.node < 0)
+    return out
 
 
 def place(
@@ -36,11 +53,84 @@ def place(
     rng: np.random.Generator,
     *,
     mode: Literal["exact", "sampled"] | None = None,
-    replicas: I32 | None = None,
+    replicas: I32 | I64 | None = None,
     donate: bool = False,
 ) -> tuple[PlacementPlan, Snapshot]:
-    """Place ``replicas`` (default: every pending replica of a service that is not held or unpaid).
+    """Place ``replicas`` (default: every pending replica); unpaid services are not placed.
 
-    Returns the plan and the snapshot with the placements applied (nodes' usage and replica rows).
+    Returns the plan (rows in the order placed) and the snapshot with the placements applied.
     """
-    raise NotImplementedError
+    rows = pending_rows(snapshot) if replicas is None else np.asarray(replicas, dtype=np.int64)
+    mode = mode or params.placement.mode
+    names = tuple(params.placement.scorers)
+    weights = np.array([params.placement.scorers[n] for n in names], dtype=float)
+    scorers = registry.scorers(names)
+    filters = registry.filters(params.placement.filters)
+    svc = snapshot.services
+    unpaid = svc.payment[snapshot.replicas.service[rows]] != PaymentStatus.PAID
+    todo = rows[~unpaid]
+    nodes, reps = snapshot.nodes, snapshot.replicas
+    if todo.size == 0:  # nothing to place: no copies, no O(n) work
+        empty = new_decisions(0, len(names))
+        return _plan(params, rows, unpaid, todo, empty, mode, names), snapshot
+    used = nodes.used if donate else nodes.used.copy()
+    held = nodes.replicas_held if donate else nodes.replicas_held.copy()
+    ctx = build_context(snapshot, params, now_s, todo, used, held)
+    if mode == "exact":
+        decisions = place_exact(ctx, todo, filters, scorers, weights)
+    else:
+        decisions = place_sampled(ctx, todo, filters, scorers, weights, rng)
+    plan = _plan(params, rows, unpaid, todo, decisions, mode, names)
+    placed = decisions.node >= 0
+    node_col = reps.node if donate else reps.node.copy()
+    started = reps.started_at_s if donate else reps.started_at_s.copy()
+    node_col[todo[placed]] = decisions.node[placed]
+    started[todo[placed]] = now_s
+    new = dataclasses.replace(
+        snapshot,
+        nodes=dataclasses.replace(nodes, used=used, replicas_held=held),
+        replicas=dataclasses.replace(reps, node=node_col, started_at_s=started),
+    )
+    return plan, new
+
+
+def _plan(
+    params: PolicyParams,
+    rows: I64,
+    unpaid: Bool,
+    todo: I64,
+    decisions: Decisions,
+    mode: str,
+    names: tuple[str, ...],
+) -> PlacementPlan:
+    """Assemble the plan: unpaid rows first, then the placed/unplaceable rows in order."""
+    skipped = rows[unpaid]
+    all_rows = np.concatenate([skipped, todo]).astype(np.int32)
+    node = np.concatenate([np.full(skipped.shape[0], -1, dtype=np.int32), decisions.node])
+    placed = decisions.node >= 0
+    unplaced = _NO_NODE if mode == "exact" else _NO_CANDIDATE
+    reason = np.concatenate(
+        [
+            np.full(skipped.shape[0], _UNPAID, dtype=np.int8),
+            np.where(placed, _PLACED, unplaced).astype(np.int8),
+        ]
+    )
+    filters = params.placement.filters
+    ff = decisions.failing_filter
+    filter_codes = np.array(
+        [FILTER_REASONS.index(registry.filters((f,))[0].reason) for f in filters] + [-1],
+        dtype=np.int8,
+    )
+    failing = np.where(placed | (ff < 0), -1, filter_codes[ff]).astype(np.int8)
+    factors = np.concatenate(
+        [np.full((skipped.shape[0], len(names)), np.nan, dtype=np.float32), decisions.factors]
+    )
+    return PlacementPlan(
+        replica=all_rows,
+        node=node,
+        reason=reason,
+        score=np.concatenate([np.full(skipped.shape[0], np.nan), decisions.score]),
+        factor_names=names,
+        factor_scores=factors,
+        failing_filter=np.concatenate([np.full(skipped.shape[0], -1, dtype=np.int8), failing]),
+    )

@@ -29,10 +29,13 @@ baseline) scores are left untouched and every node counts as ESTABLISHED.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from governance.policy.results import ReputationUpdate
-from governance.policy.types import NodeTable, Observations
+from governance.policy.types import F32, I8, Bool, NodeTable, Observations, Tier
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
@@ -41,5 +44,66 @@ if TYPE_CHECKING:
 def update_reputation(
     nodes: NodeTable, observations: Observations | None, params: PolicyParams, now_s: float
 ) -> ReputationUpdate:
-    """Return new scores and tiers for every node (O(n), float32)."""
-    raise NotImplementedError
+    """Return new scores and tiers for every node (O(n), float32, in place on fresh buffers)."""
+    rp = params.reputation
+    n = nodes.size
+    if not rp.enabled:
+        return ReputationUpdate(
+            reputation=nodes.reputation,
+            tier=np.full(n, Tier.ESTABLISHED, dtype=np.int8),
+            lying=np.zeros(n, dtype=bool),
+        )
+    tenure_s = (now_s - nodes.joined_at_s).astype(np.float32)
+    score = nodes.reputation.copy()
+    lying = np.zeros(n, dtype=bool)
+    if observations is not None and observations.interval_s > 0:
+        evidence = _evidence(tenure_s, observations, params)
+        gain = np.float32(1.0 - math.exp(-observations.interval_s / rp.gain_tau_s))
+        loss = np.float32(1.0 - math.exp(-observations.interval_s / rp.loss_tau_s))
+        evidence -= score  # now the step towards the evidence
+        alpha = np.where(evidence >= 0, gain, loss)
+        evidence *= alpha
+        score += evidence
+        lying = _lying(observations, rp.lie_tolerance)
+        score[lying] *= np.float32(1.0 - rp.lie_penalty)
+        np.clip(score, 0.0, 1.0, out=score)
+    update = tiers(nodes, score, tenure_s, params)
+    return ReputationUpdate(reputation=score, tier=update, lying=lying)
+
+
+def _evidence(tenure_s: F32, obs: Observations, params: PolicyParams) -> F32:
+    """Tenure * weighted behaviour quality, float32."""
+    rp = params.reputation
+    wsum = rp.weight_uptime + rp.weight_jobs + rp.weight_sla
+    ok = obs.jobs_succeeded.astype(np.float32)
+    jobs = ok + obs.jobs_failed
+    sla = np.minimum(obs.sla_violations / np.maximum(jobs, np.float32(1)), np.float32(1))
+    quality = np.float32(rp.weight_uptime / wsum) * obs.uptime_fraction
+    quality += np.float32(rp.weight_jobs / wsum) * ((ok + 1) / (jobs + 2))
+    quality += np.float32(rp.weight_sla / wsum) * (1 - sla)
+    tenure = np.minimum(tenure_s / np.float32(rp.tenure_full_s), np.float32(1))
+    np.maximum(tenure, 0, out=tenure)
+    quality *= tenure
+    out: F32 = quality.astype(np.float32, copy=False)
+    return out
+
+
+def _lying(obs: Observations, tolerance: float) -> Bool:
+    """Any resource reported more than ``tolerance`` above what probes observed (NaN: unprobed)."""
+    observed = obs.observed_capacity
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = obs.reported_capacity > observed * np.float32(1.0 + tolerance)
+    out: Bool = np.any(excess & (observed >= 0), axis=1)
+    return out
+
+
+def tiers(nodes: NodeTable, score: F32, tenure_s: F32, params: PolicyParams) -> I8:
+    """Tier per node from score, tenure, stake and paid access."""
+    tp = params.tiers
+    established = (score >= tp.established_reputation) & (tenure_s >= tp.established_tenure_s)
+    established |= nodes.stake_gwei >= tp.stake_gwei_for_established
+    established |= nodes.paid_access
+    trusted = (score >= tp.trusted_reputation) & (tenure_s >= tp.trusted_tenure_s)
+    out: I8 = established.astype(np.int8)
+    out[trusted] = Tier.TRUSTED
+    return out

@@ -1,0 +1,1 @@
+"""Eviction plugins, one per module; each module exports ``PLUGIN``."""

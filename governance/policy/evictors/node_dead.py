@@ -1,0 +1,28 @@
+"""Eviction: replicas on dead nodes (heartbeat older than the TTL, or reported unhealthy)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from governance.policy.evictors.common import replicas_on
+from governance.policy.reasons import EvictionReason
+from governance.policy.types import I64, Snapshot
+
+if TYPE_CHECKING:
+    from governance.policy.params import PolicyParams
+
+
+class NodeDead:
+    """Bypasses budgets and the notice window: the replica is already down."""
+
+    name = "node_dead"
+    reason = EvictionReason.NODE_DEAD
+    bypass_budgets = True
+
+    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+        nodes = snapshot.nodes
+        stale = (now_s - nodes.last_heartbeat_s) > params.eviction.heartbeat_ttl_s
+        return replicas_on(snapshot, stale | ~nodes.healthy)
+
+
+PLUGIN = NodeDead()

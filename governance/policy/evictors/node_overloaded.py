@@ -1,0 +1,48 @@
+"""Eviction: on overloaded nodes, the lowest-priority replicas until the load is under limit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from governance.policy.evictors.common import not_scheduled, replicas_on
+from governance.policy.reasons import EvictionReason
+from governance.policy.types import I64, Snapshot
+
+if TYPE_CHECKING:
+    from governance.policy.params import PolicyParams
+
+
+class NodeOverloaded:
+    """Per node, replicas in ascending criticality (then row) until used <= fraction * capacity."""
+
+    name = "node_overloaded"
+    reason = EvictionReason.NODE_OVERLOADED
+    bypass_budgets = False
+
+    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+        nodes, reps, svc = snapshot.nodes, snapshot.replicas, snapshot.services
+        limit = nodes.capacity * np.float32(params.eviction.overload_fraction)
+        over = np.any(nodes.used > limit, axis=1)
+        rows = not_scheduled(snapshot, replicas_on(snapshot, over))
+        if rows.size == 0:
+            return rows
+        node = reps.node[rows]
+        crit = svc.criticality[reps.service[rows]]
+        order = np.lexsort((rows, crit, node))
+        rows, node = rows[order], node[order]
+        demand = svc.demand[reps.service[rows]].astype(float)
+        excess = np.maximum(nodes.used[node] - limit[node], 0).astype(float)
+        cum = np.cumsum(demand, axis=0)
+        first = np.r_[True, node[1:] != node[:-1]]
+        seg = np.cumsum(first) - 1
+        starts = np.flatnonzero(first)
+        before = np.vstack([np.zeros((1, demand.shape[1])), cum])[starts][seg]
+        removed_before = cum - demand - before  # freed by the earlier picks on this node
+        needed = np.any(removed_before < excess, axis=1)
+        out: I64 = np.sort(rows[needed])
+        return out
+
+
+PLUGIN = NodeOverloaded()

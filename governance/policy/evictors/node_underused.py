@@ -1,0 +1,31 @@
+"""Eviction (optional consolidation, kube's LowNodeUtilization): empty under-used nodes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from governance.policy.evictors.common import not_scheduled, replicas_on
+from governance.policy.reasons import EvictionReason
+from governance.policy.types import I64, Snapshot
+
+if TYPE_CHECKING:
+    from governance.policy.params import PolicyParams
+
+
+class NodeUnderused:
+    """Replicas on nodes whose every resource is below ``eviction.underused_fraction``."""
+
+    name = "node_underused"
+    reason = EvictionReason.NODE_UNDERUSED
+    bypass_budgets = False
+
+    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+        nodes = snapshot.nodes
+        limit = nodes.capacity * np.float32(params.eviction.underused_fraction)
+        low = np.all(nodes.used < limit, axis=1) & (nodes.replicas_held > 0)
+        return not_scheduled(snapshot, replicas_on(snapshot, low))
+
+
+PLUGIN = NodeUnderused()

@@ -1,0 +1,31 @@
+"""Eviction: replicas on nodes whose reputation fell below the floor."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from governance.policy.evictors.common import not_scheduled, replicas_on
+from governance.policy.reasons import EvictionReason
+from governance.policy.types import I64, Snapshot
+
+if TYPE_CHECKING:
+    from governance.policy.params import PolicyParams
+
+
+class ReputationFloor:
+    """Off when reputation is disabled (the Kubernetes baseline)."""
+
+    name = "reputation_floor"
+    reason = EvictionReason.REPUTATION_BELOW_FLOOR
+    bypass_budgets = False
+
+    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+        if not params.reputation.enabled:
+            return np.empty(0, dtype=np.int64)
+        low = snapshot.nodes.reputation < params.eviction.reputation_floor
+        return not_scheduled(snapshot, replicas_on(snapshot, low))
+
+
+PLUGIN = ReputationFloor()

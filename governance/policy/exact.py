@@ -1,0 +1,217 @@
+"""Exact greedy placement: each replica to its best feasible node, found through a node index.
+
+The index orders available nodes by an upper-bound key (the score's node-only part with spread at
+its maximum; see `Scorer.bound`). Keys of untouched nodes never change during a call, so a sorted
+array serves them; nodes that received a replica move to a heap with their new key. A decision walks
+both in key order and stops as soon as the next key cannot beat the best feasible score found: a few
+nodes per decision instead of all of them. Domains where locality lifts a score above the bound are
+scanned explicitly. Long walks (few feasible nodes) switch to vectorised chunks.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from governance.policy.context import Filter, PlacementContext, Scorer
+from governance.policy.prepare import available_mask
+from governance.policy.sampled import Decisions, new_decisions, node_keys, total_scores
+from governance.policy.types import F64, I32, I64, Tier
+
+SCALAR_STEPS = 256  # scalar evaluations per decision before switching to vectorised chunks
+CHUNK = 65_536
+
+
+class _Index:
+    """Sorted untouched nodes plus a lazy max-heap of touched ones."""
+
+    def __init__(self, order: I64, keys: F64) -> None:
+        self.order = order.tolist()
+        self.keys = keys.tolist()
+        self.start = 0
+        self.touched: set[int] = set()
+        self.dead: set[int] = set()  # can take no pending replica any more
+        self.heap: list[tuple[float, int]] = []
+        self.current: dict[int, float] = {}
+
+    def update(self, node: int, key: float, alive: bool) -> None:
+        self.touched.add(node)
+        self.current[node] = key
+        if alive:
+            heapq.heappush(self.heap, (-key, node))
+        else:
+            self.dead.add(node)
+        while self.start < len(self.order) and self.order[self.start] in self.touched:
+            self.start += 1
+
+    def heap_top(self) -> float:
+        heap = self.heap
+        while heap and (heap[0][1] in self.dead or self.current[heap[0][1]] != -heap[0][0]):
+            heapq.heappop(heap)
+        return -heap[0][0] if heap else -np.inf
+
+
+def place_exact(
+    ctx: PlacementContext,
+    rows: I64,
+    filters: tuple[Filter, ...],
+    scorers: tuple[Scorer, ...],
+    weights: F64,
+) -> Decisions:
+    """Place ``rows`` in order, each on its best feasible node given all earlier decisions."""
+    out = new_decisions(rows.shape[0], len(scorers))
+    avail = np.flatnonzero(available_mask(ctx.nodes, ctx.params, ctx.now_s))
+    keys = node_keys(ctx, scorers, weights, avail)
+    sort = np.argsort(-keys, kind="stable")
+    index = _Index(avail[sort], keys[sort])
+    min_demand = ctx.services.demand[ctx.replicas.service[rows]].min(axis=0) if rows.size else None
+    weighted = [(s, w) for s, w in zip(scorers, weights.tolist(), strict=True) if w]
+    for i, rep in enumerate(rows.tolist()):
+        node, score, fail = _decide(ctx, index, rep, filters, scorers, weights, weighted)
+        out.failing_filter[i] = fail
+        if node < 0:
+            continue
+        out.node[i] = node
+        out.score[i] = score
+        out.factors[i] = [s.score_one(ctx, node, rep) for s in scorers]
+        _commit_one(ctx, rep, node)
+        new_key = sum(w * s.bound_one(ctx, node) for s, w in weighted)
+        index.update(node, new_key, _can_take(ctx, node, min_demand))
+    return out
+
+
+def _decide(
+    ctx: PlacementContext,
+    index: _Index,
+    rep: int,
+    filters: tuple[Filter, ...],
+    scorers: tuple[Scorer, ...],
+    weights: F64,
+    weighted: list[tuple[Scorer, float]],
+) -> tuple[int, float, int]:
+    best, best_node = -np.inf, -1
+    fails = [0] * len(filters)
+    for d in sorted({d for s, _ in weighted for d in s.special_domains(ctx, rep)}):
+        node, score = _scan_domain(ctx, d, rep, filters, scorers, weights)
+        if score > best or (score == best and 0 <= node < best_node):
+            best, best_node = score, node
+    j, popped, steps = index.start, [], 0
+    order, keys, touched = index.order, index.keys, index.touched
+    while True:
+        while j < len(order) and order[j] in touched:
+            j += 1
+        top_sorted = keys[j] if j < len(order) else -np.inf
+        top_heap = index.heap_top()
+        if max(top_sorted, top_heap) <= best or max(top_sorted, top_heap) == -np.inf:
+            break
+        if steps >= SCALAR_STEPS:
+            best, best_node = _vector_walk(
+                ctx, index, j, rep, filters, scorers, weights, best, best_node, fails
+            )
+            break
+        steps += 1
+        if top_heap > top_sorted:
+            item = heapq.heappop(index.heap)
+            popped.append(item)
+            node = item[1]
+        else:
+            node = order[j]
+            j += 1
+        failed = _first_failing(ctx, filters, node, rep)
+        if failed >= 0:
+            fails[failed] += 1
+            continue
+        score = sum(w * s.score_one(ctx, node, rep) for s, w in weighted)
+        if score > best or (score == best and node < best_node):
+            best, best_node = score, node
+    for item in popped:
+        heapq.heappush(index.heap, item)
+    fail = -1 if best_node >= 0 else (int(np.argmax(fails)) if any(fails) else -1)
+    return best_node, float(best), fail
+
+
+def _first_failing(ctx: PlacementContext, filters: tuple[Filter, ...], node: int, rep: int) -> int:
+    for i, f in enumerate(filters):
+        if not f.ok(ctx, node, rep):
+            return i
+    return -1
+
+
+def _vector_walk(
+    ctx: PlacementContext,
+    index: _Index,
+    j: int,
+    rep: int,
+    filters: tuple[Filter, ...],
+    scorers: tuple[Scorer, ...],
+    weights: F64,
+    best: float,
+    best_node: int,
+    fails: list[int],
+) -> tuple[float, int]:
+    """Finish a long walk over every remaining candidate in vectorised chunks (same rules)."""
+    rest = [n for n in index.order[j:] if n not in index.touched]
+    live = {n for _, n in index.heap if n not in index.dead}
+    cands = np.array(sorted(live) + rest, dtype=np.int32)
+    reps = np.array([rep], dtype=np.int32)
+    for start in range(0, cands.shape[0], CHUNK):
+        chunk = cands[None, start : start + CHUNK]
+        ok = np.ones(chunk.shape, dtype=bool)
+        for i, f in enumerate(filters):
+            m = f.mask(ctx, chunk, reps)
+            fails[i] += int(np.count_nonzero(ok & ~m))
+            ok &= m
+        if not ok.any():
+            continue
+        total = total_scores(ctx, scorers, weights, chunk, reps)[0]
+        total[~ok[0]] = -np.inf
+        for pos in np.flatnonzero(total == total.max()).tolist():
+            node = int(chunk[0, pos])
+            if total[pos] > best or (total[pos] == best and node < best_node):
+                best, best_node = float(total[pos]), node
+    return best, best_node
+
+
+def _scan_domain(
+    ctx: PlacementContext,
+    domain: int,
+    rep: int,
+    filters: tuple[Filter, ...],
+    scorers: tuple[Scorer, ...],
+    weights: F64,
+) -> tuple[int, float]:
+    """Best feasible node of one failure domain (vectorised)."""
+    members = ctx.domain_members(domain)[None, :].astype(np.int32)
+    reps = np.array([rep], dtype=np.int32)
+    ok = np.ones(members.shape, dtype=bool)
+    for f in filters:
+        ok &= f.mask(ctx, members, reps)
+    if not ok.any():
+        return -1, -np.inf
+    total = total_scores(ctx, scorers, weights, members, reps)[0]
+    total[~ok[0]] = -np.inf
+    pos = int(np.argmax(total))  # first maximum = lowest row: members are sorted
+    return int(members[0, pos]), float(total[pos])
+
+
+def _can_take(ctx: PlacementContext, node: int, min_demand: I32 | None) -> bool:
+    """Whether ``node`` could still take the smallest pending replica."""
+    if min_demand is None:
+        return False
+    if (
+        ctx.params.reputation.enabled
+        and int(ctx.nodes.tier[node]) == Tier.NEWCOMER
+        and int(ctx.held[node]) >= ctx.params.tiers.newcomer_max_replicas
+    ):
+        return False
+    limit = ctx.capacity_limit_one(node)
+    after = (ctx.used[node] + min_demand).tolist()
+    return all(a <= b for a, b in zip(after, limit, strict=True))
+
+
+def _commit_one(ctx: PlacementContext, rep: int, node: int) -> None:
+    svc = int(ctx.replicas.service[rep])
+    ctx.used[node] += ctx.services.demand[svc]
+    ctx.held[node] += 1
+    ctx.pairs.add_one(svc * ctx.pairs.n_domains + int(ctx.nodes.failure_domain[node]))

@@ -1,0 +1,1 @@
+"""Placement filter plugins, one per module; each module exports ``PLUGIN``."""

@@ -1,0 +1,30 @@
+"""Filter: replicas of one service go to distinct failure domains when enough live domains exist."""
+
+from __future__ import annotations
+
+from governance.policy.context import PlacementContext
+from governance.policy.reasons import FilterReason
+from governance.policy.types import I32, Bool
+
+
+class AntiAffinity:
+    """Rejects a domain already holding a replica of the service (if the service can spread)."""
+
+    name = "anti_affinity"
+    reason = FilterReason.SAME_FAILURE_DOMAIN
+
+    def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
+        svc = ctx.replicas.service[reps]
+        keys = ctx.pairs.key(svc[:, None], ctx.nodes.failure_domain[nodes])
+        out: Bool = ~ctx.spread_active[svc][:, None] | (ctx.pairs.lookup(keys) == 0)
+        return out
+
+    def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
+        svc = int(ctx.replicas.service[rep])
+        if not ctx.spread_active[svc]:
+            return True
+        key = svc * ctx.pairs.n_domains + int(ctx.nodes.failure_domain[node])
+        return ctx.pairs.get(key) == 0
+
+
+PLUGIN = AntiAffinity()

@@ -1,0 +1,31 @@
+"""Filter: the replica's demand fits the node's free capacity (newcomers: within their quota)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from governance.policy.context import PlacementContext
+from governance.policy.reasons import FilterReason
+from governance.policy.types import I32, Bool
+
+
+class CapacityFit:
+    """used + demand <= limit on every resource (values are integral, so float32 sums are exact)."""
+
+    name = "capacity_fit"
+    reason = FilterReason.INSUFFICIENT_CAPACITY
+
+    def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
+        demand = ctx.services.demand[ctx.replicas.service[reps]]
+        after = ctx.used[nodes] + demand[:, None, :]
+        out: Bool = np.all(after <= ctx.capacity_limit(nodes), axis=-1)
+        return out
+
+    def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
+        demand = ctx.services.demand[int(ctx.replicas.service[rep])]
+        after = ctx.used[node] + demand
+        limit = ctx.capacity_limit_one(node)
+        return all(a <= b for a, b in zip(after.tolist(), limit, strict=True))
+
+
+PLUGIN = CapacityFit()

@@ -1,0 +1,28 @@
+"""Filter (anti-flapping): no placing a replica back on the node it was just evicted from."""
+
+from __future__ import annotations
+
+from governance.policy.context import PlacementContext
+from governance.policy.reasons import FilterReason
+from governance.policy.types import I32, Bool
+
+
+class EvictionCooldown:
+    """Within ``eviction.cooldown_s`` of an eviction, the replica's old node is off limits."""
+
+    name = "eviction_cooldown"
+    reason = FilterReason.EVICTION_COOLDOWN
+
+    def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
+        r = ctx.replicas
+        cooling = ctx.now_s < r.last_evicted_at_s[reps] + ctx.params.eviction.cooldown_s
+        out: Bool = ~(cooling[:, None] & (nodes == r.last_evicted_node[reps][:, None]))
+        return out
+
+    def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
+        r = ctx.replicas
+        cooling = ctx.now_s < float(r.last_evicted_at_s[rep]) + ctx.params.eviction.cooldown_s
+        return not (cooling and int(r.last_evicted_node[rep]) == node)
+
+
+PLUGIN = EvictionCooldown()

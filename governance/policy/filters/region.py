@@ -1,0 +1,26 @@
+"""Filter: a service pinned to a region only runs on nodes of that region."""
+
+from __future__ import annotations
+
+from governance.policy.context import PlacementContext
+from governance.policy.reasons import FilterReason
+from governance.policy.types import I32, NO_REGION, Bool
+
+
+class Region:
+    """``services.region == NO_REGION`` means anywhere."""
+
+    name = "region"
+    reason = FilterReason.REGION_MISMATCH
+
+    def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
+        want = ctx.services.region[ctx.replicas.service[reps]][:, None]
+        out: Bool = (want == NO_REGION) | (ctx.nodes.region[nodes] == want)
+        return out
+
+    def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
+        want = int(ctx.services.region[int(ctx.replicas.service[rep])])
+        return want == NO_REGION or int(ctx.nodes.region[node]) == want
+
+
+PLUGIN = Region()

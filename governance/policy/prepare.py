@@ -1,0 +1,94 @@
+"""Builds the `PlacementContext` for one placement call from a snapshot and the rows to place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from governance.policy.context import PlacementContext
+from governance.policy.pairs import PairCounts
+from governance.policy.types import F32, I32, I64, Bool, NodeTable, Snapshot
+
+if TYPE_CHECKING:
+    from governance.policy.params import PolicyParams
+
+
+def concat_ranges(starts: I64, lens: I64) -> I64:
+    """Concatenation of ``arange(s, s + l)`` for each (s, l), without a Python loop."""
+    total = int(lens.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    offsets = np.cumsum(lens) - lens
+    out: I64 = np.repeat(starts - offsets, lens) + np.arange(total, dtype=np.int64)
+    return out
+
+
+def available_mask(nodes: NodeTable, params: PolicyParams, now_s: float) -> Bool:
+    """Nodes that may take replicas: healthy, not draining, heartbeat within the TTL."""
+    fresh = (now_s - nodes.last_heartbeat_s) <= params.eviction.heartbeat_ttl_s
+    out: Bool = nodes.healthy & ~nodes.draining & fresh
+    return out
+
+
+def build_context(
+    snapshot: Snapshot,
+    params: PolicyParams,
+    now_s: float,
+    rows: I64,
+    used: F32,
+    held: I32,
+) -> PlacementContext:
+    """Context for placing replica ``rows``; the call may update ``used`` and ``held``."""
+    nodes, services, replicas = snapshot.nodes, snapshot.services, snapshot.replicas
+    n_dom = int(nodes.failure_domain.max()) + 1 if nodes.size else 1
+    pending_svc = np.unique(replicas.service[rows]).astype(np.int64)
+    lens = services.dep_indptr[pending_svc + 1] - services.dep_indptr[pending_svc]
+    dep_src = np.repeat(pending_svc, lens)
+    dep = services.dep_indices[concat_ranges(services.dep_indptr[pending_svc], lens)]
+    relevant = np.zeros(services.size, dtype=bool)
+    relevant[pending_svc] = True
+    relevant[dep] = True
+    sel = relevant[replicas.service] & (replicas.node >= 0)
+    sel_rows = np.flatnonzero(sel)
+    keys = replicas.service[sel_rows].astype(np.int64) * n_dom
+    keys += nodes.failure_domain[replicas.node[sel_rows]]
+    pairs = PairCounts(keys, n_dom)
+    locality, locality_domains = _locality(keys, dep_src, dep.astype(np.int64), n_dom)
+    avail = available_mask(nodes, params, now_s)
+    live = np.bincount(nodes.failure_domain[avail], minlength=n_dom)
+    live_domains = int(np.count_nonzero(live))
+    demand = services.demand[replicas.service[rows]]
+    return PlacementContext(
+        nodes=nodes,
+        services=services,
+        replicas=replicas,
+        params=params,
+        now_s=now_s,
+        used=used,
+        held=held,
+        pairs=pairs,
+        locality=locality,
+        n_deps=np.diff(services.dep_indptr).astype(np.int32),
+        spread_active=services.replicas <= live_domains,
+        max_demand=demand.max(axis=0) if rows.size else np.zeros(3, dtype=np.float32),
+        locality_domains=locality_domains,
+    )
+
+
+def _locality(
+    keys: I64, dep_src: I64, dep: I64, n_dom: int
+) -> tuple[PairCounts, dict[int, list[int]]]:
+    """(service, domain) -> number of the service's dependencies present in the domain."""
+    presence = np.unique(keys)
+    lo = np.searchsorted(presence, dep * n_dom)
+    hi = np.searchsorted(presence, (dep + 1) * n_dom)
+    counts = (hi - lo).astype(np.int64)
+    src = np.repeat(dep_src, counts)
+    domains = presence[concat_ranges(lo.astype(np.int64), counts)] % n_dom
+    loc_keys = src * n_dom + domains
+    table = PairCounts(loc_keys, n_dom)
+    by_service: dict[int, list[int]] = {}
+    for key in np.unique(loc_keys).tolist():
+        by_service.setdefault(key // n_dom, []).append(key % n_dom)
+    return table, by_service

@@ -1,0 +1,1 @@
+"""Placement scorer plugins, one per module; each module exports ``PLUGIN``."""

@@ -1,0 +1,56 @@
+"""Scorer (kube's LeastAllocated): prefer nodes with the largest free share of their capacity.
+
+The share is taken on the node's allocation before the replica, so the factor depends on the node
+alone: exact mode's index key is then the factor itself, and a decision stops after a few nodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from governance.policy.context import PlacementContext
+from governance.policy.types import F64, I32, I64
+
+
+def free_share(used: Any, cap: Any) -> F64:
+    """Mean over resources of clip(1 - used / cap, 0, 1); 0 where cap is 0."""
+    usedf = used.astype(float)
+    capf = cap.astype(float)
+    share = np.where(capf > 0, 1.0 - usedf / np.where(capf > 0, capf, 1.0), 0.0)
+    out: F64 = np.clip(share, 0.0, 1.0).mean(axis=-1)
+    return out
+
+
+def free_share_one(used: list[float], cap: list[float]) -> float:
+    """Scalar `free_share` (same operations in the same order)."""
+    total = 0.0
+    for u, c in zip(used, cap, strict=True):
+        total += min(1.0, max(0.0, 1.0 - u / c)) if c > 0 else 0.0
+    return total / len(cap)
+
+
+class LeastAllocated:
+    """factor = mean free share of the node's capacity."""
+
+    name = "least_allocated"
+    node_only = True
+
+    def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
+        return free_share(ctx.used[nodes], ctx.nodes.capacity[nodes])
+
+    def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
+        return free_share_one(ctx.used[node].tolist(), ctx.nodes.capacity[node].tolist())
+
+    def bound(self, ctx: PlacementContext, nodes: I64) -> F64:
+        return free_share(ctx.used[nodes], ctx.nodes.capacity[nodes])
+
+    def bound_one(self, ctx: PlacementContext, node: int) -> float:
+        return free_share_one(ctx.used[node].tolist(), ctx.nodes.capacity[node].tolist())
+
+    def special_domains(self, ctx: PlacementContext, rep: int) -> list[int]:
+        return []
+
+
+PLUGIN = LeastAllocated()

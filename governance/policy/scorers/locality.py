@@ -1,0 +1,44 @@
+"""Scorer: prefer failure domains where the services this one depends on already run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from governance.policy.context import PlacementContext
+from governance.policy.types import F64, I32, I64
+
+
+class Locality:
+    """factor = share of the service's dependencies with a replica in the node's domain.
+
+    Computed from placements as they stood at the start of the call.
+    """
+
+    name = "locality"
+    node_only = False
+
+    def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
+        svc = ctx.replicas.service[reps]
+        keys = ctx.locality.key(svc[:, None], ctx.nodes.failure_domain[nodes])
+        deps = np.maximum(ctx.n_deps[svc], 1).astype(float)[:, None]
+        out: F64 = ctx.locality.lookup(keys) / deps
+        return out
+
+    def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
+        svc = int(ctx.replicas.service[rep])
+        count = ctx.locality.get(svc * ctx.locality.n_domains + int(ctx.nodes.failure_domain[node]))
+        return count / max(int(ctx.n_deps[svc]), 1)
+
+    def bound(self, ctx: PlacementContext, nodes: I64) -> F64:
+        # Zero outside the special domains, which exact mode searches separately.
+        return np.zeros(nodes.shape, dtype=float)
+
+    def bound_one(self, ctx: PlacementContext, node: int) -> float:
+        return 0.0
+
+    def special_domains(self, ctx: PlacementContext, rep: int) -> list[int]:
+        svc = int(ctx.replicas.service[rep])
+        return ctx.locality_domains.get(svc, [])
+
+
+PLUGIN = Locality()
