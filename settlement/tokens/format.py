@@ -81,6 +81,28 @@ class TokenClaims:
         return self.expires_at_s - self.issued_at_s
 
 
+# Frozen dataclasses pay one object.__setattr__ call per field in __init__ (~0.8 us for 8 fields),
+# a third of a cold verification. Decoding fills the slots through their descriptors instead: the
+# same immutable object, built about twice as fast. Only for values that were just authenticated.
+_SLOT_SETTERS = tuple(getattr(TokenClaims, name).__set__ for name in TokenClaims.__slots__)
+_new_object = object.__new__
+
+
+def claims_from_wire(kid: str, fields: tuple[bytes, bytes, int, int, int, int, int]) -> TokenClaims:
+    """Build claims from the unpacked payload fields (the verifier's fast path)."""
+    claims: TokenClaims = _new_object(TokenClaims)
+    set_kid, set_id, set_subject, set_iat, set_exp, set_scopes, set_quota, set_gen = _SLOT_SETTERS
+    set_kid(claims, kid)
+    set_id(claims, fields[0])
+    set_subject(claims, fields[1])
+    set_iat(claims, fields[2])
+    set_exp(claims, fields[3])
+    set_scopes(claims, fields[4])
+    set_quota(claims, fields[5])
+    set_gen(claims, fields[6])
+    return claims
+
+
 @dataclass(frozen=True, slots=True)
 class Keyring:
     """Signing keys by key id; `active_kid` signs new tokens, every listed key verifies."""

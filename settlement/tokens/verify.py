@@ -24,6 +24,7 @@ from settlement.tokens.format import (
     RAW_BYTES,
     Keyring,
     TokenClaims,
+    claims_from_wire,
     mac,
 )
 
@@ -91,7 +92,7 @@ def decode(token: str | bytes, keys: Mapping[str, bytes]) -> TokenClaims:
         raise TokenRefusedError(Refusal.MALFORMED, "wrong length")
     if not hmac.compare_digest(mac(raw[:PAYLOAD_BYTES], key), raw[PAYLOAD_BYTES:]):
         raise TokenRefusedError(Refusal.BAD_SIGNATURE)
-    return TokenClaims(kid, *PAYLOAD.unpack_from(raw))
+    return claims_from_wire(kid, PAYLOAD.unpack_from(raw))
 
 
 def check_claims(

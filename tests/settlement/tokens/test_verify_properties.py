@@ -179,3 +179,14 @@ def test_tally_of_the_properties_above() -> None:
     if TALLY:  # when this test runs alone (-k) there is nothing to tally
         assert TALLY["accepted:valid"] > 0
         assert all(TALLY[f"refused:{kind}"] > 0 for kind in ("tampered", "forged", "revoked"))
+
+
+def test_decoded_claims_are_immutable_and_equal_to_minted() -> None:
+    import dataclasses
+
+    claims = TokenClaims("k1", bytes(16), bytes(20), NOW_S, NOW_S + 60, 8, 5, 1)
+    decoded = fresh_verifier().verify(mint(claims, KEYRING), 8, NOW_S)
+    assert decoded == claims
+    assert hash(decoded) == hash(claims)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decoded.expires_at_s = NOW_S + 10**6  # type: ignore[misc]
