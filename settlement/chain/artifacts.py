@@ -36,9 +36,18 @@ class Artifact:
         """Unpack as `abi, bytecode, compiler_version = load_artifact(name)`."""
         return iter((self.abi, self.bytecode, self.compiler_version))
 
-    def runtime_matches(self, code: bytes) -> bool:
-        """Return whether on-chain `code` is this contract's runtime code (immutables masked)."""
+    def runtime_matches(self, code: bytes, *, ignore_metadata: bool = False) -> bool:
+        """Return whether on-chain `code` is this contract's runtime code (immutables masked).
+
+        With `ignore_metadata`, the trailing CBOR metadata (source paths and hashes) is left out:
+        the same sources compiled under other file names (e.g. by brownie) still match.
+        """
         expected = bytearray.fromhex(self.deployed_bytecode.removeprefix("0x"))
+        if ignore_metadata:
+            code, expected = (
+                _strip_metadata(bytes(code)),
+                bytearray(_strip_metadata(bytes(expected))),
+            )
         if len(code) != len(expected):
             return False
         actual = bytearray(code)
@@ -78,3 +87,11 @@ def load_artifact(name: str) -> Artifact:
         )
     except (ValueError, KeyError, TypeError) as error:
         raise ArtifactError(f"malformed artifact {path}: {error!r}") from error
+
+
+def _strip_metadata(code: bytes) -> bytes:
+    """Drop solc's CBOR metadata: its length is the last two bytes, big-endian."""
+    if len(code) < 2:
+        return code
+    length = int.from_bytes(code[-2:], "big") + 2
+    return code[:-length] if length <= len(code) else code
