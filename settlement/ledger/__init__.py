@@ -9,6 +9,7 @@ from settlement.ledger.repository import (
     InsufficientCreditError,
     Ledger,
     Recorded,
+    UsageInput,
     UsageTrace,
     open_ledger,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "InsufficientCreditError",
     "Ledger",
     "Recorded",
+    "UsageInput",
     "UsageTrace",
     "format_wei",
     "open_ledger",

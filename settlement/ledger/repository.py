@@ -7,7 +7,7 @@ amounts are int wei, validated at this edge.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -48,6 +48,18 @@ class Recorded:
 
     id: int
     created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UsageInput:
+    """One metered charge to record (see `Ledger.record_usage`)."""
+
+    idempotency_key: str
+    payee: str
+    amount_wei: int
+    payer: str | None = None
+    units: int = 1
+    period: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,18 +151,13 @@ class Ledger:
         period: int = 0,
     ) -> Recorded:
         """Meter one charge: debit `payer`'s credit (if given) and owe `payee`, once per key."""
-        _check_key(idempotency_key)
-        event = UsageEvent(
-            idempotency_key=idempotency_key,
-            payer=normalize_address(payer, field="payer") if payer is not None else None,
-            payee=normalize_address(payee, field="payee"),
-            amount_wei=validate_wei(amount_wei),
-            units=units,
-            period=period,
-        )
-        if units < 0 or period < 0:
-            raise FatalSettlementError("units and period must be >= 0")
+        event = _usage_row(UsageInput(idempotency_key, payee, amount_wei, payer, units, period))
         return self.run(lambda s: _insert_usage(s, event))
+
+    def record_usage_many(self, events: Iterable[UsageInput]) -> int:
+        """Meter many charges in one DB transaction (ingestion); return how many were new."""
+        rows = [_usage_row(e) for e in events]
+        return self.run(lambda s: sum(_insert_usage(s, row).created for row in rows))
 
     def pending_payouts(self, address: str) -> int:
         """Return what `address` is owed but has not received on-chain with finality, in wei."""
@@ -211,6 +218,21 @@ def open_ledger(url: str | None = None, *, migrate_schema: bool | None = None) -
     if settings.migrate_on_open if migrate_schema is None else migrate_schema:
         migrate(engine)
     return Ledger(engine)
+
+
+def _usage_row(event: UsageInput) -> UsageEvent:
+    _check_key(event.idempotency_key)
+    if event.units < 0 or event.period < 0:
+        raise FatalSettlementError("units and period must be >= 0")
+    payer = event.payer
+    return UsageEvent(
+        idempotency_key=event.idempotency_key,
+        payer=normalize_address(payer, field="payer") if payer is not None else None,
+        payee=normalize_address(event.payee, field="payee"),
+        amount_wei=validate_wei(event.amount_wei),
+        units=event.units,
+        period=event.period,
+    )
 
 
 def _check_key(key: str) -> None:

@@ -18,7 +18,7 @@ from settlement.ledger.clock import now_ms
 from settlement.ledger.models import Batch, Payout, TxAttempt
 from settlement.ledger.repository import Ledger
 from settlement.payouts.batching import emit
-from settlement.payouts.sender import PayoutChain
+from settlement.payouts.sender import PayoutChain, move_payouts
 from settlement.payouts.states import IN_FLIGHT, Finality, PayoutState, check_transition
 
 # (batch id, state, block number, attempt hash) of one watched attempt.
@@ -144,11 +144,9 @@ def _step(
 
 
 def _to(session: Session, batch: Batch, target: PayoutState, stamp: int) -> None:
+    move_payouts(session, batch, batch.state, target, stamp)
     batch.state = check_transition(batch.state, target)
     batch.updated_at_ms = stamp
-    for payout in session.scalars(select(Payout).where(Payout.batch_id == batch.id)):
-        payout.state = check_transition(payout.state, target)
-        payout.updated_at_ms = stamp
 
 
 def _finalize(session: Session, batch: Batch, level: Finality, report: ConfirmReport) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from settlement.chain.client import ChainClient, RpcError
@@ -21,7 +21,7 @@ from settlement.errors import RetryableSettlementError
 from settlement.ledger.clock import now_ms
 from settlement.ledger.models import Batch, NonceCursor, Payout, TxAttempt
 from settlement.ledger.repository import Ledger
-from settlement.payouts.states import PayoutState, check_transition
+from settlement.payouts.states import IllegalTransitionError, PayoutState, check_transition
 
 # Node answers meaning "this exact transaction (or its nonce) is already in": not a failure.
 _ALREADY_IN = ("already known", "nonce too low", "already imported", "known transaction")
@@ -117,9 +117,9 @@ def _sign(session: Session, chain: PayoutChain, fees: Fees, limit: int) -> int:
         )
         cursor.next_nonce += 1
         _add_attempt(session, batch.id, signed, stamp)
+        move_payouts(session, batch, batch.state, PayoutState.SIGNED, stamp)
         batch.state = check_transition(batch.state, PayoutState.SIGNED)
         batch.nonce, batch.tx_hash, batch.updated_at_ms = signed.nonce, signed.tx_hash, stamp
-        _move_payouts(session, batch.id, PayoutState.SIGNED, stamp)
     return len(batches)
 
 
@@ -137,10 +137,22 @@ def _add_attempt(session: Session, batch_id: int, signed: SignedTx, stamp: int) 
     )
 
 
-def _move_payouts(session: Session, batch_id: int, target: PayoutState, stamp: int) -> None:
-    for payout in session.scalars(select(Payout).where(Payout.batch_id == batch_id)):
-        payout.state = check_transition(payout.state, target)
-        payout.updated_at_ms = stamp
+def move_payouts(
+    session: Session, batch: Batch, source: str, target: PayoutState, stamp: int
+) -> None:
+    """Move all of a batch's payouts `source -> target` in one UPDATE; the transition is checked."""
+    check_transition(source, target)
+    result = session.execute(
+        update(Payout)
+        .where(Payout.batch_id == batch.id, Payout.state == source)
+        .values(state=target, updated_at_ms=stamp)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != batch.payee_count:  # type: ignore[attr-defined]
+        raise IllegalTransitionError(
+            f"batch {batch.id}: {result.rowcount} of {batch.payee_count} payouts "  # type: ignore[attr-defined]
+            f"were in state {source}"
+        )
 
 
 def due_sends(ledger: Ledger, chain: PayoutChain, *, resend_after_ms: int) -> list[DueSend]:
@@ -187,7 +199,7 @@ def _mark_sent(session: Session, batch_ids: list[int]) -> None:
         if batch.state not in (PayoutState.SIGNED, PayoutState.BROADCAST):
             continue  # the confirmer moved it on meanwhile
         if batch.state == PayoutState.SIGNED:
-            _move_payouts(session, batch.id, PayoutState.BROADCAST, stamp)
+            move_payouts(session, batch, batch.state, PayoutState.BROADCAST, stamp)
         batch.state = check_transition(batch.state, PayoutState.BROADCAST)
         batch.last_sent_at_ms, batch.send_count = stamp, batch.send_count + 1
         batch.updated_at_ms = stamp

@@ -85,3 +85,16 @@ def test_usage_key_conflict(ledger: Ledger) -> None:
     ledger.record_usage("req-1", payee=BOB, amount_wei=1)
     with pytest.raises(IdempotencyConflictError):
         ledger.record_usage("req-1", payee=BOB, amount_wei=2)
+
+
+def test_record_usage_many_is_idempotent_and_atomic(ledger: Ledger) -> None:
+    from settlement.ledger import UsageInput
+
+    events = [UsageInput(f"bulk-{i}", BOB, 10) for i in range(5)]
+    assert ledger.record_usage_many(events) == 5
+    assert ledger.record_usage_many(events) == 0
+    with pytest.raises(InsufficientCreditError):  # one bad event: none of the new ones land
+        ledger.record_usage_many(
+            [UsageInput("bulk-x", BOB, 1), UsageInput("bulk-y", BOB, 1, ALICE)]
+        )
+    assert ledger.pending_payouts(BOB) == 50
