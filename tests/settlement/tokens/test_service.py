@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from settlement.ledger.repository import Ledger, open_ledger
+from settlement.ledger.testing import pg_schema_url
 from settlement.tokens.format import Keyring
 from settlement.tokens.memory import FixedClock, MemoryCreditLedger, MemoryTokenStore
 from settlement.tokens.ports import CreditLedger, TokenStore
@@ -27,17 +29,22 @@ POLICY = TokenPolicy(
 )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("pg", marks=pytest.mark.pg)])
 def backends(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[TokenStore, CreditLedger]]:
     if request.param == "memory":
         yield MemoryTokenStore(), MemoryCreditLedger()
         return
-    ledger: Ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    create_tables(ledger.engine)
-    yield SqlTokenStore(ledger.engine), LedgerCredits(ledger)
-    ledger.close()
+    with contextlib.ExitStack() as stack:
+        if request.param == "pg":
+            url = stack.enter_context(pg_schema_url())
+        else:
+            url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        ledger: Ledger = open_ledger(url)
+        stack.callback(ledger.close)
+        create_tables(ledger.engine)
+        yield SqlTokenStore(ledger.engine), LedgerCredits(ledger)
 
 
 def make_service(
@@ -209,3 +216,33 @@ def test_key_rotation(backends: tuple[TokenStore, CreditLedger]) -> None:
         retired.verify(token_k1, Scope.BALANCES_READ)
     assert caught.value.reason is Refusal.UNKNOWN_KEY
     retired.verify(token_k2, Scope.BALANCES_READ)
+
+
+def test_revocation_reaches_a_process_with_its_own_connection(tmp_path: Path) -> None:
+    """Two services on separate engines over one database file, as two server processes."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    books = [open_ledger(url), open_ledger(url)]
+    create_tables(books[0].engine)
+    clock = FixedClock()
+    admin, worker = (
+        TokenService(
+            keyring=KEYRING,
+            store=SqlTokenStore(book.engine),
+            credits=LedgerCredits(book),
+            clock=clock,
+            policy=POLICY,
+        )
+        for book in books
+    )
+    tokens = [admin.issue(ALICE, [Scope.BALANCES_READ]).token for _ in range(3)]
+    for token in tokens:
+        worker.verify(token, Scope.BALANCES_READ)
+    admin.revoke_token(tokens[0])
+    admin.revoke_subject(BOB)
+    clock.advance(POLICY.revocation_ttl_s)
+    with pytest.raises(TokenRefusedError):
+        worker.verify(tokens[0], Scope.BALANCES_READ)
+    for token in tokens[1:]:
+        worker.verify(token, Scope.BALANCES_READ)
+    for book in books:
+        book.close()
