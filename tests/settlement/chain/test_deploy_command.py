@@ -176,3 +176,23 @@ def test_waits_for_the_requested_confirmations(anvil: Anvil) -> None:
     timer.join()
     assert receipt["blockNumber"] == mined
     assert w3.eth.block_number >= mined + 2
+
+
+def test_named_network_zksync_sepolia_against_anvil_chain_300(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No zkSync node installs offline; anvil --chain-id 300 stands in for plain EVM transactions.
+    with Anvil(chain_id=300) as node:
+        monkeypatch.setenv("ZKSYNC_SEPOLIA_RPC_URL", node.rpc_url)
+        monkeypatch.setenv("HYPERBRICK_DEPLOYER_KEY", DEV_PRIVATE_KEYS[0])
+        argv = ["contracts", "deploy", "--network", "zksync-sepolia", "--json"]
+        assert main([*argv, "--deployments-dir", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["chain_id"] == 300
+    record = json.loads((tmp_path / "300.json").read_text())
+    assert record["network"] == "zksync-sepolia"
+    assert record["confirmations"] == 1
+
+
+def test_compile_check_reports_fresh_artifacts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["contracts", "compile", "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
