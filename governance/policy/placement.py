@@ -38,6 +38,7 @@ _PLACED = code(PlacementReason.PLACED_BEST_SCORE)
 _UNPAID = code(PlacementReason.SERVICE_UNPAID)
 _NO_NODE = code(PlacementReason.NO_FEASIBLE_NODE)
 _NO_CANDIDATE = code(PlacementReason.NO_FEASIBLE_CANDIDATE)
+_LOST = code(PlacementReason.LOST_CONFLICTS)
 
 
 def pending_rows(snapshot: Snapshot) -> I64:
@@ -112,7 +113,9 @@ def _plan(
     reason = np.concatenate(
         [
             np.full(skipped.shape[0], _UNPAID, dtype=np.int8),
-            np.where(placed, _PLACED, unplaced).astype(np.int8),
+            np.where(
+                placed, _PLACED, np.where(decisions.failing_filter < 0, _LOST, unplaced)
+            ).astype(np.int8),
         ]
     )
     filters = params.placement.filters

@@ -11,6 +11,7 @@ class PlacementReason(StrEnum):
     PLACED_BEST_SCORE = "placed_best_score"
     NO_FEASIBLE_NODE = "no_feasible_node"
     NO_FEASIBLE_CANDIDATE = "no_feasible_candidate"  # sampled mode: all sampled candidates failed
+    LOST_CONFLICTS = "lost_conflicts"  # sampled mode: feasible picks lost to earlier rows; retried
     SERVICE_HELD = "service_held"  # anti-flapping hold or unpaid service: not placed this cycle
     SERVICE_UNPAID = "service_unpaid"
 

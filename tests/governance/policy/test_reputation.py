@@ -1,0 +1,104 @@
+"""Reputation: bounded, slow gain / fast loss, lying cut, newcomers start at zero, tiers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from governance.policy import PolicyParams, Tier, kubernetes_baseline, make_nodes, update_reputation
+from governance.policy.build import make_observations
+
+DAY = 86_400.0
+
+
+def _nodes(n: int, score: float, joined_days_ago: float, now: float) -> object:
+    return make_nodes(
+        np.full((n, 3), 1000.0), reputation=score, joined_at_s=now - joined_days_ago * DAY
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    interval=st.floats(1.0, 30 * DAY),
+)
+def test_scores_stay_in_unit_interval(seed: int, interval: float) -> None:
+    rng = np.random.default_rng(seed)
+    n = 64
+    now = 100 * DAY
+    nodes = make_nodes(
+        np.full((n, 3), 1000.0),
+        reputation=rng.random(n),
+        joined_at_s=now - rng.uniform(-DAY, 90 * DAY, n),
+    )
+    obs = dataclasses.replace(
+        make_observations(n, interval),
+        uptime_fraction=rng.random(n).astype(np.float32),
+        jobs_succeeded=rng.integers(0, 100, n).astype(np.int32),
+        jobs_failed=rng.integers(0, 100, n).astype(np.int32),
+        sla_violations=rng.integers(0, 300, n).astype(np.int32),
+        reported_capacity=rng.uniform(0, 2000, (n, 3)).astype(np.float32),
+        observed_capacity=rng.uniform(0, 2000, (n, 3)).astype(np.float32),
+    )
+    up = update_reputation(nodes, obs, PolicyParams(), now)
+    assert np.all((up.reputation >= 0) & (up.reputation <= 1))
+    assert up.reputation.dtype == np.float32
+
+
+def test_loss_is_faster_than_gain() -> None:
+    now = 100 * DAY
+    obs_good = make_observations(1, 3600.0)
+    obs_bad = dataclasses.replace(obs_good, uptime_fraction=np.zeros(1, dtype=np.float32))
+    mid = _nodes(1, 0.5, 60, now)
+    gain = update_reputation(mid, obs_good, PolicyParams(), now).reputation[0] - 0.5
+    loss = 0.5 - update_reputation(mid, obs_bad, PolicyParams(), now).reputation[0]
+    assert gain > 0
+    assert loss > 2 * gain
+
+
+def test_lying_is_cut_at_once() -> None:
+    now = 100 * DAY
+    nodes = _nodes(2, 0.9, 60, now)
+    obs = make_observations(2, 60.0)
+    reported = np.full((2, 3), 1000.0, dtype=np.float32)
+    observed = reported.copy()
+    observed[1, 0] = 500.0  # node 1 claims twice the CPU it has
+    obs = dataclasses.replace(obs, reported_capacity=reported, observed_capacity=observed)
+    up = update_reputation(nodes, obs, PolicyParams(), now)
+    assert up.lying.tolist() == [False, True]
+    assert up.reputation[1] < 0.5 * up.reputation[0] + 1e-6
+
+
+def test_new_key_starts_as_newcomer_and_stake_lifts_it() -> None:
+    now = 100 * DAY
+    params = PolicyParams()
+    fresh = make_nodes(
+        np.full((3, 3), 1000.0), joined_at_s=now, reputation=params.reputation.initial
+    )
+    fresh = dataclasses.replace(
+        fresh,
+        stake_gwei=np.array([0, params.tiers.stake_gwei_for_established, 0]),
+        paid_access=np.array([False, False, True]),
+    )
+    up = update_reputation(fresh, make_observations(3, 60.0), params, now)
+    assert up.tier.tolist() == [Tier.NEWCOMER, Tier.ESTABLISHED, Tier.ESTABLISHED]
+    assert float(up.reputation[0]) == 0.0  # zero tenure: no evidence, cycling keys never helps
+
+
+def test_tenure_accrues_and_trusted_needs_time() -> None:
+    now = 100 * DAY
+    old = _nodes(1, 0.95, 60, now)
+    young = _nodes(1, 0.95, 1, now)
+    params = PolicyParams()
+    assert update_reputation(old, None, params, now).tier[0] == Tier.TRUSTED
+    assert update_reputation(young, None, params, now).tier[0] == Tier.NEWCOMER
+
+
+def test_disabled_reputation_leaves_scores_and_admits_everyone() -> None:
+    nodes = _nodes(4, 0.0, 0, DAY)
+    up = update_reputation(nodes, make_observations(4, 60.0), kubernetes_baseline(), DAY)
+    assert np.array_equal(up.reputation, nodes.reputation)  # type: ignore[attr-defined]
+    assert set(up.tier.tolist()) == {Tier.ESTABLISHED}
