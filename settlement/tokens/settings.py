@@ -1,9 +1,10 @@
 """Token settings from the environment (prefix `HYPERBRICK_TOKENS_`), read only when asked.
 
 Keys are hex strings by key id, e.g. `HYPERBRICK_TOKENS_KEYS='{"k2": "<64+ hex chars>"}'` with
-`HYPERBRICK_TOKENS_ACTIVE_KID=k2`. The token tables live in the ledger's database
-(`HYPERBRICK_LEDGER_DATABASE_URL`). Outside dev mode the built-in development key is refused, and so
-is a missing key: a service must never start signing with a secret everyone knows.
+`HYPERBRICK_TOKENS_ACTIVE_KID=k2`. The default mode is `prod`, which refuses the built-in dev
+key and a missing key: a service must never start signing with a secret everyone knows;
+`HYPERBRICK_TOKENS_MODE=dev` allows the development key. The token tables live in the ledger's
+database (`HYPERBRICK_LEDGER_DATABASE_URL`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class TokenSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HYPERBRICK_TOKENS_", extra="forbid", frozen=True)
 
-    mode: Literal["dev", "prod"] = Field("dev", description="prod refuses the development key")
+    # Secure by default: the development key must be asked for (HYPERBRICK_TOKENS_MODE=dev).
+    mode: Literal["dev", "prod"] = Field("prod", description="prod refuses the development key")
     keys: dict[str, SecretStr] = Field(default_factory=dict, description="key id -> hex key")
     active_kid: str = Field(DEV_KID, description="key id that signs new tokens")
     default_lifetime_s: int = Field(3600, gt=0, description="lifetime of an issued token")
@@ -43,7 +45,10 @@ class TokenSettings(BaseSettings):
             self.keyring()  # fail at start-up, not at the first request
             return self
         if not self.keys:
-            raise ValueError("HYPERBRICK_TOKENS_KEYS is empty; set real signing keys in prod mode")
+            raise ValueError(
+                "HYPERBRICK_TOKENS_KEYS is empty: set signing keys (hex, by key id) and "
+                "HYPERBRICK_TOKENS_ACTIVE_KID, or HYPERBRICK_TOKENS_MODE=dev for the dev key"
+            )
         for kid, key in self.keys.items():
             if key.get_secret_value().lower() == DEV_KEY_HEX:
                 raise ValueError(f"key {kid!r} is the built-in development key; refused in prod")

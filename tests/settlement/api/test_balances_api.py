@@ -224,10 +224,10 @@ def test_issue_and_revoke_need_admin_and_valid_bodies(h: Harness) -> None:
 
 def test_create_app_from_settings(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
-    app = create_app(BalancesApiSettings(database_url=url, chain="off"), TokenSettings())
+    app = create_app(BalancesApiSettings(database_url=url, chain="off"), TokenSettings(mode="dev"))
     ledger = open_ledger(url)
     service = TokenService(
-        keyring=TokenSettings().keyring(),
+        keyring=TokenSettings(mode="dev").keyring(),
         store=SqlTokenStore(ledger.engine),
         credits=LedgerCredits(ledger),
         clock=FixedClock(__import__("time").time()),
@@ -241,7 +241,10 @@ def test_create_app_from_settings(tmp_path: Path) -> None:
     ledger.close()
 
 
-def test_prod_mode_refuses_the_default_key() -> None:
+def test_prod_mode_refuses_the_default_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HYPERBRICK_TOKENS_MODE", raising=False)
+    with pytest.raises(ValueError, match="empty"):
+        TokenSettings()  # prod is the default
     with pytest.raises(ValueError, match="empty"):
         TokenSettings(mode="prod")
     from settlement.tokens.settings import DEV_KEY_HEX

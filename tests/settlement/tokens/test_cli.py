@@ -13,6 +13,11 @@ from governance.cli import main
 ALICE = "0x" + "a1" * 20
 
 
+@pytest.fixture(autouse=True)
+def dev_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYPERBRICK_TOKENS_MODE", "dev")
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
