@@ -109,15 +109,29 @@ def settlement_router(tokens: TokenService, balances: BalanceService) -> APIRout
     router = APIRouter(tags=["settlement"])
     quotas = QuotaWindows()
 
-    def authorize(request: Request, mask: int) -> TokenClaims:
-        claims = tokens.verify_mask(_bearer(request), mask)
+    reloading: list[bool] = [False]
+
+    async def refresh_revocations() -> None:
+        # The revocation set is re-read from the shared database once per cache lifetime, in a
+        # worker thread; meanwhile concurrent requests keep using the previous set.
+        if reloading[0] or not tokens.revocations.due():
+            return
+        reloading[0] = True
+        try:
+            await asyncio.to_thread(tokens.revocations.maybe_reload)
+        finally:
+            reloading[0] = False
+
+    async def authorize(request: Request, mask: int) -> TokenClaims:
+        await refresh_revocations()
+        claims = tokens.verify_mask(_bearer(request), mask, reload=False)
         if not quotas.admit(claims, tokens.clock.now()):
             raise QuotaExceededError(f"quota of {claims.quota_per_min} requests/min used up")
         return claims
 
     async def get_balances(request: Request) -> Response:
         try:
-            authorize(request, BALANCES_READ)
+            await authorize(request, BALANCES_READ)
             view = await balances.balances(normalize_address(request.path_params["address"]))
         except SettlementError as error:
             return error_response(error)
@@ -138,7 +152,7 @@ def settlement_router(tokens: TokenService, balances: BalanceService) -> APIRout
     @router.post("/v1/tokens", summary="issue a token (needs tokens:admin)")
     async def issue_token(request: Request) -> Response:
         try:
-            authorize(request, TOKENS_ADMIN)
+            await authorize(request, TOKENS_ADMIN)
             body = await _body(request, IssueBody)
             if isinstance(body, Response):
                 return body
@@ -153,7 +167,7 @@ def settlement_router(tokens: TokenService, balances: BalanceService) -> APIRout
     @router.post("/v1/tokens/revoke", summary="revoke a token or a subject (needs tokens:admin)")
     async def revoke_token(request: Request) -> Response:
         try:
-            authorize(request, TOKENS_ADMIN)
+            await authorize(request, TOKENS_ADMIN)
             body = await _body(request, RevokeBody)
             if isinstance(body, Response):
                 return body

@@ -112,11 +112,17 @@ class TokenService:
         self.store.record_issued(claims)
         return IssuedToken(token, claims)
 
-    def verify_mask(self, token: str | bytes, required_mask: int) -> TokenClaims:
-        """Verify with a precomputed scope mask (the request hot path)."""
-        now_s = self.clock.now()
-        self.revocations.maybe_reload()
-        return self.verifier.verify(token, required_mask, now_s)
+    def verify_mask(
+        self, token: str | bytes, required_mask: int, *, reload: bool = True
+    ) -> TokenClaims:
+        """Verify with a precomputed scope mask (the request hot path).
+
+        `reload=False` skips the revocation-cache refresh: for async callers that refresh it in a
+        worker thread themselves, so no database read runs on the event loop.
+        """
+        if reload:
+            self.revocations.maybe_reload()
+        return self.verifier.verify(token, required_mask, self.clock.now())
 
     def verify(self, token: str | bytes, *scopes: Scope | str) -> TokenClaims:
         """Verify a token and require every scope in `scopes`."""

@@ -24,8 +24,9 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from settlement.errors import RetryableSettlementError
 from settlement.tokens.format import TokenClaims
 from settlement.tokens.ports import Clock, Revocation, TokenStore
 from settlement.tokens.verify import RevocationSet, Verifier
@@ -189,6 +190,10 @@ class RevocationCache:
         self._ids: dict[bytes, int] = {}
         self._cutoffs: dict[bytes, int] = {}
 
+    def due(self) -> bool:
+        """Return whether the set is older than `ttl_s` (an async caller reloads off-loop)."""
+        return self.clock.now() - self._loaded_at_s >= self.ttl_s
+
     def maybe_reload(self) -> bool:
         """Reload if the set is older than `ttl_s`; return whether it reloaded."""
         now_s = self.clock.now()
@@ -206,7 +211,13 @@ class RevocationCache:
         full = self._loads % self.full_reload_every == 0
         if full:
             self._ids, self._cutoffs, self._cursor = {}, {}, 0
-        rows = self.store.revocations_after(max(0, self._cursor - self.OVERLAP_ROWS), int(now_s))
+        try:
+            rows = self.store.revocations_after(
+                max(0, self._cursor - self.OVERLAP_ROWS), int(now_s)
+            )
+        except SQLAlchemyError as error:
+            # Fail closed: no request is verified against a set we could not refresh in time.
+            raise RetryableSettlementError(f"revocation list unavailable: {error}") from error
         for row in rows:
             if row.token_id is not None:
                 self._ids[row.token_id] = row.expires_at_s

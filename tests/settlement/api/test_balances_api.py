@@ -255,3 +255,22 @@ def test_prod_mode_refuses_the_default_key(monkeypatch: pytest.MonkeyPatch) -> N
         TokenSettings(mode="prod", keys={"k": "ab" * 8}, active_kid="k")
     ok = TokenSettings(mode="prod", keys={"k": "ab" * 32}, active_kid="k")
     assert ok.keyring().active_kid == "k"
+
+
+def test_unreadable_revocation_list_fails_closed_with_503(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    headers = h.bearer()
+    assert h.client.get(f"/v1/balances/{ALICE}", headers=headers).status_code == 200
+
+    def broken(*_: object) -> list[object]:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(h.tokens.store, "revocations_after", broken)
+    h.clock.advance(h.tokens.policy.revocation_ttl_s)
+    response = h.client.get(f"/v1/balances/{ALICE}", headers=headers)
+    assert (response.status_code, response.json()["error"]) == (503, "unavailable")
+    monkeypatch.undo()
+    assert h.client.get(f"/v1/balances/{ALICE}", headers=headers).status_code == 200
