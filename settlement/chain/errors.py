@@ -39,3 +39,7 @@ class DeploymentMismatchError(FatalSettlementError, ValueError):
 
 class DeployFailedError(FatalSettlementError, RuntimeError):
     """A deployment transaction reverted or was not mined in time."""
+
+
+class ConfirmationTimeoutError(RetryableSettlementError, TimeoutError):
+    """A mined transaction did not reach the required confirmations in time (no record written)."""

@@ -8,10 +8,10 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import TimeExhausted
+from web3.exceptions import TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
-from settlement.chain.errors import DeployFailedError, RpcUnreachableError
+from settlement.chain.errors import ConfirmationTimeoutError, DeployFailedError
 
 DEFAULT_PRIORITY_FEE_WEI = 1_000_000_000
 GAS_HEADROOM_NUM, GAS_HEADROOM_DEN = 12, 10  # 20 % above the estimate
@@ -23,7 +23,7 @@ def fee_params(w3: Web3) -> dict[str, int]:
     base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
     try:
         tip = int(w3.eth.max_priority_fee)
-    except ValueError:  # an endpoint without eth_maxPriorityFeePerGas
+    except (ValueError, Web3RPCError):  # an endpoint without eth_maxPriorityFeePerGas
         tip = DEFAULT_PRIORITY_FEE_WEI
     return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
 
@@ -54,8 +54,9 @@ def wait_confirmed(
     target = receipt["blockNumber"] + confirmations - 1
     while w3.eth.block_number < target:
         if time.monotonic() > deadline:
-            raise RpcUnreachableError(
-                f"transaction {tx_hash.to_0x_hex()} has fewer than {confirmations} confirmations"
+            raise ConfirmationTimeoutError(
+                f"transaction {tx_hash.to_0x_hex()} has fewer than {confirmations} confirmations "
+                f"after {timeout_s:.0f} s"
             )
         time.sleep(POLL_INTERVAL_S)
     return receipt

@@ -13,7 +13,9 @@ from web3 import Web3
 from governance.cli import main
 from settlement.chain.anvil import DEV_PRIVATE_KEYS, Anvil, free_port
 from settlement.chain.artifacts import SETTLEMENT, TOKEN, load_artifact
+from settlement.chain.errors import ConfirmationTimeoutError
 from settlement.chain.transactions import wait_confirmed
+from settlement.errors import RetryableSettlementError
 
 pytestmark = pytest.mark.chain
 KEY_ENV = "HB_TEST_DEPLOYER_KEY"
@@ -196,3 +198,12 @@ def test_named_network_zksync_sepolia_against_anvil_chain_300(
 def test_compile_check_reports_fresh_artifacts(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["contracts", "compile", "--check"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_confirmation_timeout_is_a_retryable_error(anvil: Anvil) -> None:
+    w3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
+    me = Account.from_key(DEV_PRIVATE_KEYS[0]).address
+    tx_hash = w3.eth.send_transaction({"from": me, "to": me, "value": 1})
+    with pytest.raises(ConfirmationTimeoutError, match="fewer than 5 confirmations") as caught:
+        wait_confirmed(w3, tx_hash, confirmations=5, timeout_s=0.3)
+    assert isinstance(caught.value, RetryableSettlementError)
