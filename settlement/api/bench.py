@@ -3,14 +3,16 @@
 Sets up a SQLite ledger with funded addresses and a `balances:read` token, starts uvicorn on
 127.0.0.1 (1 or 2 workers) with the stand-alone app, and drives it from a separate process
 (`settlement.api.loadgen`: closed loop, fixed keep-alive connections). The chain port is the
-simulated one (2 ms per read) behind the 5 s cache, as a real node would be; ledger reads are real
-SQLite queries behind the 1 s cache. Rows carry `workers`, `connections`, `requests_per_s`,
+simulated one (2 ms per read) or, with `--chain anvil`, web3 reads from a local anvil holding the
+token and settlement contracts, behind the 5 s cache; ledger reads are real SQLite queries behind
+the 1 s cache. Rows carry `workers`, `connections`, `requests_per_s`,
 `p50_ms`, `p99_ms`, `errors`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -33,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--duration-s", type=float, default=5.0, help="measured seconds per row")
     parser.add_argument("--warmup-s", type=float, default=1.0)
     parser.add_argument("--addresses", type=int, default=256, help="distinct addresses queried")
+    parser.add_argument(
+        "--chain",
+        choices=["simulated", "anvil"],
+        default="simulated",
+        help="simulated: 2 ms fake chain; anvil: a local anvil with the contracts, read via web3",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -92,12 +100,37 @@ def _load(port: int, paths: Path, token: str, connections: int, duration_s: floa
     return json.loads(out.stdout)
 
 
+def _anvil_env(stack: contextlib.ExitStack) -> dict[str, str]:
+    """Start anvil, deploy token and settlement contracts; return the chain settings for uvicorn."""
+    from settlement.chain.anvil import DEV_PRIVATE_KEYS, Anvil
+    from settlement.chain.client import JsonRpcChainClient
+    from settlement.payouts.devnet import deploy_dev_contracts
+
+    node = stack.enter_context(Anvil())
+    client = JsonRpcChainClient(node.rpc_url)
+    stack.callback(client.close)
+    start = client.block_number()
+    contracts = deploy_dev_contracts(
+        client, DEV_PRIVATE_KEYS[0], DEV_PRIVATE_KEYS[1], mint_wei=10**24
+    )
+    return {
+        "HYPERBRICK_BALANCES_CHAIN": "web3",
+        "HYPERBRICK_BALANCES_RPC_URL": node.rpc_url,
+        "HYPERBRICK_BALANCES_TOKEN_ADDRESS": contracts.token,
+        "HYPERBRICK_BALANCES_ESCROW_ADDRESS": contracts.settlement,
+        "HYPERBRICK_BALANCES_ESCROW_FROM_BLOCK": str(start),
+    }
+
+
 def measure_row(workers: int, args: argparse.Namespace) -> dict[str, object]:
     """Start uvicorn with `workers`, warm up, measure, stop; return one row."""
     from settlement.chain.anvil import free_port
 
-    with tempfile.TemporaryDirectory(prefix="hb-bench-") as tmp:
+    chain = getattr(args, "chain", "simulated")
+    with tempfile.TemporaryDirectory(prefix="hb-bench-") as tmp, contextlib.ExitStack() as stack:
         env, token, paths = _prepare(Path(tmp), args.addresses)
+        if chain == "anvil":
+            env.update(_anvil_env(stack))
         port = free_port()
         argv = [
             sys.executable, "-m", "uvicorn", "settlement.api.app:create_app", "--factory",
@@ -123,6 +156,7 @@ def measure_row(workers: int, args: argparse.Namespace) -> dict[str, object]:
         "errors": summary["errors"],
         "requests": summary["requests"],
         "http": _http_impl(),
+        "chain": chain,
     }
 
 
