@@ -4,7 +4,9 @@ The policy core returns its plan and the snapshot with the plan applied. A real 
 out the moves; here the world takes the applied snapshot, and the actuator re-checks every eviction
 against the same `PolicyParams` budgets (per node, per owner, in total per cycle) and notice window,
 exactly as the network service's actuator does. A move that breaks them is refused (reverted) and
-counted as a budget or notice violation, which must stay 0. It also counts eviction loops.
+counted as a budget or notice violation, which must stay 0. It also counts eviction loops: a live
+replica evicted by the policy three times within `LOOP_WINDOW_STEPS` (dead-node evictions are
+failures, not decisions, and do not count).
 """
 
 from __future__ import annotations
@@ -116,10 +118,14 @@ def apply_plan(
             observations=snap.observations,
         )
     done = np.setdiff1d(executed, bad_notice)
-    loops = _count_loops(world, ev.replica[done].astype(np.int64), step)
+    # Loops count the policy's own evictions of live replicas; a dead node is a failure, not a
+    # decision (churn can kill a replica's host three times in a window without any flapping).
+    decided = done[ev.reason[done] != _DEAD]
+    loops = _count_loops(world, ev.replica[decided].astype(np.int64), step)
     pp = result.plan.placements
     placed = pp.replica[pp.node >= 0].astype(np.int64)
     placed = placed[world.snapshot.replicas.node[placed] != NO_NODE]
+    world.snapshot.replicas.sla_violations[placed] = 0  # a fresh placement has no history
     return Actuation(
         placed=placed,
         placement_failures=int(np.isin(pp.reason, _FAILED_PLACEMENT).sum()),

@@ -22,6 +22,7 @@ from settlement.economics import (
     gini,
     initial_controller,
     new_book,
+    price_anchor,
     settle_step,
     velocity,
 )
@@ -97,10 +98,10 @@ class SimulationCore:
         return self._kpis(step, served, act, flows, adv_income, income, int(rejoin.size))
 
     def _capacity_units(self) -> I64:
-        """Cores each slot contributes: healthy, present and above the reputation floor."""
+        """Cores each slot contributes: up and above the reputation floor."""
         nodes = self.world.snapshot.nodes
         floor = self.params.eviction.reputation_floor if self.params.reputation.enabled else -1.0
-        earning = nodes.healthy & (nodes.reputation >= floor)
+        earning = self.world.up & (nodes.reputation >= floor)
         return np.where(earning, nodes.capacity[:, 0] // 1000, 0).astype(np.int64)
 
     def _economics(
@@ -143,7 +144,7 @@ class SimulationCore:
     def _kpis(self, step, served, act, flows, adv_income, income, rejoins) -> StepKpis:  # type: ignore[no-untyped-def]
         world = self.world
         nodes = world.snapshot.nodes
-        up = nodes.healthy
+        up = world.up
         cap = float(world.true_capacity[up, 0].sum())
         rep = dynamics.mean_by_kind(world, nodes.reputation)
         return StepKpis(
@@ -194,6 +195,7 @@ def new_core(
     params = policy_params(scenario, policy, source)
     econ = economics_params(scenario)
     world = generate_world(stream(seed, STREAM_WORLD), scenario, sizes)
+    book, controller = _genesis(world, econ, sizes.nodes)
     return SimulationCore(
         scenario=scenario,
         sizes=sizes,
@@ -201,11 +203,22 @@ def new_core(
         params=params,
         econ=econ,
         world=world,
-        book=new_book(world.accounts),
-        controller=initial_controller(econ),
+        book=book,
+        controller=controller,
         demand_rng=stream(seed, STREAM_DEMAND),
         policy_rng=stream(seed, STREAM_POLICY),
     )
+
+
+def _genesis(world: World, econ: EconomicsParams, nodes: int) -> tuple[TokenBook, ControllerState]:
+    """Start at equilibrium: each present provider holds the target supply, price at its anchor."""
+    book = new_book(world.accounts)
+    present = np.flatnonzero(world.present)
+    book.balance[present] = econ.target_supply_per_node_base_units
+    book.expires_at_step[present] = econ.token_lifetime_steps
+    book.supply_base_units = int(present.size) * econ.target_supply_per_node_base_units
+    start = initial_controller(econ)
+    return book, replace(start, price_micro=price_anchor(econ, nodes))
 
 
 def snapshot_of(core: SimulationCore) -> Snapshot:

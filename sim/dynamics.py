@@ -113,7 +113,7 @@ def apply_behaviour(world: World, behaviour: Behaviour, now_s: float, initial_re
     world.present[behaviour.joining] = True
     new_identities(world, behaviour.joining, now_s, initial_rep)
     up = world.present & ~behaviour.down
-    nodes.healthy[:] = up
+    world.up = up
     nodes.last_heartbeat_s[up] = now_s
 
 
@@ -159,7 +159,7 @@ def serve(
     reps, nodes = snap.replicas, snap.nodes
     m = world.service_active.size
     overloaded = nodes.used[:, 0] > world.true_capacity[:, 0] * 1.0001
-    node_ok = nodes.healthy & ~behaviour.failing & ~overloaded
+    node_ok = world.up & ~behaviour.failing & ~overloaded
     running = np.flatnonzero(reps.node >= 0)
     svc = reps.service[running]
     on = reps.node[running]
@@ -176,6 +176,7 @@ def serve(
     served = np.where(ok, share, 0)
     failed_s = req - np.bincount(svc, weights=served, minlength=m).astype(np.int64)
     sla = (failed_s > SLA_FAILED_SHARE * req) | (n_ok * 2 < desired)
+    _track_replica_sla(world, running, ok)
     sla &= world.service_active
     slots = world.slots
     jobs = np.bincount(on.astype(np.int64) * 2 + ok, minlength=2 * slots).astype(np.int32)
@@ -212,6 +213,14 @@ def serve(
     )
 
 
+def _track_replica_sla(world: World, running: I64, ok: B) -> None:
+    """Recent SLA violations per replica (a policy input): +1 on a failed step, -1 on a good one."""
+    violations = world.snapshot.replicas.sla_violations
+    violations[running[~ok]] += 1
+    good = running[ok]
+    violations[good] = np.maximum(violations[good] - 1, 0)
+
+
 def _wash(world: World, scenario: Scenario, on: I32, ok: B) -> tuple[I64, I64, I64, I64]:
     """Colluding rings route fake requests to replicas their members host and pay themselves."""
     hosts = on[ok & (world.kind[on] == NodeKind.RING)].astype(np.int64)
@@ -235,17 +244,17 @@ def observations(
 ) -> Observations:
     """What the network measured per node since the last cycle: the reputation inputs."""
     nodes = world.snapshot.nodes
-    observed = np.full(world.slots, np.nan, dtype=np.float32)
-    probed = behaviour.probed & nodes.healthy
-    observed[probed] = world.true_capacity[probed, 0]
+    observed = np.full(nodes.capacity.shape, np.nan, dtype=np.float32)
+    probed = behaviour.probed & world.up
+    observed[probed] = world.true_capacity[probed]
     zeros = np.zeros(world.slots, dtype=np.int32)
     return Observations(
         interval_s=interval_s,
-        uptime_fraction=nodes.healthy.astype(np.float32),
+        uptime_fraction=world.up.astype(np.float32),
         jobs_succeeded=served.jobs_succeeded if served is not None else zeros,
         jobs_failed=served.jobs_failed if served is not None else zeros,
         sla_violations=served.node_sla if served is not None else zeros,
-        reported_capacity=nodes.capacity[:, 0].copy(),
+        reported_capacity=nodes.capacity,
         observed_capacity=observed,
     )
 
@@ -256,7 +265,7 @@ def finish_tasks(world: World) -> I64:
     reps = snap.replicas
     task_rows = np.flatnonzero(snap.services.kind[reps.service] == ServiceKind.TASK)
     running = task_rows[reps.node[task_rows] >= 0]
-    on_healthy = running[snap.nodes.healthy[reps.node[running]]]
+    on_healthy = running[world.up[reps.node[running]]]
     svc = reps.service[on_healthy]
     world.task_remaining_steps[svc] -= 1
     done = on_healthy[world.task_remaining_steps[svc] <= 0]

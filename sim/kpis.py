@@ -10,7 +10,8 @@ import pandas as pd
 
 from settlement.economics import BASE_UNITS_PER_TOKEN, price_volatility
 
-#: A replica evicted this many times within `LOOP_WINDOW_STEPS` is an eviction loop (target 0).
+#: A live replica evicted by the policy this many times within `LOOP_WINDOW_STEPS` is an eviction
+#: loop (target 0); evictions from dead nodes do not count.
 LOOP_EVICTIONS = 3
 LOOP_WINDOW_STEPS = 20
 

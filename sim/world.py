@@ -67,6 +67,7 @@ class World:
     step_s: float
     kind: I8
     present: B
+    up: B  # truth: present and reachable this step (the policy only sees heartbeats)
     true_capacity: F32  # (n, R); reported capacity lives in snapshot.nodes.capacity
     ring: I32  # ring id per slot, -1 = none
     service_active: B  # arrived (growth) and paying
@@ -128,7 +129,8 @@ def _node_table(
         capacity=reported,
         used=np.zeros((n, N_RESOURCES), dtype=np.float32),
         replicas_held=np.zeros(n, dtype=np.int32),
-        healthy=present.copy(),
+        # No health checker besides heartbeats: the network learns of outages through the TTL.
+        healthy=np.ones(n, dtype=np.bool_),
         draining=np.zeros(n, dtype=np.bool_),
         last_heartbeat_s=np.where(present, 0.0, -1e12),
         reputation=np.where(present, reputation, 0.0).astype(np.float32),
@@ -232,6 +234,7 @@ def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -
         step_s=scenario.step_s,
         kind=kind,
         present=present,
+        up=present.copy(),
         true_capacity=true_cap,
         ring=ring,
         service_active=np.zeros(m, dtype=np.bool_),

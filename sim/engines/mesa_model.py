@@ -40,7 +40,7 @@ class NodeAgent(mesa.Agent):  # type: ignore[misc]
 
     @property
     def up(self) -> bool:
-        return bool(self.model.core.world.snapshot.nodes.healthy[self.slot])
+        return bool(self.model.core.world.up[self.slot])
 
     @classmethod
     def draw(cls, model: HyperbrickModel, slots: np.ndarray, out: dict[str, Any]) -> None:

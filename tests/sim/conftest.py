@@ -10,8 +10,8 @@ import pytest
 from sim.scenario import Scenario, parse_scenario
 
 TINY_POLICY = {
-    "reputation": {"tenure_full_s": 86400, "gain_tau_s": 21600, "loss_tau_s": 3600},
-    "tiers": {"established_tenure_s": 7200, "trusted_tenure_s": 86400},
+    "reputation": {"tenure_full_s": 14400, "gain_tau_s": 7200, "loss_tau_s": 1800},
+    "tiers": {"established_tenure_s": 3600, "trusted_tenure_s": 14400},
     "eviction": {
         "notice_s": 600,
         "heartbeat_ttl_s": 1300,

@@ -93,6 +93,9 @@ def test_three_evictions_in_the_window_are_a_loop(tiny_scenario: Scenario) -> No
     params = PolicyParams()
     loops = []
     for step in (1, 5, 9, 40):
-        result = _plan(world, [7], EvictionReason.NODE_DEAD, EvictionOutcome.EXECUTED, 0.0)
+        result = _plan(world, [7], EvictionReason.SLA_VIOLATIONS, EvictionOutcome.EXECUTED, 0.0)
         loops.append(apply_plan(world, world.snapshot, result, params, step).eviction_loops)
     assert loops == [0, 0, 1, 0]
+    for step in (50, 51, 52):  # dead nodes are failures, not decisions: never a loop
+        result = _plan(world, [8], EvictionReason.NODE_DEAD, EvictionOutcome.EXECUTED, 0.0)
+        assert apply_plan(world, world.snapshot, result, params, step).eviction_loops == 0
