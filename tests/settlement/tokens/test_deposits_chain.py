@@ -133,3 +133,32 @@ def test_web3_reader_failure_is_retryable() -> None:
     dead = Web3BalanceReader(f"http://127.0.0.1:{free_port()}", "0x" + "11" * 20, timeout_s=0.5)
     with pytest.raises(RetryableSettlementError):
         dead.read("0x" + "22" * 20)
+
+
+def test_cli_balance_reads_the_chain(
+    anvil: Anvil,
+    client: JsonRpcChainClient,
+    contracts: DevContracts,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from governance.cli import main
+
+    expiry = int(time.time()) + 3600
+    _call(
+        client, contracts.settlement, "deposit(uint256,uint64)", ["uint256", "uint64"], [42, expiry]
+    )
+    code = main(
+        [
+            "tokens", "balance", contracts.settler, "--db", f"sqlite:///{tmp_path / 'l.db'}",
+            "--rpc-url", anvil.rpc_url, "--token-address", contracts.token,
+            "--escrow-address", contracts.settlement,
+        ]
+    )  # fmt: skip
+    assert code == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["escrow_balance_wei"] == "42"
+    assert body["token_balance_wei"] == str(MINT_WEI - 42)
+    assert body["credit_wei"] == "0"
