@@ -30,6 +30,8 @@ class ChainView:
     """What the chain said in one confirmation round."""
 
     head: int
+    # The sender's mined-transaction count, read BEFORE the receipts (so it can only lag them).
+    confirmed_nonce: int
     receipts: dict[str, Receipt]
     canonical: dict[int, str | None]
     l1_executed: dict[int, bool] = field(default_factory=dict)
@@ -44,6 +46,7 @@ class ConfirmReport:
     sequencer_confirmed: int = 0
     reorged: int = 0
     reverted: int = 0
+    resigned: int = 0
 
 
 def confirm(ledger: Ledger, chain: PayoutChain) -> ConfirmReport:
@@ -66,12 +69,15 @@ def confirm(ledger: Ledger, chain: PayoutChain) -> ConfirmReport:
 
 
 def _look(chain: PayoutChain, watched: list[Watched]) -> ChainView:
+    confirmed_nonce = chain.client.transaction_count(chain.sender, "latest")
     head = chain.client.block_number()
     receipts = chain.client.receipts(sorted({row[3] for row in watched}))
     heights = {r.block_number for r in receipts.values()}
     heights |= {row[2] for row in watched if row[2] is not None}
     canonical = {h: chain.client.block_hash(h) for h in sorted(heights)}
-    view = ChainView(head=head, receipts=receipts, canonical=canonical)
+    view = ChainView(
+        head=head, confirmed_nonce=confirmed_nonce, receipts=receipts, canonical=canonical
+    )
     for _, state, block, _ in watched:
         if state == PayoutState.SEQUENCER_CONFIRMED and block is not None:
             view.l1_executed[block] = chain.executed_on_l1(block)
@@ -90,7 +96,9 @@ def _apply(session: Session, chain: PayoutChain, view: ChainView) -> ConfirmRepo
     ).all()
     for batch in batches:
         hashes = session.scalars(select(TxAttempt.tx_hash).where(TxAttempt.batch_id == batch.id))
-        receipt = next((view.receipts[h] for h in hashes if h in view.receipts), None)
+        found = [view.receipts[h] for h in hashes if h in view.receipts]
+        # At most one attempt (one nonce) can succeed; prefer it over a reverted re-sign.
+        receipt = max(found, key=lambda r: r.status, default=None)
         if receipt is not None and view.canonical.get(receipt.block_number) != receipt.block_hash:
             receipt = None  # a stale receipt from an orphaned block
         _step(session, chain, batch, receipt, view, report, stamp)
@@ -108,7 +116,13 @@ def _step(
 ) -> None:
     state = PayoutState(batch.state)
     if receipt is None:
-        if state in (PayoutState.MINED, PayoutState.SEQUENCER_CONFIRMED):
+        if _nonce_taken_elsewhere(state, batch, view):
+            # Another transaction of this key used our nonce: no attempt of ours can ever mine.
+            # Re-sign with a fresh nonce; the contract's one-shot batch id makes this safe.
+            _to(session, batch, PayoutState.BATCHED, stamp)
+            batch.nonce = batch.tx_hash = None
+            report.resigned += 1
+        elif state in (PayoutState.MINED, PayoutState.SEQUENCER_CONFIRMED):
             _to(session, batch, PayoutState.BROADCAST, stamp)
             batch.block_number = batch.block_hash = None
             batch.reorg_count += 1
@@ -117,6 +131,8 @@ def _step(
         return
     if state in (PayoutState.SIGNED, PayoutState.BROADCAST):
         if receipt.status != 1:
+            if chain.batch_executed(batch.batch_key):
+                return  # executed by an attempt whose receipt we have not seen: wait for it
             _revert(session, batch, stamp)
             report.reverted += 1
             return
@@ -141,6 +157,14 @@ def _step(
     ):
         _to(session, batch, PayoutState.FINAL, stamp)
         _finalize(session, batch, Finality.EXECUTED_ON_L1, report)
+
+
+def _nonce_taken_elsewhere(state: PayoutState, batch: Batch, view: ChainView) -> bool:
+    return (
+        state in (PayoutState.SIGNED, PayoutState.BROADCAST)
+        and batch.nonce is not None
+        and batch.nonce < view.confirmed_nonce
+    )
 
 
 def _to(session: Session, batch: Batch, target: PayoutState, stamp: int) -> None:

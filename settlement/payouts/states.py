@@ -14,10 +14,13 @@ A payout row and the batch that carries it move together (one DB transaction upd
        +--receipt status 0--> REVERTED (its payouts go back to PENDING for a new batch; the
                               batch id never executed on-chain: the revert rolled it back)
 
-SIGNED may also go straight to MINED ("send reported failed but mined"). SEQUENCER_CONFIRMED may
-go back to BROADCAST on an L2 reorg. FINAL and REVERTED are terminal for a batch. `Finality` says
-which level a FINAL batch waited for: `l1_confirmations` (K blocks on an L1) or `executed_on_l1`
-(a zkSync batch executed on Ethereum); SEQUENCER_CONFIRMED is never called final.
+SIGNED may also go straight to MINED ("send reported failed but mined"). SIGNED and BROADCAST go
+back to BATCHED when the chain shows the nonce used by another transaction of the same key and no
+attempt of ours mined (re-signed at a fresh nonce; the contract's one-shot batch id keeps that
+safe). SEQUENCER_CONFIRMED may go back to BROADCAST on an L2 reorg. FINAL and REVERTED are
+terminal for a batch. `Finality` says which level a FINAL batch waited for: `l1_confirmations`
+(K blocks on an L1) or `executed_on_l1` (a zkSync batch executed on Ethereum);
+SEQUENCER_CONFIRMED is never called final.
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ _S = PayoutState
 ALLOWED_TRANSITIONS: dict[PayoutState, frozenset[PayoutState]] = {
     _S.PENDING: frozenset({_S.BATCHED}),
     _S.BATCHED: frozenset({_S.SIGNED}),
-    _S.SIGNED: frozenset({_S.BROADCAST, _S.MINED}),
-    _S.BROADCAST: frozenset({_S.BROADCAST, _S.MINED}),
+    _S.SIGNED: frozenset({_S.BROADCAST, _S.MINED, _S.BATCHED}),
+    _S.BROADCAST: frozenset({_S.BROADCAST, _S.MINED, _S.BATCHED}),
     _S.MINED: frozenset({_S.BROADCAST, _S.FINAL, _S.SEQUENCER_CONFIRMED, _S.REVERTED}),
     _S.SEQUENCER_CONFIRMED: frozenset({_S.BROADCAST, _S.FINAL}),
     _S.FINAL: frozenset(),

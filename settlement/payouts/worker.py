@@ -41,13 +41,11 @@ class SettlementWorker:
     resend_after_ms: int = 2_000
     stuck_after_ms: int = 30_000
     net_up_to_period: int | None = None
-    _synced: bool = False
 
     def tick(self) -> ConfirmReport:
         """Run every step once; retryable chain faults end the tick early (the next one resumes)."""
-        if not self._synced:
-            sync_nonce_cursor(self.ledger, self.chain)
-            self._synced = True
+        # Every tick: a nonce used by another transaction of this key must never be reused.
+        sync_nonce_cursor(self.ledger, self.chain)
         net_unsettled(self.ledger, up_to_period=self.net_up_to_period)
         cut_batches(
             self.ledger,

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import func, select
 
 from settlement.chain.anvil import Anvil
 from settlement.chain.client import JsonRpcChainClient
@@ -24,6 +25,7 @@ from settlement.chain.evm import EvmPayoutChain
 from settlement.chain.rpc_proxy import FaultPlan, FaultProxy
 from settlement.errors import RetryableSettlementError
 from settlement.ledger import Ledger, open_ledger
+from settlement.ledger.models import Batch, Payout, TxAttempt
 from settlement.payouts.devnet import DevContracts, token_balance
 from settlement.payouts.reconcile import reconcile
 from settlement.payouts.worker import SettlementWorker
@@ -53,6 +55,18 @@ def _child(db_url: str, rpc_url: str, settlement: str, chain_id: int) -> None:
     )
 
 
+def _progress(book: Ledger) -> tuple[int, ...]:
+    """A fingerprint of the worker's writes (rows and states), to tell busy kills from idle ones."""
+    with book.transaction() as session:
+        return tuple(
+            int(session.scalar(select(func.count()).select_from(t)) or 0)
+            for t in (Payout, Batch, TxAttempt)
+        ) + tuple(
+            int(session.scalar(select(func.count()).where(Batch.state == s)) or 0)
+            for s in ("signed", "broadcast", "mined", "final")
+        )
+
+
 @pytest.fixture
 def proxy(anvil: Anvil) -> Iterator[FaultProxy]:
     plan = FaultPlan(
@@ -78,23 +92,25 @@ def test_kill9_at_random_points_pays_exactly_once(
     rpc_url = proxy.url if through_proxy else anvil.rpc_url
     fork = multiprocessing.get_context("fork")
     expected: Counter[str] = Counter()
-    kills = 0
+    kills = busy_kills = 0
     for round_no in range(KILLS_PER_MODE):
         for i in range(3):
             payee, amount = rng.choice(PAYEES), rng.randrange(1, 10**18)
             book.record_usage(f"r{round_no}-{i}", payee=payee, amount_wei=amount)
             expected[payee] += amount
+        before = _progress(book)
         book.engine.dispose()  # no pooled SQLite handle crosses the fork
         child = fork.Process(
             target=_child, args=(db_url, rpc_url, contracts.settlement, chain.chain_id)
         )
         child.start()
-        time.sleep(rng.uniform(0.0, 0.06))
+        time.sleep(rng.uniform(0.01, 0.12))
         assert child.pid is not None
         os.kill(child.pid, signal.SIGKILL)
         child.join()
         assert child.exitcode == -signal.SIGKILL, "the worker died of an error, not of the kill"
         kills += 1
+        busy_kills += _progress(book) != before
         client.request("anvil_mine", "0x1")
 
     drain = _worker(db_url, rpc_url, contracts.settlement, chain.chain_id)
@@ -118,12 +134,14 @@ def test_kill9_at_random_points_pays_exactly_once(
     report = reconcile(book, chain, token_address=contracts.token)
     settler_txs = client.transaction_count(chain.sender)
     print(
-        f"\nkills={kills} mode={'proxy' if through_proxy else 'direct'} "
+        f"\nkills={kills} kills_with_progress={busy_kills} "
+        f"mode={'proxy' if through_proxy else 'direct'} "
         f"usage_events={3 * KILLS_PER_MODE} "
         f"batches={report.batches_checked} settler_txs={settler_txs} "
         f"double_paid={paid_twice} lost={lost} injected={dict(proxy.injected)}"
     )
     assert kills == KILLS_PER_MODE
+    assert busy_kills >= 10  # many kills land while the worker is writing, not only when idle
     assert (paid_twice, lost) == (0, 0)
     assert report.ok, report
     assert report.executed_not_recorded == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from eth_account import Account
 from sqlalchemy import select
 
 from settlement.chain.client import JsonRpcChainClient
@@ -18,6 +19,7 @@ from settlement.payouts.worker import SettlementWorker
 
 pytestmark = pytest.mark.chain
 PAYEES = [f"0x{i:040x}" for i in range(0x2000, 0x2000 + 24)]
+SETTLER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 
 
 def _final_batches_not_canonical(book: Ledger, client: JsonRpcChainClient) -> int:
@@ -100,3 +102,35 @@ def test_stuck_transaction_is_replaced_at_the_same_nonce(
     assert trace.payout_state == PayoutState.FINAL
     assert trace.tx_hash == attempts[-1][1]  # the node kept the replacement
     assert token_balance(client, contracts.token, PAYEES[0]) == 10**15
+
+
+def test_a_nonce_taken_by_another_transaction_is_resigned_and_paid_once(
+    book: Ledger, worker: SettlementWorker, client: JsonRpcChainClient,
+    contracts: DevContracts, chain: EvmPayoutChain,
+) -> None:  # fmt: skip
+    client.request("evm_setAutomine", False)
+    try:
+        book.record_usage("u1", payee=PAYEES[1], amount_wei=10**15)
+        worker.tick()  # signed at nonce n and sent; not mined
+        with book.transaction() as session:
+            nonce = session.scalar(select(Batch.nonce))
+        assert nonce is not None
+        # An operator sends something else with the same key and nonce, at a higher fee.
+        foreign = Account.from_key(SETTLER_KEY).sign_transaction({
+            "type": 2, "chainId": chain.chain_id, "nonce": nonce, "to": Account.create().address,
+            "value": 1, "gas": 21_000, "maxFeePerGas": 10**12, "maxPriorityFeePerGas": 10**11,
+        })  # fmt: skip
+        client.send_raw_transaction("0x" + bytes(foreign.raw_transaction).hex())
+        client.request("evm_mine")
+        worker.tick()  # our attempt can never mine now: back to BATCHED
+    finally:
+        client.request("evm_setAutomine", True)
+    worker.tick()  # re-signed at a fresh nonce, sent, mined
+    client.request("anvil_mine", hex(chain.confirmations))
+    worker.tick()
+    with book.transaction() as session:
+        nonces = session.scalars(select(TxAttempt.nonce)).all()
+    assert sorted(set(nonces)) == [nonce, nonce + 1]
+    assert book.usage_trace("u1").payout_state == PayoutState.FINAL
+    assert token_balance(client, contracts.token, PAYEES[1]) == 10**15
+    assert reconcile(book, chain, token_address=contracts.token).ok
