@@ -8,6 +8,7 @@ from settlement.chain.client import JsonRpcChainClient
 from settlement.chain.evm import EvmPayoutChain
 from settlement.ledger import Ledger
 from settlement.payouts.devnet import DevContracts, token_balance
+from settlement.payouts.outbox import Event, deliver_outbox
 from settlement.payouts.states import Finality, PayoutState
 from settlement.payouts.worker import SettlementWorker
 
@@ -50,3 +51,18 @@ def test_usage_event_reaches_a_final_transfer(
     assert book.paid_out(PROVIDER) == 8 * 10**15
     assert book.pending_payouts(PROVIDER) == 0
     assert book.credit_balance(REQUESTOR) == 10**18 - 11 * 10**15
+
+
+def test_finalized_batches_reach_the_outbox_once(
+    book: Ledger, worker: SettlementWorker, client: JsonRpcChainClient, chain: EvmPayoutChain
+) -> None:
+    book.record_usage("o-1", payee=PROVIDER, amount_wei=5)
+    worker.tick()
+    client.request("anvil_mine", hex(chain.confirmations))
+    worker.tick()
+    seen: list[Event] = []
+    assert deliver_outbox(book, seen.append) == 1
+    assert deliver_outbox(book, seen.append) == 0
+    assert seen[0].topic == "PayoutBatchFinalized"
+    assert seen[0].payload["tx_hash"] == book.usage_trace("o-1").tx_hash
+    assert seen[0].payload["total_wei"] == "5"
