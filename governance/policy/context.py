@@ -9,6 +9,7 @@ the same `PlacementContext`, so the two modes apply the same rules; a test check
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,6 +28,8 @@ from governance.policy.types import (
     ServiceTable,
     Tier,
 )
+
+NODE_FIELDS = tuple(f.name for f in dataclasses.fields(NodeTable))
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
@@ -48,10 +51,75 @@ class PlacementContext:
     n_deps: I32  # per service row
     spread_active: Bool  # per service: enough domains exist
     max_demand: F32  # (R,) largest demand among the replicas being placed
-    locality_domains: dict[int, list[int]]  # service row -> domains where its locality is > 0
 
+    rows: I64 | None = None  # global node rows of a subset context (None: the full table)
+    limit: F32 | None = None  # precomputed `capacity_limit` per node row, if any
     _domain_order: I64 | None = None
     _domain_ptr: I64 | None = None
+    _memo: tuple[I32, I32, I32] | None = None
+    _headroom: list[F32] | None = None
+
+    def global_rows(self, nodes: I32 | I64) -> I32 | I64:
+        """Global node rows of ``nodes`` (identity unless this is a pool subset)."""
+        return nodes if self.rows is None else self.rows[nodes]
+
+    def global_row(self, node: int) -> int:
+        """Scalar `global_rows`."""
+        return node if self.rows is None else int(self.rows[node])
+
+    def pair_counts(self, nodes: I32, reps: I32) -> I32:
+        """Replicas of each replica's service in each candidate's domain, (B, k); memoised."""
+        memo = self._memo
+        if memo is not None and memo[0] is nodes and memo[1] is reps:
+            return memo[2]
+        svc = self.replicas.service[reps]
+        counts = np.zeros(nodes.shape, dtype=np.int32)
+        rows = np.flatnonzero(self.pairs.present(svc))  # services with no replica: all zero
+        if rows.size:
+            keys = self.pairs.key(svc[rows][:, None], self.nodes.failure_domain[nodes[rows]])
+            counts[rows] = self.pairs.lookup(keys)
+        self._memo = (nodes, reps, counts)
+        return counts
+
+    def forget(self, *, keep_headroom: bool = False) -> None:
+        """Drop memoised lookups (call after committing replicas)."""
+        self._memo = None
+        if not keep_headroom:
+            self._headroom = None
+
+    def headroom_columns(self, *, refresh: bool = True) -> list[F32] | None:
+        """Per resource, limit - used per node row (pool contexts only; memoised until commit).
+
+        ``used + demand <= limit`` and ``limit - used >= demand`` agree because capacities and
+        demands are whole numbers, exact in float32.
+        """
+        if self.limit is None:
+            return None
+        if self._headroom is None:
+            if not refresh:
+                return None
+            room = self.limit - self.used
+            self._headroom = [np.ascontiguousarray(room[:, r]) for r in range(room.shape[1])]
+        return self._headroom
+
+    def subset(self, pool: I64, *, with_limit: bool = True) -> PlacementContext:
+        """A context over node rows ``pool`` only (copies of their columns; write back `used`)."""
+        nodes = NodeTable(**{f: getattr(self.nodes, f)[pool] for f in NODE_FIELDS})
+        sub = dataclasses.replace(
+            self,
+            nodes=nodes,
+            used=self.used[pool],
+            held=self.held[pool],
+            rows=pool if self.rows is None else self.rows[pool],
+            limit=None,
+            _domain_order=None,
+            _domain_ptr=None,
+            _memo=None,
+            _headroom=None,
+        )
+        if with_limit:
+            sub.limit = sub.capacity_limit(np.arange(pool.shape[0]))
+        return sub
 
     def domain_members(self, domain: int) -> I64:
         """Node rows of one failure domain, ascending (index built on first use)."""
@@ -66,6 +134,9 @@ class PlacementContext:
 
     def capacity_limit(self, nodes: I32 | I64) -> F32:
         """Capacity a node may hand out: newcomers only their quota fraction."""
+        if self.limit is not None:
+            out: F32 = self.limit[nodes]
+            return out
         cap = self.nodes.capacity[nodes]
         newcomer = self.nodes.tier[nodes] == Tier.NEWCOMER
         if not self.params.reputation.enabled:
@@ -90,6 +161,7 @@ class Filter(Protocol):
 
     name: str
     reason: FilterReason
+    node_only: bool  # the verdict depends on the node's state alone
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
         """Bool (B, k): True where node ``nodes[b, j]`` may take replica ``reps[b]``."""

@@ -215,3 +215,4 @@ def _commit_one(ctx: PlacementContext, rep: int, node: int) -> None:
     ctx.used[node] += ctx.services.demand[svc]
     ctx.held[node] += 1
     ctx.pairs.add_one(svc * ctx.pairs.n_domains + int(ctx.nodes.failure_domain[node]))
+    ctx.forget()

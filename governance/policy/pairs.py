@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from governance.policy.types import I32, I64
+from governance.policy.types import I32, I64, Bool
+
+
+def sorted_counts(keys: I64) -> tuple[I64, I32]:
+    """Sorted distinct keys and their multiplicities (sort-based: cheaper than np.unique here)."""
+    if keys.shape[0] == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
+    keys = np.sort(keys)
+    first = np.r_[True, keys[1:] != keys[:-1]]
+    counts = np.diff(np.r_[np.flatnonzero(first), keys.shape[0]]).astype(np.int32)
+    return keys[first], counts
 
 
 class PairCounts:
@@ -14,18 +24,54 @@ class PairCounts:
     their replicas, not to the whole network.
     """
 
-    __slots__ = ("_counts", "_dict", "_keys", "_stale", "n_domains")
+    __slots__ = ("_counts", "_dict", "_keys", "_present", "_present_version", "_stale", "n_domains")
 
     def __init__(self, keys: I64, n_domains: int) -> None:
         self.n_domains = n_domains
-        self._keys, counts = np.unique(keys, return_counts=True)
-        self._counts = counts.astype(np.int32)
+        self._keys, self._counts = sorted_counts(keys)
         self._dict: dict[int, int] | None = None
         self._stale = False
+        self._present: I64 | None = None
+        self._present_version = -1
 
     def key(self, service: I32 | I64, domain: I32 | I64) -> I64:
         """Pair keys of broadcast ``service`` and ``domain`` arrays."""
         return service.astype(np.int64) * self.n_domains + domain
+
+    def present(self, service: I32 | I64) -> Bool:
+        """Whether each service has any counted replica (a cheap pre-check before lookups)."""
+        keys = self.keys
+        if self._present is None or self._present_version != keys.shape[0]:
+            services = keys // self.n_domains  # sorted, since keys are
+            services = (
+                services[np.r_[True, services[1:] != services[:-1]]] if services.size else services
+            )
+            self._present = services
+            self._present_version = keys.shape[0]
+        if self._present.shape[0] == 0:
+            return np.zeros(service.shape, dtype=bool)
+        pos = np.minimum(np.searchsorted(self._present, service), self._present.shape[0] - 1)
+        out: Bool = self._present[pos] == service
+        return out
+
+    @property
+    def keys(self) -> I64:
+        """The sorted distinct keys."""
+        self._sync()
+        return self._keys
+
+    def domains_of(self, service: int) -> list[int]:
+        """Domains with a nonzero count for ``service``."""
+        keys = self.keys
+        lo = np.searchsorted(keys, service * self.n_domains)
+        hi = np.searchsorted(keys, (service + 1) * self.n_domains)
+        out: list[int] = (keys[lo:hi] % self.n_domains).tolist()
+        return out
+
+    @property
+    def empty(self) -> bool:
+        self._sync()
+        return bool(self._keys.shape[0] == 0)
 
     def lookup(self, keys: I64) -> I32:
         """Counts for ``keys`` (0 where absent), any shape."""
@@ -38,15 +84,19 @@ class PairCounts:
         return np.where(hit, self._counts[pos], 0).astype(np.int32)
 
     def add(self, keys: I64) -> None:
-        """Count one more replica for each key (duplicates add up)."""
+        """Count one more replica for each key (duplicates add up); merges into the sorted table."""
         if keys.shape[0] == 0:
             return
         self._sync()
-        new_keys, new_counts = np.unique(keys, return_counts=True)
-        all_keys = np.concatenate([self._keys, new_keys])
-        all_counts = np.concatenate([self._counts, new_counts.astype(np.int32)])
-        self._keys, inverse = np.unique(all_keys, return_inverse=True)
-        self._counts = np.bincount(inverse, weights=all_counts).astype(np.int32)
+        new_keys, new_counts = sorted_counts(keys)
+        pos = np.searchsorted(self._keys, new_keys)
+        inside = pos < self._keys.shape[0]
+        hit = np.zeros(new_keys.shape[0], dtype=bool)
+        hit[inside] = self._keys[pos[inside]] == new_keys[inside]
+        counts = self._counts.copy()
+        counts[pos[hit]] += new_counts[hit]
+        self._keys = np.insert(self._keys, pos[~hit], new_keys[~hit])
+        self._counts = np.insert(counts, pos[~hit], new_counts[~hit])
         self._dict = None
 
     def get(self, key: int) -> int:

@@ -73,9 +73,9 @@ class PlacementParams:
             "locality": 0.25,
         }
     )
-    sample_k: int = 32  # candidates per replica per round in sampled mode
+    sample_k: int = 8  # candidates per replica per round in sampled mode
     sample_rounds: int = 4  # rounds before a replica is reported unplaceable
-    batch_size: int = 262_144  # replicas per optimistic batch in sampled mode
+    batch_size: int = 131_072  # replicas per optimistic batch in sampled mode
     pool_factor: float = 2.0  # large batches sample from the top pool_factor * batch nodes by key
 
 
@@ -182,7 +182,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "placement.sample_k": (1, 4096),
     "placement.sample_rounds": (1, 64),
     "placement.batch_size": (1, 2**24),
-    "placement.pool_factor": (1.0, 1e6),
+    "placement.pool_factor": (0.1, 1e6),
     "eviction.notice_s": _NONNEG,
     "eviction.heartbeat_ttl_s": _POS,
     "eviction.reputation_floor": _UNIT,

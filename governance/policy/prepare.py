@@ -42,7 +42,9 @@ def build_context(
     """Context for placing replica ``rows``; the call may update ``used`` and ``held``."""
     nodes, services, replicas = snapshot.nodes, snapshot.services, snapshot.replicas
     n_dom = int(nodes.failure_domain.max()) + 1 if nodes.size else 1
-    pending_svc = np.unique(replicas.service[rows]).astype(np.int64)
+    pending_mask = np.zeros(services.size, dtype=bool)
+    pending_mask[replicas.service[rows]] = True
+    pending_svc = np.flatnonzero(pending_mask)
     lens = services.dep_indptr[pending_svc + 1] - services.dep_indptr[pending_svc]
     dep_src = np.repeat(pending_svc, lens)
     dep = services.dep_indices[concat_ranges(services.dep_indptr[pending_svc], lens)]
@@ -54,7 +56,7 @@ def build_context(
     keys = replicas.service[sel_rows].astype(np.int64) * n_dom
     keys += nodes.failure_domain[replicas.node[sel_rows]]
     pairs = PairCounts(keys, n_dom)
-    locality, locality_domains = _locality(keys, dep_src, dep.astype(np.int64), n_dom)
+    locality = _locality(pairs.keys, dep_src, dep.astype(np.int64), n_dom)
     avail = available_mask(nodes, params, now_s)
     live = np.bincount(nodes.failure_domain[avail], minlength=n_dom)
     live_domains = int(np.count_nonzero(live))
@@ -72,23 +74,15 @@ def build_context(
         n_deps=np.diff(services.dep_indptr).astype(np.int32),
         spread_active=services.replicas <= live_domains,
         max_demand=demand.max(axis=0) if rows.size else np.zeros(3, dtype=np.float32),
-        locality_domains=locality_domains,
     )
 
 
-def _locality(
-    keys: I64, dep_src: I64, dep: I64, n_dom: int
-) -> tuple[PairCounts, dict[int, list[int]]]:
+def _locality(presence: I64, dep_src: I64, dep: I64, n_dom: int) -> PairCounts:
     """(service, domain) -> number of the service's dependencies present in the domain."""
-    presence = np.unique(keys)
     lo = np.searchsorted(presence, dep * n_dom)
     hi = np.searchsorted(presence, (dep + 1) * n_dom)
     counts = (hi - lo).astype(np.int64)
     src = np.repeat(dep_src, counts)
     domains = presence[concat_ranges(lo.astype(np.int64), counts)] % n_dom
     loc_keys = src * n_dom + domains
-    table = PairCounts(loc_keys, n_dom)
-    by_service: dict[int, list[int]] = {}
-    for key in np.unique(loc_keys).tolist():
-        by_service.setdefault(key // n_dom, []).append(key % n_dom)
-    return table, by_service
+    return PairCounts(loc_keys, n_dom)

@@ -68,13 +68,96 @@ def place_sampled(
     weights: F64,
     rng: np.random.Generator,
 ) -> Decisions:
-    """Place ``rows`` batch by batch; see `governance.policy.placement`."""
+    """Place ``rows``; see `governance.policy.placement`.
+
+    The candidate pool is chosen once per call (grown at most twice when replicas find nothing
+    feasible in it); batches and their rounds all sample from it.
+    """
     out = new_decisions(rows.shape[0], len(scorers))
-    size = ctx.params.placement.batch_size
-    for start in range(0, rows.shape[0], size):
-        part = slice(start, start + size)
-        _place_batch(ctx, rows[part], filters, scorers, weights, rng, out, part)
+    left = np.arange(rows.shape[0])
+    for grow in range(3):
+        if left.shape[0] == 0 or ctx.nodes.size == 0:
+            break
+        pool = _universe(ctx, scorers, weights, left.shape[0], grow)
+        if pool is not None and pool.shape[0] == 0:
+            break
+        sub = ctx if pool is None else ctx.subset(pool)
+        level = None if pool is None else NodeLevel(sub, filters, scorers, weights)
+        left = _place_in(sub, rows, left, filters, scorers, weights, rng, out, pool, level)
+        if pool is not None:
+            ctx.used[pool] = sub.used
+            ctx.held[pool] = sub.held
+            ctx.forget()
+        if pool is None or not np.any(out.failing_filter[left] >= 0):
+            break  # only conflicts left (already retried), or the pool was every node
     return out
+
+
+class NodeLevel:
+    """Node-only filter verdicts and the node-only score part, per pool node, kept current."""
+
+    def __init__(
+        self,
+        ctx: PlacementContext,
+        filters: tuple[Filter, ...],
+        scorers: tuple[Scorer, ...],
+        weights: F64,
+    ) -> None:
+        self.ctx = ctx
+        self.filters = [f for f in filters if f.node_only]
+        self.scorers = [
+            (s, w) for s, w in zip(scorers, weights.tolist(), strict=True) if s.node_only and w
+        ]
+        every = np.arange(ctx.nodes.size, dtype=np.int32)
+        self.masks = {f.name: self._mask(f, every) for f in self.filters}
+        self.part = self._part(every)
+
+    def _mask(self, f: Filter, nodes: I32) -> Bool:
+        out: Bool = f.mask(self.ctx, nodes[None, :], np.zeros(1, dtype=np.int32))[0]
+        return out
+
+    def _part(self, nodes: I32) -> F64:
+        part = np.zeros(nodes.shape[0], dtype=float)
+        dummy = np.zeros(1, dtype=np.int32)  # node-only plugins ignore the replica
+        for s, w in self.scorers:
+            part += w * s.score(self.ctx, nodes[None, :], dummy)[0]
+        return part
+
+    def refresh(self, nodes: I32) -> None:
+        """Recompute after replicas were committed to ``nodes``."""
+        touched = np.flatnonzero(np.bincount(nodes, minlength=self.ctx.nodes.size)).astype(np.int32)
+        for f in self.filters:
+            self.masks[f.name][touched] = self._mask(f, touched)
+        self.part[touched] = self._part(touched)
+
+
+def _place_in(
+    ctx: PlacementContext,
+    rows: I64,
+    left: I64,
+    filters: tuple[Filter, ...],
+    scorers: tuple[Scorer, ...],
+    weights: F64,
+    rng: np.random.Generator,
+    out: Decisions,
+    pool: I64 | None,
+    level: NodeLevel | None,
+) -> I64:
+    """Batches of optimistic rounds within one node set; returns the slots still unplaced."""
+    remaining = []
+    size = ctx.params.placement.batch_size
+    for start in range(0, left.shape[0], size):
+        part = left[start : start + size]
+        for _ in range(ctx.params.placement.sample_rounds):
+            if part.shape[0] == 0:
+                break
+            reps = rows[part].astype(np.int32)
+            won, chosen = _round(ctx, reps, filters, scorers, weights, rng, out, part, level)
+            placed = chosen[won]
+            out.node[part[won]] = placed if pool is None else pool[placed]
+            part = part[~won]
+        remaining.append(part)
+    return np.concatenate(remaining) if remaining else left
 
 
 def _universe(
@@ -94,61 +177,142 @@ def _universe(
     return np.sort(top)
 
 
-def _place_batch(
+def _round(
     ctx: PlacementContext,
-    rows: I64,
+    reps: I32,
     filters: tuple[Filter, ...],
     scorers: tuple[Scorer, ...],
     weights: F64,
     rng: np.random.Generator,
     out: Decisions,
-    part: slice,
-) -> None:
+    slots: I64,
+    level: NodeLevel | None,
+) -> tuple[Bool, I32]:
+    """One optimistic round over ``ctx``'s nodes; returns who won and the (local) picks."""
     k = ctx.params.placement.sample_k
-    left = np.arange(rows.shape[0])
-    base = part.start
-    for rnd in range(ctx.params.placement.sample_rounds):
-        if left.shape[0] == 0 or ctx.nodes.size == 0:
-            return
-        pool = _universe(ctx, scorers, weights, rows.shape[0], rnd)
-        reps = rows[left].astype(np.int32)
-        if pool is None:
-            cand = rng.integers(0, ctx.nodes.size, size=(left.shape[0], k)).astype(np.int32)
-        else:
-            if pool.shape[0] == 0:
-                return
-            cand = pool[rng.integers(0, pool.shape[0], size=(left.shape[0], k))].astype(np.int32)
-        ok, first_fail = _feasible(ctx, filters, cand, reps)
-        total = total_scores(ctx, scorers, weights, cand, reps)
-        total[~ok] = -np.inf
-        pick = np.argmax(total, axis=1)
-        idx = np.arange(left.shape[0])
-        best = total[idx, pick]
-        has = np.isfinite(best)
-        out.failing_filter[base + left[~has]] = first_fail[~has]
-        chosen = cand[idx, pick]
-        won = np.zeros(left.shape[0], dtype=bool)
-        won[has] = _resolve(ctx, reps[has], chosen[has])
-        out.factors[base + left[won]] = factor_matrix(ctx, scorers, chosen[won], reps[won])
-        _commit(ctx, reps[won], chosen[won])
-        out.node[base + left[won]] = chosen[won]
-        out.score[base + left[won]] = best[won]
-        out.failing_filter[base + left[won]] = -1
-        left = left[~won]
+    cand = rng.integers(0, ctx.nodes.size, size=(reps.shape[0], k)).astype(np.int32)
+    ok, first_fail = _feasible(ctx, filters, cand, reps, level)
+    total = _totals(ctx, scorers, weights, cand, reps, level)
+    total[~ok] = -np.inf
+    pick = np.argmax(total, axis=1)
+    idx = np.arange(reps.shape[0])
+    has = np.isfinite(total[idx, pick])
+    out.failing_filter[slots[~has]] = first_fail[~has]
+    chosen = cand[idx, pick]
+    won = np.zeros(reps.shape[0], dtype=bool)
+    won[has] = _resolve(ctx, reps[has], chosen[has])
+    _commit_layers(ctx, scorers, weights, reps, chosen, won, out, slots)
+    if level is not None:
+        level.refresh(chosen[won])
+    out.failing_filter[slots[won]] = -1
+    return won, chosen
 
 
 def _feasible(
-    ctx: PlacementContext, filters: tuple[Filter, ...], cand: I32, reps: I32
+    ctx: PlacementContext,
+    filters: tuple[Filter, ...],
+    cand: I32,
+    reps: I32,
+    level: NodeLevel | None,
 ) -> tuple[Bool, I8]:
-    """Candidates passing every filter, and per row the filter that rejected most candidates."""
+    """Candidates passing every filter, and per row the filter that rejected most candidates.
+
+    With ``node_level`` the node-only filters are evaluated once per node, then gathered.
+    """
     ok = np.ones(cand.shape, dtype=bool)
-    fails = np.zeros((cand.shape[0], max(len(filters), 1)), dtype=np.int32)
-    for i, f in enumerate(filters):
-        m = f.mask(ctx, cand, reps)
-        fails[:, i] = np.count_nonzero(ok & ~m, axis=1)
+    masks = []
+    for f in filters:
+        if level is not None and f.node_only:
+            m = level.masks[f.name][cand]
+        else:
+            m = f.mask(ctx, cand, reps)
+        masks.append(m)
         ok &= m
-    first: I8 = np.argmax(fails, axis=1).astype(np.int8)
+    first = np.full(cand.shape[0], -1, dtype=np.int8)
+    bad = np.flatnonzero(~ok.any(axis=1))
+    if bad.size and masks:  # count first failures only where no candidate passed
+        passed = np.ones((bad.shape[0], cand.shape[1]), dtype=bool)
+        fails = np.zeros((bad.shape[0], len(masks)), dtype=np.int32)
+        for i, m in enumerate(masks):
+            fails[:, i] = np.count_nonzero(passed & ~m[bad], axis=1)
+            passed &= m[bad]
+        first[bad] = np.argmax(fails, axis=1)
     return ok, first
+
+
+def _totals(
+    ctx: PlacementContext,
+    scorers: tuple[Scorer, ...],
+    weights: F64,
+    cand: I32,
+    reps: I32,
+    level: NodeLevel | None,
+) -> F64:
+    """Weighted score of every candidate; node-only scorers come from ``level`` when given."""
+    if level is None:
+        return total_scores(ctx, scorers, weights, cand, reps)
+    total: F64 = level.part[cand]
+    for scorer, w in zip(scorers, weights.tolist(), strict=True):
+        if w and not scorer.node_only:
+            total += w * scorer.score(ctx, cand, reps)
+    return total
+
+
+def _commit_layers(
+    ctx: PlacementContext,
+    scorers: tuple[Scorer, ...],
+    weights: F64,
+    reps: I32,
+    chosen: I32,
+    won: Bool,
+    out: Decisions,
+    slots: I64,
+) -> None:
+    """Score every winner as of its own commit, then commit the round at once.
+
+    A winner's node-only factors are taken with the node's usage after the earlier winners on
+    that node (row order), so reported scores are those at commit time, as in exact mode.
+    """
+    idx = np.flatnonzero(won)
+    if idx.size == 0:
+        return
+    nodes = chosen[idx]
+    rsel = reps[idx]
+    demand = ctx.services.demand[ctx.replicas.service[rsel]]
+    order = np.argsort(nodes, kind="stable")
+    sorted_nodes = nodes[order]
+    first = np.r_[True, sorted_nodes[1:] != sorted_nodes[:-1]]
+    cum = np.cumsum(demand[order], axis=0, dtype=np.float64)
+    seg = np.cumsum(first) - 1
+    start_cum = (cum - demand[order])[np.flatnonzero(first)]
+    earlier = np.empty_like(cum)
+    earlier[order] = cum - demand[order] - start_cum[seg]  # demand of earlier winners on the node
+    later = np.flatnonzero(np.any(earlier > 0, axis=1))  # not the first winner on its node
+    factors = np.empty((idx.shape[0], len(scorers)), dtype=np.float32)
+    for j, scorer in enumerate(scorers):
+        factors[:, j] = scorer.score(ctx, nodes[:, None], rsel)[:, 0]
+    if later.size:
+        # Their node-only factors see the usage left by the earlier winners on the same node.
+        view = ctx.subset(nodes[later].astype(np.int64), with_limit=False)
+        view.used = (ctx.used[nodes[later]] + earlier[later]).astype(np.float32)
+        local = np.arange(later.shape[0], dtype=np.int32)[:, None]
+        for j, scorer in enumerate(scorers):
+            if scorer.node_only:
+                factors[later, j] = scorer.score(view, local, rsel[later])[:, 0]
+    out.factors[slots[idx]] = factors
+    out.score[slots[idx]] = factors.astype(float) @ weights
+    starts = np.flatnonzero(first)
+    uniq = sorted_nodes[starts]
+    added = np.add.reduceat(demand[order], starts, axis=0).astype(np.float32)
+    ctx.used[uniq] += added
+    ctx.held[uniq] += np.diff(np.r_[starts, sorted_nodes.shape[0]]).astype(np.int32)
+    headroom = ctx.headroom_columns(refresh=False)
+    svc = ctx.replicas.service[rsel]
+    ctx.pairs.add(ctx.pairs.key(svc, ctx.nodes.failure_domain[nodes]))
+    ctx.forget(keep_headroom=headroom is not None)
+    if headroom is not None:  # keep it current in O(winners) instead of O(pool)
+        for r, column in enumerate(headroom):
+            column[uniq] -= added[:, r]
 
 
 def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> Bool:
@@ -162,8 +326,14 @@ def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> Bool:
     seg_id = np.cumsum(seg_start) - 1
     before = np.vstack([np.zeros((1, demand.shape[1])), cum])[starts][seg_id]
     within = cum - before  # cumulative demand on this node among earlier picks, this one included
-    limit = ctx.capacity_limit(nodes).astype(float)
-    fits = np.all(ctx.used[nodes].astype(float) + within <= limit, axis=1)
+    headroom = ctx.headroom_columns()
+    if headroom is not None:
+        fits = np.ones(nodes.shape[0], dtype=bool)
+        for r, column in enumerate(headroom):
+            fits &= within[:, r] <= column[nodes]
+    else:
+        limit = ctx.capacity_limit(nodes).astype(float)
+        fits = np.all(ctx.used[nodes].astype(float) + within <= limit, axis=1)
     rank = np.arange(nodes.shape[0]) - starts[seg_id]
     newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
     if ctx.params.reputation.enabled:
@@ -177,18 +347,8 @@ def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> Bool:
     spread = ctx.spread_active[svc] & ok
     if spread.any():
         idx = np.flatnonzero(spread)
-        _, first = np.unique(keys[idx], return_index=True)
-        keep = np.zeros(idx.shape[0], dtype=bool)
-        keep[first] = True
-        ok[idx[~keep]] = False
+        order = np.argsort(keys[idx], kind="stable")
+        sorted_keys = keys[idx][order]
+        dup = np.r_[False, sorted_keys[1:] == sorted_keys[:-1]]
+        ok[idx[order[dup]]] = False
     return ok
-
-
-def _commit(ctx: PlacementContext, reps: I32, nodes: I32) -> None:
-    """Apply accepted picks to the call's working state."""
-    if reps.shape[0] == 0:
-        return
-    svc = ctx.replicas.service[reps]
-    np.add.at(ctx.used, nodes, ctx.services.demand[svc])
-    np.add.at(ctx.held, nodes, 1)
-    ctx.pairs.add(ctx.pairs.key(svc, ctx.nodes.failure_domain[nodes]))

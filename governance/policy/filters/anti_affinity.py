@@ -12,11 +12,11 @@ class AntiAffinity:
 
     name = "anti_affinity"
     reason = FilterReason.SAME_FAILURE_DOMAIN
+    node_only = False
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
         svc = ctx.replicas.service[reps]
-        keys = ctx.pairs.key(svc[:, None], ctx.nodes.failure_domain[nodes])
-        out: Bool = ~ctx.spread_active[svc][:, None] | (ctx.pairs.lookup(keys) == 0)
+        out: Bool = ~ctx.spread_active[svc][:, None] | (ctx.pair_counts(nodes, reps) == 0)
         return out
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:

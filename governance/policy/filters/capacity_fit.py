@@ -14,12 +14,19 @@ class CapacityFit:
 
     name = "capacity_fit"
     reason = FilterReason.INSUFFICIENT_CAPACITY
+    node_only = False
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
         demand = ctx.services.demand[ctx.replicas.service[reps]]
+        headroom = ctx.headroom_columns()
+        if headroom is not None:  # pool contexts: one gather per resource, no (B, k, R) temporaries
+            out = np.ones(nodes.shape, dtype=bool)
+            for r, column in enumerate(headroom):
+                out &= column[nodes] >= demand[:, r, None]
+            return out
         after = ctx.used[nodes] + demand[:, None, :]
-        out: Bool = np.all(after <= ctx.capacity_limit(nodes), axis=-1)
-        return out
+        fits: Bool = np.all(after <= ctx.capacity_limit(nodes), axis=-1)
+        return fits
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
         demand = ctx.services.demand[int(ctx.replicas.service[rep])]

@@ -12,6 +12,7 @@ class NewcomerQuota:
 
     name = "newcomer_quota"
     reason = FilterReason.NEWCOMER_QUOTA
+    node_only = True
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
         room = ctx.held[nodes] < ctx.params.tiers.newcomer_max_replicas

@@ -12,6 +12,7 @@ class NodeAvailable:
 
     name = "node_available"
     reason = FilterReason.NODE_UNAVAILABLE
+    node_only = True
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
         n = ctx.nodes

@@ -12,6 +12,7 @@ class Region:
 
     name = "region"
     reason = FilterReason.REGION_MISMATCH
+    node_only = False
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
         want = ctx.services.region[ctx.replicas.service[reps]][:, None]

@@ -12,6 +12,7 @@ class TierAllowed:
 
     name = "tier_allowed"
     reason = FilterReason.TIER_NOT_ALLOWED
+    node_only = False
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
         crit = ctx.services.criticality[ctx.replicas.service[reps]]

@@ -15,11 +15,11 @@ from governance.policy.types import F64, I32, I64
 
 
 def free_share(used: Any, cap: Any) -> F64:
-    """Mean over resources of clip(1 - used / cap, 0, 1); 0 where cap is 0."""
-    usedf = used.astype(float)
-    capf = cap.astype(float)
-    share = np.where(capf > 0, 1.0 - usedf / np.where(capf > 0, capf, 1.0), 0.0)
-    out: F64 = np.clip(share, 0.0, 1.0).mean(axis=-1)
+    """Mean over resources of clip(1 - used / cap, 0, 1); 0 where cap is 0 (float32 inside)."""
+    share = np.divide(used, cap, out=np.ones(used.shape, dtype=np.float32), where=cap > 0)
+    np.subtract(np.float32(1), share, out=share)
+    np.clip(share, 0, 1, out=share)
+    out: F64 = share.sum(axis=-1, dtype=np.float64) / share.shape[-1]
     return out
 
 

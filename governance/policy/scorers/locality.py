@@ -19,9 +19,12 @@ class Locality:
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         svc = ctx.replicas.service[reps]
-        keys = ctx.locality.key(svc[:, None], ctx.nodes.failure_domain[nodes])
-        deps = np.maximum(ctx.n_deps[svc], 1).astype(float)[:, None]
-        out: F64 = ctx.locality.lookup(keys) / deps
+        out: F64 = np.zeros(nodes.shape, dtype=float)
+        has = np.flatnonzero(ctx.n_deps[svc] > 0)  # no dependencies: factor 0, no lookup
+        if has.size == 0 or ctx.locality.empty:
+            return out
+        keys = ctx.locality.key(svc[has][:, None], ctx.nodes.failure_domain[nodes[has]])
+        out[has] = ctx.locality.lookup(keys) / ctx.n_deps[svc[has]].astype(float)[:, None]
         return out
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
@@ -38,7 +41,7 @@ class Locality:
 
     def special_domains(self, ctx: PlacementContext, rep: int) -> list[int]:
         svc = int(ctx.replicas.service[rep])
-        return ctx.locality_domains.get(svc, [])
+        return ctx.locality.domains_of(svc)
 
 
 PLUGIN = Locality()

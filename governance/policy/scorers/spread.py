@@ -16,9 +16,8 @@ class Spread:
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         svc = ctx.replicas.service[reps]
-        keys = ctx.pairs.key(svc[:, None], ctx.nodes.failure_domain[nodes])
         want = np.maximum(ctx.services.replicas[svc], 1).astype(float)[:, None]
-        out: F64 = np.clip(1.0 - ctx.pairs.lookup(keys) / want, 0.0, 1.0)
+        out: F64 = np.clip(1.0 - ctx.pair_counts(nodes, reps) / want, 0.0, 1.0)
         return out
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:

@@ -137,7 +137,7 @@ def test_exact_mode_equals_brute_force_greedy(seed: int, nodes: int, services: i
             assert plan.node[i] == -1
             continue
         assert plan.node[i] >= 0
-        assert total[plan.node[i]] == pytest.approx(total.max(), abs=1e-9)
+        assert total[plan.node[i]] == pytest.approx(total.max(), abs=1e-6)
         node = int(plan.node[i])
         svc = int(snap.replicas.service[rep])
         ctx.used[node] += snap.services.demand[svc]
@@ -175,7 +175,7 @@ def test_scalar_and_vector_plugin_forms_agree(seed: int) -> None:
         for s in registry.scorers(registry.SCORER_NAMES):
             vec = s.score(ctx, every, reps)[0]
             scal = [s.score_one(ctx, n, rep) for n in range(60)]
-            assert np.allclose(vec, scal), s.name
+            assert np.allclose(vec, scal, atol=1e-6), s.name  # float32 inside the vector form
             assert (
                 np.all(vec <= s.bound(ctx, every[0].astype(np.int64)) + 1e-12)
                 or s.name == "locality"
