@@ -288,6 +288,11 @@ class ClusterState:
         self.last_plan = result.plan
         return result.plan
 
+    def refresh_allocation(self) -> None:
+        """Recount replicas per node from the assignment (after loading it from storage)."""
+        allocated = recompute_usage(self.nodes.view(), self._services, self.replicas.view())
+        self.nodes.column("replicas_held")[:] = allocated.replicas_held
+
     def replicas_of(self, service_id: int) -> list[int]:
         """Return the replica rows of a service."""
         row = self.service_row(service_id)

@@ -179,3 +179,4 @@ def load_state(engine: Engine, state: ClusterState) -> None:
             evict_at_s=_unsentinel(record.evict_at_s),
             evict_reason=record.evict_reason,
         )
+    state.refresh_allocation()

@@ -74,3 +74,23 @@ def test_balances_are_served_by_the_governance_service(linked, keys, link) -> No
     assert reply.status_code == 200, reply.text
     assert reply.json()["credit_wei"] == "0"
     assert linked.client.get(f"/v1/balances/{key.address}").status_code == 401
+
+
+def test_a_cycle_credits_nodes_for_capacity_kept_up(linked, keys, link, clock) -> None:
+    key = keys.new()
+    token = link.tokens.issue(key.address, ["nodes:report", "balances:read"]).token
+    assert linked.send(key, "POST", "/v1/nodes", _registration(), bearer=token).status_code == 201
+    clock.advance(10.0)
+    beat = {"used": {"cpu_millicores": 0, "memory_mib": 0}}
+    path = f"/v1/nodes/{key.address}/heartbeat"
+    assert linked.send(key, "POST", path, beat, bearer=token).status_code == 202
+    admin = {"Authorization": "Bearer operator-token-for-tests-0001"}
+    assert linked.client.post("/v1/cycles", headers=admin).status_code == 200
+    credit = link.credits.credit_balance(key.address)
+    assert credit > 0
+    # The same period is credited once: a repeat of the crediting adds nothing.
+    uptime = linked.client.app.state.runtime.state.last_observations.uptime_fraction
+    runtime = linked.client.app.state.runtime
+    period = int(runtime.state.last_plan.now_s)
+    assert link.credit_contributions(runtime.state, uptime, period=period) == 0
+    assert link.credits.credit_balance(key.address) == credit
