@@ -52,6 +52,8 @@ contract HyperbrickToken is ERC20, ERC20Permit, ERC20Capped, ERC20Burnable, Acce
 
     /// @inheritdoc IBatchToken
     function batchTransferFrom(address from, bytes32[] calldata words) external returns (uint256 total) {
+        // Without this, an all-zero batch "from" address(0) would emit mint-like Transfer events.
+        if (from == address(0)) revert ERC20InvalidSender(address(0));
         total = _batchPay(from, words);
         _spendAllowance(from, _msgSender(), total);
     }

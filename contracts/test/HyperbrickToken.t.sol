@@ -139,6 +139,13 @@ contract HyperbrickTokenTest is Test {
         token.batchTransferFrom(payer, words);
     }
 
+    function test_batchTransferFromZeroSenderReverts() public {
+        bytes32[] memory words = new bytes32[](1);
+        words[0] = PackedPayouts.pack(admin, 0);
+        vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InvalidSender.selector, address(0)));
+        token.batchTransferFrom(address(0), words);
+    }
+
     function test_permitSetsAllowance() public {
         uint256 key = 0xA71CE;
         address owner = vm.addr(key);
