@@ -1,16 +1,18 @@
 """Balances of one address from the chain (token, escrow) and the ledger (credit, pending payouts).
 
-Chain and ledger reads are blocking I/O: they run in worker threads behind a per-address TTL cache
-with single-flight loading (concurrent misses for one address share one read) and a timeout. When a
-read times out or fails, the last reading is served and marked stale; with no reading at all the
-request fails with 503 rather than hanging.
+Chain and ledger reads are blocking I/O: they run in a small thread pool behind a per-address TTL
+cache with single-flight loading (concurrent misses for one address share one read) and a timeout.
+When a read times out or fails, the last reading is served and marked stale; with no reading at
+all the request fails with 503 rather than hanging.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -68,11 +70,18 @@ class SimulatedChain:
 @dataclass(slots=True)
 class _Entry(Generic[V]):
     value: V
-    fetched_at_s: float
+    fresh_until_s: float
+    usable_until_s: float
 
 
 class TtlCache(Generic[V]):
-    """Per-key readings kept `ttl_s`, loaded once per key at a time, with a load timeout."""
+    """Per-key readings kept about `ttl_s`, loaded once per key at a time, with a load timeout.
+
+    A reading older than its time to live but younger than twice that is served at once while one
+    background load refreshes it (stale-while-revalidate): no request waits on I/O for a key that
+    is read steadily. Each reading's time to live is spread by +-10 % so that keys loaded together
+    are not all refreshed together.
+    """
 
     def __init__(
         self,
@@ -89,24 +98,29 @@ class TtlCache(Generic[V]):
         self.timeout_s = timeout_s
         self.max_entries = max_entries
         self._clock = clock
+        self._jitter = random.Random()  # noqa: S311 - spreads refresh times, not a secret
         self._entries: dict[str, _Entry[V]] = {}
         self._inflight: dict[str, asyncio.Future[V]] = {}
 
-    async def get(self, key: str) -> tuple[V, bool]:
-        """Return (value, stale): fresh from cache, freshly loaded, or stale after a failed load.
-
-        A reading older than `ttl_s` but younger than twice that is returned at once while one
-        background load refreshes it (stale-while-revalidate): no request waits on I/O for a key
-        that is read steadily.
-        """
+    def peek(self, key: str) -> V | None:
+        """Return a usable reading without waiting (refreshing it in the background if due)."""
         entry = self._entries.get(key)
-        if entry is not None:
-            age_s = self._clock() - entry.fetched_at_s
-            if age_s < self.ttl_s:
-                return entry.value, False
-            if age_s < 2 * self.ttl_s:
-                self._start_load(key)
-                return entry.value, False
+        if entry is None:
+            return None
+        now_s = self._clock()
+        if now_s < entry.fresh_until_s:
+            return entry.value
+        if now_s < entry.usable_until_s:
+            self._start_load(key)
+            return entry.value
+        return None
+
+    async def get(self, key: str) -> tuple[V, bool]:
+        """Return (value, stale): cached, freshly loaded, or stale after a failed load."""
+        value = self.peek(key)
+        if value is not None:
+            return value, False
+        entry = self._entries.get(key)
         future = self._start_load(key)
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.timeout_s), False
@@ -132,7 +146,9 @@ class TtlCache(Generic[V]):
             self._inflight.pop(key, None)
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # bounded memory; the next reads refill
-        self._entries[key] = _Entry(value, self._clock())
+        now_s = self._clock()
+        ttl_s = self.ttl_s * self._jitter.uniform(0.9, 1.1)
+        self._entries[key] = _Entry(value, now_s + ttl_s, now_s + 2 * ttl_s)
         return value
 
 
@@ -172,21 +188,26 @@ class BalanceService:
         ledger_ttl_s: float = 1.0,
         timeout_s: float = 1.0,
         max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ledger = ledger
         self.chain = chain
+        # A small pool of its own: a few threads doing reads compete less with the event loop for
+        # the GIL than the default pool's, and the caches never need more than a few at once.
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="balance-read")
         self._chain_cache: TtlCache[ChainBalances] | None = None
         if chain is not None:
             self._chain_cache = TtlCache(
-                "chain", self._read_chain, chain_ttl_s, timeout_s, max_entries
+                "chain", self._read_chain, chain_ttl_s, timeout_s, max_entries, clock
             )
         self._ledger_cache = TtlCache(
-            "ledger", self._read_ledger, ledger_ttl_s, timeout_s, max_entries
+            "ledger", self._read_ledger, ledger_ttl_s, timeout_s, max_entries, clock
         )
 
     async def _read_chain(self, address: str) -> ChainBalances:
         assert self.chain is not None  # noqa: S101 - only called when a chain is configured
-        return await asyncio.to_thread(self.chain.read, address)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.chain.read, address)
 
     async def _read_ledger(self, address: str) -> LedgerBalances:
         def read() -> LedgerBalances:
@@ -197,13 +218,24 @@ class BalanceService:
             except SQLAlchemyError as error:
                 raise RetryableSettlementError(f"ledger read failed: {error}") from error
 
-        return await asyncio.to_thread(read)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, read)
+
+    def close(self) -> None:
+        """Stop the read threads (tests; a server keeps them for its lifetime)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def balances(self, address: str) -> BalanceView:
         """Return the balances of a normalized (lower-case 0x) address."""
-        chain: ChainBalances | None = None
-        chain_stale = False
-        if self._chain_cache is not None:
-            chain, chain_stale = await self._chain_cache.get(address)
-        ledger, ledger_stale = await self._ledger_cache.get(address)
+        chain_cache = self._chain_cache
+        cached_ledger = self._ledger_cache.peek(address)
+        cached_chain = None if chain_cache is None else chain_cache.peek(address)
+        if cached_ledger is not None and (cached_chain is not None or chain_cache is None):
+            return BalanceView(address, cached_chain, cached_ledger, False, False)  # common case
+        if chain_cache is None:
+            ledger, ledger_stale = await self._ledger_cache.get(address)
+            return BalanceView(address, None, ledger, False, ledger_stale)
+        # Both sources load concurrently: a slow chain does not delay the ledger read.
+        (chain, chain_stale), (ledger, ledger_stale) = await asyncio.gather(
+            chain_cache.get(address), self._ledger_cache.get(address)
+        )
         return BalanceView(address, chain, ledger, chain_stale, ledger_stale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,8 +65,14 @@ class Harness:
             clock=self.clock,
             policy=TokenPolicy(default_lifetime_s=600, grace_s=600, refresh_price_wei=5),
         )
+        self.cache_clock = [0.0]
         self.balances = BalanceService(
-            self.ledger, self.chain, chain_ttl_s=60, ledger_ttl_s=0, timeout_s=0.3
+            self.ledger,
+            self.chain,
+            chain_ttl_s=60,
+            ledger_ttl_s=0,
+            timeout_s=0.3,
+            clock=lambda: self.cache_clock[0],
         )
         app = FastAPI()
         app.include_router(settlement_router(self.tokens, self.balances))
@@ -83,6 +90,7 @@ def h(tmp_path: Path) -> Iterator[Harness]:
     yield harness
     harness.chain.delay.set()
     harness.client.__exit__(None, None, None)
+    harness.balances.close()
     harness.ledger.close()
 
 
@@ -166,8 +174,10 @@ def test_chain_timeout_without_reading_is_503_then_stale_reading(h: Harness) -> 
     h.chain.delay.set()
     good = h.client.get(f"/v1/balances/{BOB}", headers=h.bearer())
     assert good.json()["stale"] is False
-    h.balances._chain_cache.ttl_s = 0  # type: ignore[union-attr]  # force a re-read
     h.chain.fail = True
+    h.cache_clock[0] += 0.9 * 60  # due, but within the stale-while-revalidate window
+    assert h.client.get(f"/v1/balances/{BOB}", headers=h.bearer()).json()["stale"] is False
+    h.cache_clock[0] += 3 * 60  # too old to serve without a fresh read, which fails
     stale = h.client.get(f"/v1/balances/{BOB}", headers=h.bearer())
     assert stale.status_code == 200
     assert stale.json()["stale"] is True
@@ -230,7 +240,7 @@ def test_create_app_from_settings(tmp_path: Path) -> None:
         keyring=TokenSettings(mode="dev").keyring(),
         store=SqlTokenStore(ledger.engine),
         credits=LedgerCredits(ledger),
-        clock=FixedClock(__import__("time").time()),
+        clock=FixedClock(time.time()),
     )
     token = service.issue(ALICE, ["balances:read"]).token
     with TestClient(app) as client:
@@ -274,3 +284,21 @@ def test_unreadable_revocation_list_fails_closed_with_503(
     assert (response.status_code, response.json()["error"]) == (503, "unavailable")
     monkeypatch.undo()
     assert h.client.get(f"/v1/balances/{ALICE}", headers=headers).status_code == 200
+
+
+def test_due_reading_is_served_at_once_and_refreshed_in_background(h: Harness) -> None:
+    headers = h.bearer()
+    assert h.client.get(f"/v1/balances/{ALICE}", headers=headers).status_code == 200
+    reads = h.chain.reads
+    h.chain.delay.clear()  # the node now hangs: a request that waited for it would get a 503
+    h.cache_clock[0] += 1.15 * 60  # past the time to live, inside the stale-while-revalidate window
+    response = h.client.get(f"/v1/balances/{ALICE}", headers=headers)
+    assert (response.status_code, response.json()["stale"]) == (200, False)
+    deadline = time.monotonic() + 5
+    while h.chain.reads == reads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert h.chain.reads == reads + 1  # one background refresh started
+    h.client.get(f"/v1/balances/{ALICE}", headers=headers)
+    time.sleep(0.05)
+    assert h.chain.reads == reads + 1  # and only one: it is still in flight
+    h.chain.delay.set()
