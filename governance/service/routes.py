@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, status
@@ -79,20 +80,28 @@ async def signer(request: Request) -> str:
 SignerDep = Annotated[str, Depends(signer)]
 
 
-def _scoped(scope: Scope) -> Callable[..., Awaitable[str]]:
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated caller: the signing key and how long its API token stays valid."""
+
+    address: str
+    paid_until_s: float
+
+
+def _scoped(scope: Scope) -> Callable[..., Awaitable[Caller]]:
     async def check(
         request: Request, address: SignerDep, authorization: Annotated[str | None, Header()] = None
-    ) -> str:
+    ) -> Caller:
         link = runtime(request).link
-        if link is not None:
-            link.authorize(authorization, scope, address)
-        return address
+        if link is None:
+            return Caller(address, float("inf"))
+        return Caller(address, link.authorize(authorization, scope, address))
 
     return check
 
 
-NodeSignerDep = Annotated[str, Depends(_scoped(Scope.NODES_REPORT))]
-OwnerSignerDep = Annotated[str, Depends(_scoped(Scope.SERVICES_DEPLOY))]
+NodeCallerDep = Annotated[Caller, Depends(_scoped(Scope.NODES_REPORT))]
+OwnerCallerDep = Annotated[Caller, Depends(_scoped(Scope.SERVICES_DEPLOY))]
 
 
 def _resources(values: object) -> Resources:
@@ -120,8 +129,9 @@ def _node_view(rt: Runtime, address: str) -> NodeView:
 
 
 @router.post("/nodes", status_code=status.HTTP_201_CREATED)
-async def register_node(body: NodeRegistration, address: NodeSignerDep, rt: RuntimeDep) -> NodeView:
+async def register_node(body: NodeRegistration, caller: NodeCallerDep, rt: RuntimeDep) -> NodeView:
     """Register the signing key as a node; it starts as a newcomer."""
+    address = caller.address
     spec = NodeSpec(
         address=address,
         region=body.region,
@@ -150,10 +160,10 @@ def _same_node(path_address: str, signed_by: str) -> str:
 
 @router.post("/nodes/{address}/heartbeat", status_code=status.HTTP_202_ACCEPTED)
 async def heartbeat(
-    address: str, body: HeartbeatReport, signed_by: NodeSignerDep, rt: RuntimeDep
+    address: str, body: HeartbeatReport, caller: NodeCallerDep, rt: RuntimeDep
 ) -> dict[str, str]:
     """Accept a node's metrics report (signed by that node)."""
-    address = _same_node(address, signed_by)
+    address = _same_node(address, caller.address)
     used = body.used.as_tuple()
     reported = body.reported_capacity.as_tuple() if body.reported_capacity else used
     if body.reported_capacity is None:
@@ -171,22 +181,22 @@ async def heartbeat(
 
 
 @router.post("/nodes/{address}/drain")
-async def drain(address: str, signed_by: NodeSignerDep, rt: RuntimeDep) -> NodeView:
+async def drain(address: str, caller: NodeCallerDep, rt: RuntimeDep) -> NodeView:
     """A node announces it is leaving: nothing new is placed on it."""
-    address = _same_node(address, signed_by)
+    address = _same_node(address, caller.address)
     rt.state.set_draining(address, True)
     return _node_view(rt, address)
 
 
 @router.post("/services", status_code=status.HTTP_201_CREATED)
 async def submit_service(
-    body: ServiceRequest, owner: OwnerSignerDep, rt: RuntimeDep
+    body: ServiceRequest, caller: OwnerCallerDep, rt: RuntimeDep
 ) -> ServiceView:
-    """Ask for a service or task to be placed; the signer is its owner."""
+    """Ask for a service or task to be placed; the signer is its owner and pays with its token."""
     spec = ServiceSpec(
         service_id=rt.next_service_id,
         name=body.name,
-        owner=owner,
+        owner=caller.address,
         demand=body.demand.as_tuple(),
         replicas=body.replicas,
         kind=_KIND[body.kind],
@@ -195,11 +205,22 @@ async def submit_service(
         region=NO_REGION if body.region is None else body.region,
         depends_on=tuple(body.depends_on),
         payment=int(PaymentStatus.PAID),
+        paid_until_s=caller.paid_until_s,
     )
     rt.state.add_service(spec)
     rt.next_service_id += 1
     save_service(rt.engine, rt.state.service_row(spec.service_id), spec)
     return _service_view(rt, spec.service_id)
+
+
+@router.post("/services/{service_id}/renew")
+async def renew_service(service_id: int, caller: OwnerCallerDep, rt: RuntimeDep) -> ServiceView:
+    """The owner presents a fresh token: the service counts as paid until that token expires."""
+    spec = rt.state.service_specs[rt.state.service_row(service_id)]
+    if spec.owner != caller.address:
+        raise IdentityError(f"service {service_id} belongs to {spec.owner}")
+    rt.state.renew(service_id, caller.paid_until_s)
+    return _service_view(rt, service_id)
 
 
 def _service_view(rt: Runtime, service_id: int) -> ServiceView:

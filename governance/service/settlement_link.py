@@ -44,8 +44,8 @@ class SettlementLink:
         """Return settlement's router (balances and token endpoints) to mount."""
         return settlement_router(self.tokens, self.balances)
 
-    def authorize(self, authorization: str | None, scope: Scope, signer: str) -> None:
-        """Require a bearer token with ``scope`` issued to the request's signer."""
+    def authorize(self, authorization: str | None, scope: Scope, signer: str) -> float:
+        """Require a bearer token with ``scope`` issued to the signer; return its expiry (s)."""
         if not authorization or not authorization.startswith("Bearer "):
             raise IdentityError(f"this call needs 'Authorization: Bearer <token>' with {scope}")
         try:
@@ -54,6 +54,7 @@ class SettlementLink:
             raise IdentityError(f"API token refused: {error}") from None
         if claims.subject_address.lower() != signer.lower():
             raise IdentityError(f"the token belongs to {claims.subject_address}, not {signer}")
+        return float(claims.expires_at_s)
 
     def credit_contributions(self, state: ClusterState, uptime: np.ndarray, period: int) -> int:
         """Credit every node for this period's capacity x uptime; return the wei credited."""

@@ -29,6 +29,7 @@ from governance.policy.types import (
     EvictionHistory,
     NodeTable,
     Observations,
+    PaymentStatus,
     ReplicaTable,
     ServiceTable,
     Snapshot,
@@ -75,6 +76,7 @@ class ServiceSpec:
     region: int
     depends_on: tuple[int, ...]
     payment: int
+    paid_until_s: float = float("inf")  # expiry of the owner's API token (inf: no settlement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,11 +214,19 @@ class ClusterState:
         except KeyError:
             raise UnknownServiceError(f"no service with id {service_id}") from None
 
-    def set_payment(self, service_id: int, payment: int) -> None:
-        """Record settlement's payment signal for a service (paid, unpaid, token expired)."""
+    def renew(self, service_id: int, paid_until_s: float) -> None:
+        """Extend a service's paid period (the owner presented a fresh token)."""
         row = self.service_row(service_id)
-        self.service_specs[row] = dataclasses.replace(self.service_specs[row], payment=payment)
-        self._services.payment[row] = payment
+        spec = self.service_specs[row]
+        later = max(spec.paid_until_s, paid_until_s)
+        self.service_specs[row] = dataclasses.replace(spec, paid_until_s=later)
+
+    def refresh_payments(self, now_s: float) -> None:
+        """Turn token expiry into the policy's payment signal, as of ``now_s``."""
+        for row, spec in enumerate(self.service_specs):
+            expired = spec.paid_until_s < now_s
+            status = PaymentStatus.TOKEN_EXPIRED if expired else PaymentStatus.PAID
+            self._services.payment[row] = int(status)
 
     def _build_services(self) -> ServiceTable:
         specs = self.service_specs
@@ -276,6 +286,7 @@ class ClusterState:
 
     def run_cycle(self, params: PolicyParams, now_s: float, rng: np.random.Generator) -> CyclePlan:
         """Run one policy cycle and adopt its resulting state (unless the params say dry-run)."""
+        self.refresh_payments(now_s)
         snapshot = self.snapshot(now_s)
         result = run_cycle(snapshot, params, now_s, rng)
         if not result.plan.dry_run:
