@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from governance.clock import Clock, SystemClock
+from governance.params_file import load_params
 from governance.policy import CyclePlan, PolicyParams
 from governance.service.errors import install_error_handlers
 from governance.service.identity import ReplayGuard
@@ -63,14 +64,11 @@ class Runtime:
         return plan
 
 
-def load_params(settings: ServiceSettings) -> PolicyParams:
+def params_for(settings: ServiceSettings) -> PolicyParams:
     """Return the configured params (file) or the defaults."""
     if settings.params_file is None:
         return PolicyParams()
-    from governance.params_file import load_params_file
-
-    params: PolicyParams = load_params_file(settings.params_file)
-    return params
+    return load_params(settings.params_file)
 
 
 def create_app(
@@ -82,7 +80,7 @@ def create_app(
     the balances/token endpoints are mounted; without one, key-pair signatures alone authenticate.
     """
     clock = clock or SystemClock()
-    params = load_params(settings)
+    params = params_for(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

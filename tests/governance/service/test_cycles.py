@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from governance.service.app import create_app
@@ -116,3 +117,21 @@ def test_state_survives_a_restart(api, keys, clock, db_path, make_settings) -> N
         assert [r["node"] for r in replicas] == before
         held = sum(client.get(f"/v1/nodes/{k.address}").json()["replicas_held"] for k in nodes)
         assert held == 3
+
+
+def test_a_params_file_drives_the_service(tmp_path, clock, make_settings, keys, signed_client_type):
+    params = tmp_path / "policy.toml"
+    params.write_text('version = "strict-spread-1"\n[eviction]\nbudget_total = 0\n')
+    settings = make_settings(tmp_path / "gov.db", params_file=params)
+    with TestClient(create_app(settings, clock=clock)) as client:
+        api = signed_client_type(client, clock)
+        _beat(api, _network(api, keys))
+        _submit(api, keys.new())
+        assert _cycle(api)["params_version"] == "strict-spread-1"
+
+
+def test_a_bad_params_file_names_the_file_and_field(tmp_path, make_settings) -> None:
+    params = tmp_path / "bad.toml"
+    params.write_text("[eviction]\nbudget_total = -1\n")
+    with pytest.raises(ValueError, match=r"bad\.toml.*budget_total|budget_total.*bad\.toml"):
+        create_app(make_settings(tmp_path / "gov.db", params_file=params))
