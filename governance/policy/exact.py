@@ -67,8 +67,14 @@ def place_exact(
     index = _Index(avail[sort], keys[sort])
     min_demand = ctx.services.demand[ctx.replicas.service[rows]].min(axis=0) if rows.size else None
     weighted = [(s, w) for s, w in zip(scorers, weights.tolist(), strict=True) if w]
+    special: dict[int, list[int]] = {}  # per service: domains where a bonus exceeds the bound
     for i, rep in enumerate(rows.tolist()):
-        node, score, fail = _decide(ctx, index, rep, filters, scorers, weights, weighted)
+        svc = int(ctx.replicas.service[rep])
+        if svc not in special:
+            special[svc] = sorted({d for s, _ in weighted for d in s.special_domains(ctx, rep)})
+        node, score, fail = _decide(
+            ctx, index, rep, filters, scorers, weights, weighted, special[svc]
+        )
         out.failing_filter[i] = fail
         if node < 0:
             continue
@@ -89,10 +95,11 @@ def _decide(
     scorers: tuple[Scorer, ...],
     weights: F64,
     weighted: list[tuple[Scorer, float]],
+    special: list[int],
 ) -> tuple[int, float, int]:
     best, best_node = -np.inf, -1
     fails = [0] * len(filters)
-    for d in sorted({d for s, _ in weighted for d in s.special_domains(ctx, rep)}):
+    for d in special:
         node, score = _scan_domain(ctx, d, rep, filters, scorers, weights)
         if score > best or (score == best and 0 <= node < best_node):
             best, best_node = score, node
@@ -122,7 +129,9 @@ def _decide(
         if failed >= 0:
             fails[failed] += 1
             continue
-        score = sum(w * s.score_one(ctx, node, rep) for s, w in weighted)
+        score = 0.0
+        for s, w in weighted:
+            score += w * s.score_one(ctx, node, rep)
         if score > best or (score == best and node < best_node):
             best, best_node = score, node
     for item in popped:
