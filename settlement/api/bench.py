@@ -6,7 +6,8 @@ Sets up a SQLite ledger with funded addresses and a `balances:read` token, start
 simulated one (2 ms per read) or, with `--chain anvil`, web3 reads from a local anvil holding the
 token and settlement contracts, behind the 5 s cache; ledger reads are real SQLite queries behind
 the 1 s cache. Rows carry `workers`, `connections`, `requests_per_s`,
-`p50_ms`, `p99_ms`, `errors`.
+`p50_ms`, `p99_ms`, `errors`, and `requests_per_server_cpu_s` (what the server costs, a figure
+that other load on the machine disturbs much less than req/s).
 """
 
 from __future__ import annotations
@@ -143,7 +144,9 @@ def measure_row(workers: int, args: argparse.Namespace) -> dict[str, object]:
         try:
             _wait_ready(port, token)
             _load(port, paths, token, args.connections, args.warmup_s)
+            cpu_before_s = _tree_cpu_s(server.pid)
             summary = _load(port, paths, token, args.connections, args.duration_s)
+            server_cpu_s = _tree_cpu_s(server.pid) - cpu_before_s
         finally:
             os.killpg(server.pid, signal.SIGTERM)  # uvicorn and the workers it forked
             server.wait(timeout=30)
@@ -155,9 +158,27 @@ def measure_row(workers: int, args: argparse.Namespace) -> dict[str, object]:
         "p99_ms": summary["p99_ms"],
         "errors": summary["errors"],
         "requests": summary["requests"],
+        "server_cpu_s": round(server_cpu_s, 3),
+        # Requests per CPU-second of the server processes: steadier than req/s on a shared machine.
+        "requests_per_server_cpu_s": round(summary["ok"] / max(server_cpu_s, 1e-9)),
         "http": _http_impl(),
         "chain": chain,
     }
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """Return the user + system CPU seconds of a process and its children so far."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _http_impl() -> str:
@@ -174,10 +195,12 @@ def run(args: argparse.Namespace) -> int:
         targets = {"requests_per_s": TARGET_RPS, "p99_ms": TARGET_P99_MS}
         print(json.dumps({"benchmark": "balances", "targets": targets, "results": rows}))
         return 0
-    print(f"{'workers':>7}{'conns':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    header = f"{'workers':>7}{'conns':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    print(header + f"{'req/server-CPU-s':>18}")
     for row in rows:
         print(
             f"{row['workers']:>7}{row['connections']:>7}{row['requests_per_s']:>10,.0f}"
             f"{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['errors']:>8}"
+            f"{row['requests_per_server_cpu_s']:>18,}"
         )
     return 0

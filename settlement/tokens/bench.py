@@ -24,13 +24,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def _best_rate(work: Callable[[], int], repeat: int) -> float:
-    best = 0.0
+def _best_rate(work: Callable[[], int], repeat: int) -> tuple[float, float]:
+    """Return the best (per wall second, per CPU second of this process) rates over `repeat` runs.
+
+    The CPU-second rate barely moves when other processes compete for the cores; the wall rate is
+    what a caller sees.
+    """
+    best_wall = best_cpu = 0.0
     for _ in range(repeat):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         count = work()
-        best = max(best, count / (time.perf_counter() - start))
-    return best
+        best_wall = max(best_wall, count / (time.perf_counter() - wall))
+        best_cpu = max(best_cpu, count / max(time.process_time() - cpu, 1e-9))
+    return best_wall, best_cpu
 
 
 def measure(n_tokens: int, repeat: int) -> list[dict[str, object]]:
@@ -100,8 +106,15 @@ def measure(n_tokens: int, repeat: int) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     paths = (("cold", cold), ("warm", warm), ("service", via_service), ("forged", refuse))
     for path, work in paths:
-        rate = _best_rate(work, repeat)
-        rows.append({"path": path, "verifications_per_s": round(rate), "tokens": n_tokens})
+        wall, cpu = _best_rate(work, repeat)
+        rows.append(
+            {
+                "path": path,
+                "verifications_per_s": round(wall),
+                "verifications_per_cpu_s": round(cpu),
+                "tokens": n_tokens,
+            }
+        )
     return rows
 
 
@@ -111,7 +124,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"benchmark": "tokens", "target_per_s": 250_000, "results": rows}))
         return 0
-    print(f"{'path':<10}{'verifications/s':>18}")
+    print(f"{'path':<10}{'verifications/s':>18}{'per CPU-s':>14}")
     for row in rows:
-        print(f"{row['path']:<10}{row['verifications_per_s']:>18,}")
+        print(
+            f"{row['path']:<10}{row['verifications_per_s']:>18,}"
+            f"{row['verifications_per_cpu_s']:>14,}"
+        )
     return 0
