@@ -34,7 +34,8 @@ from sim.scenario import Scenario, Sizes
 from sim.world import ADVERSARIAL, I64, NodeKind, World, generate_world
 
 STREAM_WORLD, STREAM_BEHAVIOUR, STREAM_DEMAND, STREAM_POLICY = 0, 1, 2, 3
-GINI_SAMPLE = 65_536
+#: KPIs over all nodes (Gini, reputation by type) use a strided sample above this many nodes.
+KPI_SAMPLE = 65_536
 
 
 def stream(seed: int, purpose: int) -> np.random.Generator:
@@ -102,7 +103,8 @@ class SimulationCore:
         nodes = self.world.snapshot.nodes
         floor = self.params.eviction.reputation_floor if self.params.reputation.enabled else -1.0
         earning = self.world.up & (nodes.reputation >= floor)
-        return np.where(earning, nodes.capacity[:, 0] // 1000, 0).astype(np.int64)
+        units: I64 = self.world.reported_cores * earning
+        return units
 
     def _economics(
         self, served: dynamics.Served, placed: I64, _finished: int
@@ -146,7 +148,8 @@ class SimulationCore:
         nodes = world.snapshot.nodes
         up = world.up
         cap = float(world.true_capacity[up, 0].sum())
-        rep = dynamics.mean_by_kind(world, nodes.reputation)
+        sample = self._sample()
+        rep = dynamics.mean_by_kind(world.kind[sample], nodes.reputation[sample])
         return StepKpis(
             step=step,
             nodes_present=int(world.present.sum()),
@@ -171,7 +174,7 @@ class SimulationCore:
             price_micro=flows.controller.price_micro,
             emission_ppm=flows.controller.emission_ppm,
             velocity=velocity(flows.spent, flows.supply),
-            gini=self._gini(),
+            gini=self._gini(sample),
             rep_honest=float(rep[NodeKind.HONEST]),
             rep_flaky=float(rep[NodeKind.FLAKY]),
             rep_liar=float(rep[NodeKind.LIAR]),
@@ -179,13 +182,16 @@ class SimulationCore:
             rep_ring=float(rep[NodeKind.RING]),
         )
 
-    def _gini(self) -> float:
-        """Gini of cumulative provider income over present slots (a fixed sample above 64k)."""
-        world = self.world
-        present = np.flatnonzero(world.present)
-        if present.size > GINI_SAMPLE:
-            present = present[:: present.size // GINI_SAMPLE]
-        return gini(self.book.income[present])
+    def _sample(self) -> I64:
+        """Present slots, or an evenly strided sample of ~64k of them on big networks."""
+        present = np.flatnonzero(self.world.present)
+        if present.size > KPI_SAMPLE:
+            present = present[:: present.size // KPI_SAMPLE]
+        return present.astype(np.int64)
+
+    def _gini(self, sample: I64) -> float:
+        """Gini of cumulative provider income (exact up to 64k nodes, a sample above)."""
+        return gini(self.book.income[sample])
 
 
 def new_core(

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from governance.policy.types import NO_NODE, Observations, PaymentStatus, ServiceKind, Tier
 from sim.scenario import Scenario
-from sim.world import ADVERSARIAL, F32, I32, I64, B, NodeKind, World
+from sim.world import ADVERSARIAL, F32, I8, I32, I64, B, NodeKind, World
 
 #: A service whose failed-request share exceeds this in a step violates its SLA.
 SLA_FAILED_SHARE = 0.05
@@ -281,10 +281,9 @@ def sybils_to_cycle(world: World, threshold: float) -> I64:
     return np.flatnonzero(sybil & (nodes.reputation < threshold)).astype(np.int64)
 
 
-def mean_by_kind(world: World, values: F32) -> NDArray[np.float64]:
-    """Mean of a per-slot value over present slots, per `NodeKind` (NaN where none)."""
-    weights = world.present.astype(np.float64)
-    counts = np.bincount(world.kind, weights=weights, minlength=len(NodeKind))
-    sums = np.bincount(world.kind, weights=values * weights, minlength=len(NodeKind))
+def mean_by_kind(kind: I8, values: F32) -> NDArray[np.float64]:
+    """Mean of a per-slot value per `NodeKind` over the given slots (NaN where none)."""
+    counts = np.bincount(kind, minlength=len(NodeKind))
+    sums = np.bincount(kind, weights=values, minlength=len(NodeKind))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

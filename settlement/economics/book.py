@@ -58,6 +58,15 @@ def sum_by(keys: NDArray[np.int64], amounts: NDArray[np.int64]) -> tuple[NDArray
     """Exact integer group sums: (unique keys, summed amounts), keys ascending."""
     if keys.size == 0:
         return keys, amounts
+    low, high = int(keys.min()), int(keys.max())
+    if high - low <= 4 * keys.size:
+        # Dense key range (few payers, many rows): integer scatter-add, no sort.
+        totals = np.zeros(high - low + 1, dtype=np.int64)
+        np.add.at(totals, keys - low, amounts)
+        counts = np.zeros(high - low + 1, dtype=np.int64)
+        np.add.at(counts, keys - low, 1)
+        present = np.flatnonzero(counts)
+        return present.astype(np.int64) + low, totals[present]
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])

@@ -184,3 +184,21 @@ def test_invalid_params_name_the_field(field: str, value: int) -> None:
         return
     with pytest.raises(EconomicsParamsError, match=field):
         dataclasses.replace(EconomicsParams(), **{field: value})
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**12)), max_size=40),
+    dense=st.booleans(),
+)
+def test_group_sums_are_exact_on_both_paths(rows: list[tuple[int, int]], dense: bool) -> None:
+    from settlement.economics.book import sum_by
+
+    keys = _arr([k % 7 if dense else k for k, _ in rows])
+    amounts = _arr([a for _, a in rows])
+    got_keys, got_sums = sum_by(keys, amounts)
+    expected: dict[int, int] = {}
+    for k, a in zip(keys.tolist(), amounts.tolist(), strict=True):
+        expected[k] = expected.get(k, 0) + a
+    assert got_keys.tolist() == sorted(expected)
+    assert got_sums.tolist() == [expected[k] for k in sorted(expected)]
