@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +28,7 @@ from settlement.tokens.rules import QuotaWindows
 from settlement.tokens.scopes import SCOPE_BITS, Scope
 from settlement.tokens.service import IssuedToken, TokenService
 
+M = TypeVar("M", bound=BaseModel)
 BALANCES_READ = SCOPE_BITS[Scope.BALANCES_READ]
 TOKENS_ADMIN = SCOPE_BITS[Scope.TOKENS_ADMIN]
 JSON = "application/json"
@@ -94,7 +95,7 @@ def _token_json(issued: IssuedToken) -> dict[str, object]:
     }
 
 
-async def _body(request: Request, model: type[BaseModel]) -> BaseModel | Response:
+async def _body(request: Request, model: type[M]) -> M | Response:
     try:
         return model.model_validate_json(await request.body())
     except ValidationError as error:
@@ -104,78 +105,100 @@ async def _body(request: Request, model: type[BaseModel]) -> BaseModel | Respons
         return json_error(422, "invalid_body", problems)
 
 
-def settlement_router(tokens: TokenService, balances: BalanceService) -> APIRouter:
-    """Build the router; `tokens` verifies bearer tokens, `balances` answers balance reads."""
-    router = APIRouter(tags=["settlement"])
-    quotas = QuotaWindows()
+class SettlementEndpoints:
+    """The handlers, sharing one token service, one balance service and the quota counters."""
 
-    reloading: list[bool] = [False]
+    def __init__(self, tokens: TokenService, balances: BalanceService) -> None:
+        self.tokens = tokens
+        self.balances = balances
+        self.quotas = QuotaWindows()
+        self._reloading = False
 
-    async def refresh_revocations() -> None:
+    async def _refresh_revocations(self) -> None:
         # The revocation set is re-read from the shared database once per cache lifetime, in a
         # worker thread; meanwhile concurrent requests keep using the previous set.
-        if reloading[0] or not tokens.revocations.due():
+        if self._reloading or not self.tokens.revocations.due():
             return
-        reloading[0] = True
+        self._reloading = True
         try:
-            await asyncio.to_thread(tokens.revocations.maybe_reload)
+            await asyncio.to_thread(self.tokens.revocations.maybe_reload)
         finally:
-            reloading[0] = False
+            self._reloading = False
 
-    async def authorize(request: Request, mask: int) -> TokenClaims:
-        await refresh_revocations()
-        claims = tokens.verify_mask(_bearer(request), mask, reload=False)
-        if not quotas.admit(claims, tokens.clock.now()):
+    async def authorize(self, request: Request, mask: int) -> TokenClaims:
+        """Verify the bearer token for the scopes in `mask` and count it against its quota."""
+        await self._refresh_revocations()
+        claims = self.tokens.verify_mask(_bearer(request), mask, reload=False)
+        if not self.quotas.admit(claims, self.tokens.clock.now()):
             raise QuotaExceededError(f"quota of {claims.quota_per_min} requests/min used up")
         return claims
 
-    async def get_balances(request: Request) -> Response:
+    async def get_balances(self, request: Request) -> Response:
+        """`GET /v1/balances/{address}` (scope `balances:read`)."""
         try:
-            await authorize(request, BALANCES_READ)
-            view = await balances.balances(normalize_address(request.path_params["address"]))
+            await self.authorize(request, BALANCES_READ)
+            address = normalize_address(request.path_params["address"])
+            view = await self.balances.balances(address)
         except SettlementError as error:
             return error_response(error)
         return _json(view.to_json())
 
-    # A plain Starlette route: FastAPI's per-request parameter solving costs several times the
-    # whole cached balance lookup, and this is the hot read path. Documented in BALANCES_OPENAPI.
-    router.add_route("/v1/balances/{address}", get_balances, methods=["GET"])
-
-    @router.post("/v1/tokens/refresh", summary="exchange a (recently expired) token")
-    async def refresh_token(request: Request) -> Response:
+    async def refresh_token(self, request: Request) -> Response:
+        """`POST /v1/tokens/refresh` with the old token as bearer."""
         try:
-            issued = await asyncio.to_thread(tokens.refresh, _bearer(request))
+            issued = await asyncio.to_thread(self.tokens.refresh, _bearer(request))
         except SettlementError as error:
             return error_response(error)
         return _json(_token_json(issued), 201)
 
-    @router.post("/v1/tokens", summary="issue a token (needs tokens:admin)")
-    async def issue_token(request: Request) -> Response:
+    async def issue_token(self, request: Request) -> Response:
+        """`POST /v1/tokens` (scope `tokens:admin`)."""
         try:
-            await authorize(request, TOKENS_ADMIN)
+            await self.authorize(request, TOKENS_ADMIN)
             body = await _body(request, IssueBody)
-            if isinstance(body, Response):
+            if not isinstance(body, IssueBody):
                 return body
-            assert isinstance(body, IssueBody)  # noqa: S101 - narrowed for mypy
             issued = await asyncio.to_thread(
-                tokens.issue, body.subject, body.scopes, body.lifetime_s, body.quota_per_min
+                self.tokens.issue, body.subject, body.scopes, body.lifetime_s, body.quota_per_min
             )
         except SettlementError as error:
             return error_response(error)
         return _json(_token_json(issued), 201)
 
-    @router.post("/v1/tokens/revoke", summary="revoke a token or a subject (needs tokens:admin)")
-    async def revoke_token(request: Request) -> Response:
+    async def revoke_token(self, request: Request) -> Response:
+        """`POST /v1/tokens/revoke` (scope `tokens:admin`)."""
         try:
-            await authorize(request, TOKENS_ADMIN)
+            await self.authorize(request, TOKENS_ADMIN)
             body = await _body(request, RevokeBody)
-            if isinstance(body, Response):
+            if not isinstance(body, RevokeBody):
                 return body
-            assert isinstance(body, RevokeBody)  # noqa: S101 - narrowed for mypy
-            return await asyncio.to_thread(_revoke, tokens, body)
+            return await asyncio.to_thread(_revoke, self.tokens, body)
         except SettlementError as error:
             return error_response(error)
 
+
+def settlement_router(tokens: TokenService, balances: BalanceService) -> APIRouter:
+    """Build the router; `tokens` verifies bearer tokens, `balances` answers balance reads."""
+    endpoints = SettlementEndpoints(tokens, balances)
+    router = APIRouter(tags=["settlement"])
+    # A plain Starlette route: FastAPI's per-request parameter solving costs several times the
+    # whole cached balance lookup, and this is the hot read path. Documented in BALANCES_OPENAPI.
+    router.add_route("/v1/balances/{address}", endpoints.get_balances, methods=["GET"])
+    router.add_api_route(
+        "/v1/tokens/refresh",
+        endpoints.refresh_token,
+        methods=["POST"],
+        summary="exchange a current or recently expired token (the old token as bearer)",
+    )
+    router.add_api_route(
+        "/v1/tokens", endpoints.issue_token, methods=["POST"], summary="issue (tokens:admin)"
+    )
+    router.add_api_route(
+        "/v1/tokens/revoke",
+        endpoints.revoke_token,
+        methods=["POST"],
+        summary="revoke a token, a token id or a subject (tokens:admin)",
+    )
     return router
 
 
