@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,21 @@ def chain(client: JsonRpcChainClient, contracts: DevContracts) -> EvmPayoutChain
 @pytest.fixture
 def worker(book: Ledger, chain: EvmPayoutChain) -> SettlementWorker:
     return SettlementWorker(ledger=book, chain=chain, max_words=50, resend_after_ms=200)
+
+
+TickUntil = Callable[[SettlementWorker, Callable[[], bool]], None]
+
+
+@pytest.fixture
+def tick_until() -> TickUntil:
+    """Tick until `done()` holds: anvil's automine may expose a receipt a moment after the send."""
+
+    def run(worker: SettlementWorker, done: Callable[[], bool]) -> None:
+        for _ in range(50):
+            worker.tick()
+            if done():
+                return
+            time.sleep(0.02)
+        raise AssertionError("the worker did not reach the expected state")
+
+    return run

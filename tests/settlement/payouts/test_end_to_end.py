@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from settlement.chain.client import JsonRpcChainClient
@@ -24,13 +26,14 @@ def test_usage_event_reaches_a_final_transfer(
     client: JsonRpcChainClient,
     contracts: DevContracts,
     chain: EvmPayoutChain,
+    tick_until: Callable[[SettlementWorker, Callable[[], bool]], None],
 ) -> None:
     book.credit(REQUESTOR, 10**18, idempotency_key="deposit-1")
     book.record_usage("req-1/provider", payer=REQUESTOR, payee=PROVIDER, amount_wei=7 * 10**15)
     book.record_usage("req-1/owner", payer=REQUESTOR, payee=OWNER, amount_wei=3 * 10**15)
     book.record_usage("req-2/provider", payer=REQUESTOR, payee=PROVIDER, amount_wei=10**15)
 
-    worker.tick()
+    tick_until(worker, lambda: book.usage_trace("req-1/provider").payout_state == "mined")
     trace = book.usage_trace("req-1/provider")
     assert trace.payout_state == PayoutState.MINED  # anvil automines; not yet K deep
     assert trace.payout_amount_wei == 8 * 10**15  # netted with req-2
@@ -54,10 +57,14 @@ def test_usage_event_reaches_a_final_transfer(
 
 
 def test_finalized_batches_reach_the_outbox_once(
-    book: Ledger, worker: SettlementWorker, client: JsonRpcChainClient, chain: EvmPayoutChain
+    book: Ledger,
+    worker: SettlementWorker,
+    client: JsonRpcChainClient,
+    chain: EvmPayoutChain,
+    tick_until: Callable[[SettlementWorker, Callable[[], bool]], None],
 ) -> None:
     book.record_usage("o-1", payee=PROVIDER, amount_wei=5)
-    worker.tick()
+    tick_until(worker, lambda: book.usage_trace("o-1").payout_state == "mined")
     client.request("anvil_mine", hex(chain.confirmations))
     worker.tick()
     seen: list[Event] = []

@@ -5,6 +5,8 @@ The settler key also sends the deposit and the top-up: the worker must never reu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
@@ -32,7 +34,11 @@ def _call(
 
 
 def test_escrow_pays_reverts_when_short_and_recovers_after_top_up(
-    book: Ledger, client: JsonRpcChainClient, contracts: DevContracts, chain: EvmPayoutChain
+    book: Ledger,
+    client: JsonRpcChainClient,
+    contracts: DevContracts,
+    chain: EvmPayoutChain,
+    tick_until: Callable[[SettlementWorker, Callable[[], bool]], None],
 ) -> None:
     now = int(client.request("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
     _call(
@@ -46,7 +52,7 @@ def test_escrow_pays_reverts_when_short_and_recovers_after_top_up(
     worker = SettlementWorker(book, chain)
     book.record_usage("e-1", payee=PAYEES[0], amount_wei=6 * 10**14)
     book.record_usage("e-2", payee=PAYEES[1], amount_wei=6 * 10**14)  # 1.2e15 > escrow's 1e15
-    worker.tick()
+    tick_until(worker, lambda: book.usage_trace("e-1").payout_state == "pending")
     with book.transaction() as session:
         states = session.scalars(select(Batch.state)).all()
     assert states == [PayoutState.REVERTED]
@@ -56,7 +62,7 @@ def test_escrow_pays_reverts_when_short_and_recovers_after_top_up(
     _call(
         client, contracts.settlement, "topUp(uint256,uint256)", ["uint256", "uint256"], [1, 10**15]
     )
-    worker.tick()
+    tick_until(worker, lambda: book.usage_trace("e-1").payout_state == "mined")
     client.request("anvil_mine", hex(chain.confirmations))
     worker.tick()
     assert worker.outstanding() == 0
