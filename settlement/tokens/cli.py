@@ -1,4 +1,4 @@
-"""`hyperbrick tokens issue | refresh | revoke | balance`: token admin and balances from a shell.
+"""`hyperbrick tokens issue | refresh | revoke | balance | watch-deposits` from a shell.
 
 Tokens are read from an argument or, with `-`, from stdin (so they need not appear in `ps`). The
 database is the ledger's (`--db` or HYPERBRICK_LEDGER_DATABASE_URL); keys come from
@@ -44,6 +44,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     which.add_argument("--subject", help="revoke every token of this address issued until now")
     revoke.add_argument("--reason", default="revoked by operator")
     revoke.set_defaults(handler=_revoke)
+
+    watch = actions.add_parser(
+        "watch-deposits", parents=[common], help="credit confirmed escrow deposits (buy)"
+    )
+    watch.add_argument("--rpc-url", required=True)
+    watch.add_argument("--escrow-address", required=True, help="the settlement/escrow contract")
+    watch.add_argument("--confirmations", type=int, default=12, help="blocks before crediting")
+    watch.add_argument("--from-block", type=int, default=0, help="first block to scan")
+    watch.add_argument("--interval-s", type=float, default=5.0)
+    watch.add_argument("--once", action="store_true", help="scan once and exit")
+    watch.set_defaults(handler=_watch_deposits)
 
     balance = actions.add_parser("balance", parents=[common], help="balances of an address")
     balance.add_argument("address")
@@ -155,3 +166,40 @@ def _balance(args: argparse.Namespace) -> int:
     onchain = None if reader is None else reader.read(address)
     print(json.dumps(BalanceView(address, onchain, offchain, False, False).to_json()))
     return 0
+
+
+def _watch_deposits(args: argparse.Namespace) -> int:
+    import time
+
+    from settlement.chain.client import JsonRpcChainClient
+    from settlement.ledger.amounts import normalize_address
+    from settlement.ledger.repository import open_ledger
+    from settlement.tokens.deposits import DepositWatcher
+    from settlement.tokens.wiring import LedgerCredits
+
+    if args.confirmations < 0:
+        raise TokenCommandError("--confirmations must be >= 0")
+    escrow = normalize_address(args.escrow_address, field="--escrow-address")
+    ledger = open_ledger(args.db)
+    client = JsonRpcChainClient(args.rpc_url)
+    try:
+        watcher = DepositWatcher(
+            client,
+            LedgerCredits(ledger),
+            chain_id=client.chain_id(),
+            escrow_address=escrow,
+            confirmations=args.confirmations,
+            from_block=args.from_block,
+        )
+        while True:
+            for movement in watcher.poll():
+                print(json.dumps({"kind": movement.kind.value, "funder": movement.funder,
+                                  "amount_wei": str(movement.amount_wei),
+                                  "tx_hash": movement.tx_hash, "block": movement.block_number}),
+                      flush=True)  # fmt: skip
+            if args.once:
+                return 0
+            time.sleep(args.interval_s)
+    finally:
+        client.close()
+        ledger.close()

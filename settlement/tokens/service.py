@@ -210,7 +210,12 @@ class TokenService:
         self.revocations.invalidate()
 
     def revoke_subject(self, address: str, reason: str = "revoked") -> int:
-        """Revoke every token of `address` issued up to now; return the cut-off (Unix seconds)."""
+        """Revoke every token of `address` issued up to now; return the cut-off (Unix seconds).
+
+        Issue times have one-second resolution and the cut-off is inclusive, so a token issued to
+        the same address later within the same second is revoked too (fail safe); issue again a
+        second later.
+        """
         subject = bytes.fromhex(normalize_address(address)[2:])
         now_s = int(self.clock.now())
         self.store.add_revocation(

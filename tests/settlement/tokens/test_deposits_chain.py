@@ -162,3 +162,37 @@ def test_cli_balance_reads_the_chain(
     assert body["escrow_balance_wei"] == "42"
     assert body["token_balance_wei"] == str(MINT_WEI - 42)
     assert body["credit_wei"] == "0"
+
+
+def test_cli_watch_deposits_once(
+    anvil: Anvil,
+    client: JsonRpcChainClient,
+    contracts: DevContracts,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from governance.cli import main
+
+    start = client.block_number()
+    expiry = int(time.time()) + 3600
+    _call(
+        client, contracts.settlement, "deposit(uint256,uint64)", ["uint256", "uint64"], [9, expiry]
+    )
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    argv = [
+        "tokens", "watch-deposits", "--db", db, "--rpc-url", anvil.rpc_url,
+        "--escrow-address", contracts.settlement, "--confirmations", "0",
+        "--from-block", str(start), "--once",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["kind"], x["amount_wei"], x["funder"]) for x in lines] == [
+        ("deposited", "9", contracts.settler)
+    ]
+    assert main(argv) == 0  # a second scan of the same blocks credits nothing
+    assert capsys.readouterr().out == ""
+    ledger = open_ledger(db)
+    assert ledger.credit_balance(contracts.settler) == 9
+    ledger.close()
