@@ -1,15 +1,13 @@
 """Eviction planning: plugins propose; anti-flapping holds, budgets refuse, notice delays.
 
 Order of a plan: candidates from every enabled plugin (one per replica, the most severe reason
-wins),
-sorted by severity, then lowest criticality, then replica row. Dead-node evictions bypass budgets
-and
-the notice window (the replica is already down). Others: a service evicted ``flap_max_evictions``
-times
-in the current window is held; then the per-node, per-owner and total budgets are applied greedily
-in
-that order; accepted evictions get a deadline ``now + notice_s``. Due deadlines are executed by
-`apply_evictions`. In dry-run nothing is scheduled or executed.
+wins), sorted by severity, then lowest criticality, then replica row. Dead-node evictions bypass
+budgets and the notice window (the replica is already down). Others: a service evicted
+``flap_max_evictions`` times in the current window is held; then the per-node, per-owner and total
+budgets are applied greedily in that order; accepted evictions get a deadline ``now + notice_s``.
+At most ``64 * budget_total`` proposals are examined one by one; the rest are refused as over the
+total budget (or held) in one vectorised step, so a cycle with millions of proposals stays cheap.
+Due deadlines are executed by `apply_evictions`. In dry-run nothing is scheduled or executed.
 """
 
 from __future__ import annotations
@@ -104,22 +102,21 @@ def _apply_budgets(snapshot: Snapshot, params: PolicyParams, now_s: float, rows:
     svc = snapshot.replicas.service[rows]
     window_open = now_s - hist.window_started_at_s[svc] < ep.flap_window_s
     flap_base = np.where(window_open, hist.evictions_in_window[svc], 0)
-    nodes = snapshot.replicas.node[rows].tolist()
-    owners = snapshot.services.owner[svc].tolist()
+    budget_rows = min(rows.shape[0], ep.budget_total * 64)  # Python loop only near the front
+    nodes = snapshot.replicas.node[rows[:budget_rows]].tolist()
+    owners = snapshot.services.owner[svc[:budget_rows]].tolist()
     per_node: dict[int, int] = {}
     per_owner: dict[int, int] = {}
     per_service: dict[int, int] = {}
     total = 0
-    svc_l, base_l = svc.tolist(), flap_base.tolist()
-    for i in range(rows.shape[0]):
+    svc_l, base_l = svc[:budget_rows].tolist(), flap_base[:budget_rows].tolist()
+    i = 0
+    while i < budget_rows and total < ep.budget_total:
         s = svc_l[i]
+        node, owner = nodes[i], owners[i]
         if base_l[i] + per_service.get(s, 0) >= ep.flap_max_evictions:
             out[i] = _HELD
-            continue
-        if total >= ep.budget_total:
-            continue  # stays REFUSED_TOTAL_BUDGET
-        node, owner = nodes[i], owners[i]
-        if per_node.get(node, 0) >= ep.budget_per_node:
+        elif per_node.get(node, 0) >= ep.budget_per_node:
             out[i] = _NODE_BUDGET
         elif per_owner.get(owner, 0) >= ep.budget_per_owner:
             out[i] = _OWNER_BUDGET
@@ -129,6 +126,14 @@ def _apply_budgets(snapshot: Snapshot, params: PolicyParams, now_s: float, rows:
             per_node[node] = per_node.get(node, 0) + 1
             per_owner[owner] = per_owner.get(owner, 0) + 1
             per_service[s] = per_service.get(s, 0) + 1
+        i += 1
+    if i < rows.shape[0]:  # total budget spent: the rest is refused (or held), vectorised
+        rest_svc = svc[i:]
+        counted = np.zeros(snapshot.services.size, dtype=np.int64)
+        for s, c in per_service.items():
+            counted[s] = c
+        held = flap_base[i:] + counted[rest_svc] >= ep.flap_max_evictions
+        out[i:] = np.where(held, _HELD, _TOTAL_BUDGET)
     return out
 
 

@@ -57,9 +57,7 @@ def build_context(
     keys += nodes.failure_domain[replicas.node[sel_rows]]
     pairs = PairCounts(keys, n_dom)
     locality = _locality(pairs.keys, dep_src, dep.astype(np.int64), n_dom)
-    avail = available_mask(nodes, params, now_s)
-    live = np.bincount(nodes.failure_domain[avail], minlength=n_dom)
-    live_domains = int(np.count_nonzero(live))
+    live_domains = _live_domains(nodes, params, now_s, n_dom, services.replicas[pending_svc])
     demand = services.demand[replicas.service[rows]]
     return PlacementContext(
         nodes=nodes,
@@ -75,6 +73,27 @@ def build_context(
         spread_active=services.replicas <= live_domains,
         max_demand=demand.max(axis=0) if rows.size else np.zeros(3, dtype=np.float32),
     )
+
+
+def _live_domains(
+    nodes: NodeTable, params: PolicyParams, now_s: float, n_dom: int, wanted: I32
+) -> int:
+    """Failure domains with an available node; a sample answers when it already suffices.
+
+    Only ``live >= replicas`` matters (anti-affinity applies then), so counting the domains of
+    the first 64k nodes is enough when that already covers the largest pending service.
+    """
+    need = int(wanted.max(initial=0))
+    head = slice(0, min(nodes.size, 65_536))
+    ttl = params.eviction.heartbeat_ttl_s
+    for part in (head, slice(0, nodes.size)):
+        fresh = (now_s - nodes.last_heartbeat_s[part]) <= ttl
+        avail = nodes.healthy[part] & ~nodes.draining[part] & fresh
+        domains = nodes.failure_domain[part][avail]
+        live = int(np.count_nonzero(np.bincount(domains, minlength=n_dom)))
+        if live >= need or part.stop == nodes.size:
+            return live
+    return 0
 
 
 def _locality(presence: I64, dep_src: I64, dep: I64, n_dom: int) -> PairCounts:

@@ -53,6 +53,7 @@ def update_reputation(
             tier=np.full(n, Tier.ESTABLISHED, dtype=np.int8),
             lying=np.zeros(n, dtype=bool),
         )
+    # Subtract in float64 (epoch seconds need it), keep the difference as float32.
     tenure_s = (now_s - nodes.joined_at_s).astype(np.float32)
     score = nodes.reputation.copy()
     lying = np.zeros(n, dtype=bool)
@@ -72,28 +73,42 @@ def update_reputation(
 
 
 def _evidence(tenure_s: F32, obs: Observations, params: PolicyParams) -> F32:
-    """Tenure * weighted behaviour quality, float32."""
+    """Tenure * weighted behaviour quality; float32 in place (no float64 temporaries at 1e7)."""
     rp = params.reputation
+    f32 = np.float32
     wsum = rp.weight_uptime + rp.weight_jobs + rp.weight_sla
-    ok = obs.jobs_succeeded.astype(np.float32)
-    jobs = ok + obs.jobs_failed
-    sla = np.minimum(obs.sla_violations / np.maximum(jobs, np.float32(1)), np.float32(1))
-    quality = np.float32(rp.weight_uptime / wsum) * obs.uptime_fraction
-    quality += np.float32(rp.weight_jobs / wsum) * ((ok + 1) / (jobs + 2))
-    quality += np.float32(rp.weight_sla / wsum) * (1 - sla)
-    tenure = np.minimum(tenure_s / np.float32(rp.tenure_full_s), np.float32(1))
-    np.maximum(tenure, 0, out=tenure)
+    ok = obs.jobs_succeeded.astype(f32)
+    jobs = obs.jobs_failed.astype(f32)
+    jobs += ok
+    # job factor (ok + 1) / (jobs + 2), weighted, accumulated into `quality`
+    ok += f32(1)
+    denom = jobs + f32(2)
+    ok /= denom
+    quality = obs.uptime_fraction * f32(rp.weight_uptime / wsum)
+    ok *= f32(rp.weight_jobs / wsum)
+    quality += ok
+    # SLA factor 1 - min(1, violations / max(1, jobs)), reusing `denom`
+    np.maximum(jobs, f32(1), out=denom)
+    sla = obs.sla_violations.astype(f32)
+    sla /= denom
+    np.minimum(sla, f32(1), out=sla)
+    sla *= f32(-rp.weight_sla / wsum)
+    sla += f32(rp.weight_sla / wsum)
+    quality += sla
+    tenure = tenure_s * f32(1.0 / rp.tenure_full_s)
+    np.clip(tenure, f32(0), f32(1), out=tenure)
     quality *= tenure
-    out: F32 = quality.astype(np.float32, copy=False)
-    return out
+    return quality
 
 
 def _lying(obs: Observations, tolerance: float) -> Bool:
     """Any resource reported more than ``tolerance`` above what probes observed (NaN: unprobed)."""
     observed = obs.observed_capacity
-    with np.errstate(invalid="ignore", divide="ignore"):
-        excess = obs.reported_capacity > observed * np.float32(1.0 + tolerance)
-    out: Bool = np.any(excess & (observed >= 0), axis=1)
+    limit = np.float32(1.0 + tolerance)
+    out: Bool = np.zeros(observed.shape[0], dtype=bool)
+    for r in range(observed.shape[1]):
+        # NaN (unprobed) compares False, so an unprobed resource never counts as a lie.
+        out |= obs.reported_capacity[:, r] > observed[:, r] * limit
     return out
 
 

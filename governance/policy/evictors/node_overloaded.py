@@ -23,8 +23,10 @@ class NodeOverloaded:
 
     def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
         nodes, reps, svc = snapshot.nodes, snapshot.replicas, snapshot.services
-        limit = nodes.capacity * np.float32(params.eviction.overload_fraction)
-        over = np.any(nodes.used > limit, axis=1)
+        frac = np.float32(params.eviction.overload_fraction)
+        over = np.zeros(nodes.size, dtype=bool)
+        for r in range(nodes.capacity.shape[1]):  # column by column: no (n, R) temporaries
+            over |= nodes.used[:, r] > nodes.capacity[:, r] * frac
         rows = not_scheduled(snapshot, replicas_on(snapshot, over))
         if rows.size == 0:
             return rows
@@ -33,7 +35,7 @@ class NodeOverloaded:
         order = np.lexsort((rows, crit, node))
         rows, node = rows[order], node[order]
         demand = svc.demand[reps.service[rows]].astype(float)
-        excess = np.maximum(nodes.used[node] - limit[node], 0).astype(float)
+        excess = np.maximum(nodes.used[node] - nodes.capacity[node] * frac, 0).astype(float)
         cum = np.cumsum(demand, axis=0)
         first = np.r_[True, node[1:] != node[:-1]]
         seg = np.cumsum(first) - 1

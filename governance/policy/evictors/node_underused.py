@@ -23,8 +23,10 @@ class NodeUnderused:
 
     def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
         nodes = snapshot.nodes
-        limit = nodes.capacity * np.float32(params.eviction.underused_fraction)
-        low = np.all(nodes.used < limit, axis=1) & (nodes.replicas_held > 0)
+        frac = np.float32(params.eviction.underused_fraction)
+        low = nodes.replicas_held > 0
+        for r in range(nodes.capacity.shape[1]):
+            low &= nodes.used[:, r] < nodes.capacity[:, r] * frac
         return not_scheduled(snapshot, replicas_on(snapshot, low))
 
 

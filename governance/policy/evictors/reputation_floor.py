@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 
 class ReputationFloor:
-    """Off when reputation is disabled (the Kubernetes baseline)."""
+    """Nodes past the newcomer grace (``tiers.established_tenure_s``) scoring below the floor.
+
+    New keys start at score 0: they are held in check by the newcomer quotas, not evicted for a
+    score they have had no time to earn. Off when reputation is disabled (the Kubernetes baseline).
+    """
 
     name = "reputation_floor"
     reason = EvictionReason.REPUTATION_BELOW_FLOOR
@@ -24,7 +28,9 @@ class ReputationFloor:
     def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
         if not params.reputation.enabled:
             return np.empty(0, dtype=np.int64)
-        low = snapshot.nodes.reputation < params.eviction.reputation_floor
+        nodes = snapshot.nodes
+        low = nodes.reputation < params.eviction.reputation_floor
+        low &= (now_s - nodes.joined_at_s) >= params.tiers.established_tenure_s
         return not_scheduled(snapshot, replicas_on(snapshot, low))
 
 
