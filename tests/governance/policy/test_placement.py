@@ -255,3 +255,37 @@ def test_newcomer_only_takes_low_criticality() -> None:
     assert np.all(crit[placed] == Criticality.LOW)
     tier_code = list(FilterReason).index(FilterReason.TIER_NOT_ALLOWED)
     assert np.all(plan.failing_filter[(crit > Criticality.LOW)] == tier_code)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    nodes=st.integers(20, 3000),
+    services=st.integers(1, 2000),
+    mode=st.sampled_from(MODES),
+    newcomers=st.floats(0.0, 1.0),
+    domains=st.integers(1, 40),
+)
+def test_capacity_quota_and_spread_hold_long(
+    seed: int, nodes: int, services: int, mode: str, newcomers: float, domains: int
+) -> None:
+    snap = _net(seed, nodes, services, domains=domains, newcomer_share=newcomers)
+    params = PolicyParams()
+    _, after = place(snap, params, NOW, np.random.default_rng(seed), mode=mode)  # type: ignore[arg-type]
+    check_invariants(snap, after, params)
+    live = len(np.unique(snap.nodes.failure_domain))
+    reps = after.replicas
+    placed = reps.node >= 0
+    svc = reps.service[placed]
+    dom = after.nodes.failure_domain[reps.node[placed]]
+    spreadable = after.services.replicas[svc] <= live
+    pairs = svc[spreadable].astype(np.int64) * 1000 + dom[spreadable]
+    assert np.unique(pairs).shape[0] == pairs.shape[0]
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), nodes=st.integers(5, 600), services=st.integers(1, 300))
+def test_exact_mode_equals_brute_force_greedy_long(seed: int, nodes: int, services: int) -> None:
+    test_exact_mode_equals_brute_force_greedy.hypothesis.inner_test(seed, nodes, services)  # type: ignore[attr-defined]
