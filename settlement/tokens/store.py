@@ -9,6 +9,7 @@ within one cache lifetime.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -189,6 +190,7 @@ class RevocationCache:
         self._loads = 0
         self._ids: dict[bytes, int] = {}
         self._cutoffs: dict[bytes, int] = {}
+        self._lock = threading.Lock()
 
     def due(self) -> bool:
         """Return whether the set is older than `ttl_s` (an async caller reloads off-loop)."""
@@ -208,6 +210,12 @@ class RevocationCache:
 
     def reload(self, now_s: float) -> None:
         """Fetch new revocations from the store and swap a fresh set into the verifier."""
+        # Refreshes run in worker threads (the API's periodic reload, a token refresh): one at a
+        # time, so the dicts are never read while another thread fills them.
+        with self._lock:
+            self._reload_locked(now_s)
+
+    def _reload_locked(self, now_s: float) -> None:
         full = self._loads % self.full_reload_every == 0
         if full:
             self._ids, self._cutoffs, self._cursor = {}, {}, 0
