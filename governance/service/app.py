@@ -28,6 +28,7 @@ from governance.service.settings import ServiceSettings
 from governance.service.settlement_link import SettlementLink
 from governance.service.state import ClusterState
 from governance.service.store import load_state, open_engine, save_cycle
+from settlement.api.routes import add_balances_openapi
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def create_app(
     app.include_router(router)
     if link is not None:
         app.include_router(link.router())
+        add_balances_openapi(app)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,50 @@ def test_a_cycle_credits_nodes_for_capacity_kept_up(linked, keys, link, clock) -
     period = int(runtime.state.last_plan.now_s)
     assert link.credit_contributions(runtime.state, uptime, period=period) == 0
     assert link.credits.credit_balance(key.address) == credit
+
+
+def test_an_expired_owner_token_marks_the_service_unpaid_until_renewed(
+    tmp_path: Path, link: SettlementLink, signed_client_type, make_settings, keys
+) -> None:
+    clock = ManualClock(time.time())
+    settings = make_settings(tmp_path / "gov.db")
+    with TestClient(create_app(settings, clock=clock, link=link)) as client:
+        api = signed_client_type(client, clock)
+        nodes = []
+        for domain in range(2):
+            node = keys.new()
+            token = link.tokens.issue(node.address, ["nodes:report"]).token
+            body = _registration() | {"failure_domain": domain}
+            assert api.send(node, "POST", "/v1/nodes", body, bearer=token).status_code == 201
+            nodes.append((node, token))
+        owner = keys.new()
+        short = link.tokens.issue(owner.address, ["services:deploy"], lifetime_s=60).token
+        service = {
+            "name": "api",
+            "demand": {"cpu_millicores": 10, "memory_mib": 0},
+            "criticality": "low",
+        }
+        reply = api.send(owner, "POST", "/v1/services", service, bearer=short)
+        assert reply.status_code == 201, reply.text
+        service_id = reply.json()["service_id"]
+        admin = {"Authorization": "Bearer operator-token-for-tests-0001"}
+        assert client.post("/v1/cycles", headers=admin).json()["placed"] == 1
+        clock.advance(120.0)
+        beat = {"used": {"cpu_millicores": 0, "memory_mib": 0}}
+        for node, token in nodes:
+            path = f"/v1/nodes/{node.address}/heartbeat"
+            assert api.send(node, "POST", path, beat, bearer=token).status_code == 202
+        summary = client.post("/v1/cycles", headers=admin).json()
+        assert summary["evictions_by_reason"].get("service_unpaid") == 1
+        fresh = link.tokens.issue(owner.address, ["services:deploy"]).token
+        renewed = api.send(owner, "POST", f"/v1/services/{service_id}/renew", None, bearer=fresh)
+        assert renewed.status_code == 200, renewed.text
+        runtime = client.app.state.runtime
+        runtime.state.refresh_payments(clock.now_s())
+        assert int(runtime.state.snapshot(clock.now_s()).services.payment[0]) == 0
+
+
+def test_the_balances_route_is_in_the_openapi_document(linked) -> None:
+    paths = linked.client.get("/openapi.json").json()["paths"]
+    assert "/v1/balances/{address}" in paths
+    assert "/v1/nodes" in paths
