@@ -24,8 +24,10 @@ ifeq ($(CI),true)
 CI_TOOL_ENVS := $(TOOLS_STAMP) $(BROWNIE_STAMP)
 endif
 
+# The main job: simulate a Sybil attack on 50,000 nodes with the Hyperbrick policy and the
+# Kubernetes-like baseline on the same seed; ends by printing the HTML report's path.
 run: setup
-	$(BIN)/hyperbrick demo
+	$(BIN)/hyperbrick sim run sybil_attack --out runs/make-run
 
 test: setup lint $(CI_TOOL_ENVS)
 	$(BIN)/pytest $(PYTEST_LANES) $(PYTEST_ARGS)

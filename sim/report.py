@@ -77,6 +77,33 @@ def _gini(ax: Any, m: pd.DataFrame, b: pd.DataFrame | None) -> None:
     ax.set_title("Provider-income Gini")
 
 
+_COMPARED = (
+    ("availability", "availability_mean"),
+    ("utilization", "utilization"),
+    ("adversary\nplacements", "adversary_placement_share"),
+    ("adversary\nrevenue", "adversary_revenue_share"),
+    ("Gini", "gini"),
+)
+
+
+def _comparison_bars(ax: Any, m: pd.DataFrame, b: pd.DataFrame | None) -> None:
+    """Run means of the headline ratios for both policies."""
+    import numpy as np
+
+    def means(frame: pd.DataFrame) -> list[float]:
+        columns = ["availability" if c == "availability_mean" else c for _, c in _COMPARED]
+        return [float(frame[c].mean()) for c in columns]
+
+    x = np.arange(len(_COMPARED))
+    ax.bar(x - 0.2, means(m), 0.4, label=_LABELS["policy"])
+    if b is not None:
+        ax.bar(x + 0.2, means(b), 0.4, label=_LABELS["baseline"])
+    ax.set_xticks(x, [label for label, _ in _COMPARED], fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7)
+    ax.set_title("Baseline comparison: run means on the same seed")
+
+
 PLOTS: dict[str, Plot] = {
     "availability": _availability,
     "utilization": _utilization,
@@ -85,6 +112,7 @@ PLOTS: dict[str, Plot] = {
     "adversary_share": _adversary,
     "token_supply_price": _tokens,
     "gini": _gini,
+    "baseline_comparison": _comparison_bars,
 }
 
 
