@@ -110,7 +110,7 @@ class NodeLevel:
         ]
         every = np.arange(ctx.nodes.size, dtype=np.int32)
         self.masks = {f.name: self._mask(f, every) for f in self.filters}
-        self.part = self._part(every)
+        self.part = self._part(every)  # -inf where a node-only filter fails
 
     def _mask(self, f: Filter, nodes: I32) -> Bool:
         out: Bool = f.mask(self.ctx, nodes[None, :], np.zeros(1, dtype=np.int32))[0]
@@ -121,6 +121,8 @@ class NodeLevel:
         dummy = np.zeros(1, dtype=np.int32)  # node-only plugins ignore the replica
         for s, w in self.scorers:
             part += w * s.score(self.ctx, nodes[None, :], dummy)[0]
+        for f in self.filters:
+            part[~self.masks[f.name][nodes]] = -np.inf
         return part
 
     def refresh(self, nodes: I32) -> None:
@@ -190,9 +192,9 @@ def _round(
 ) -> tuple[Bool, I32]:
     """One optimistic round over ``ctx``'s nodes; returns who won and the (local) picks."""
     k = ctx.params.placement.sample_k
-    cand = rng.integers(0, ctx.nodes.size, size=(reps.shape[0], k)).astype(np.int32)
-    ok, first_fail = _feasible(ctx, filters, cand, reps, level)
+    cand = rng.integers(0, ctx.nodes.size, size=(reps.shape[0], k), dtype=np.int32)
     total = _totals(ctx, scorers, weights, cand, reps, level)
+    ok, first_fail = _feasible(ctx, filters, cand, reps, level, total)
     total[~ok] = -np.inf
     pick = np.argmax(total, axis=1)
     idx = np.arange(reps.shape[0])
@@ -214,28 +216,27 @@ def _feasible(
     cand: I32,
     reps: I32,
     level: NodeLevel | None,
+    total: F64,
 ) -> tuple[Bool, I8]:
     """Candidates passing every filter, and per row the filter that rejected most candidates.
 
-    With ``node_level`` the node-only filters are evaluated once per node, then gathered.
+    With ``level``, node-only filters are already folded into ``total`` (-inf where they fail).
     """
-    ok = np.ones(cand.shape, dtype=bool)
-    masks = []
+    ok = np.isfinite(total) if level is not None else np.ones(cand.shape, dtype=bool)
+    masks: dict[str, Bool] = {}
     for f in filters:
-        if level is not None and f.node_only:
-            m = level.masks[f.name][cand]
-        else:
-            m = f.mask(ctx, cand, reps)
-        masks.append(m)
-        ok &= m
+        if level is None or not f.node_only:
+            masks[f.name] = f.mask(ctx, cand, reps)
+            ok &= masks[f.name]
     first = np.full(cand.shape[0], -1, dtype=np.int8)
     bad = np.flatnonzero(~ok.any(axis=1))
-    if bad.size and masks:  # count first failures only where no candidate passed
+    if bad.size and filters:  # count first failures only where no candidate passed
         passed = np.ones((bad.shape[0], cand.shape[1]), dtype=bool)
-        fails = np.zeros((bad.shape[0], len(masks)), dtype=np.int32)
-        for i, m in enumerate(masks):
-            fails[:, i] = np.count_nonzero(passed & ~m[bad], axis=1)
-            passed &= m[bad]
+        fails = np.zeros((bad.shape[0], len(filters)), dtype=np.int32)
+        for i, f in enumerate(filters):
+            m = masks[f.name][bad] if f.name in masks else level.masks[f.name][cand[bad]]  # type: ignore[union-attr]
+            fails[:, i] = np.count_nonzero(passed & ~m, axis=1)
+            passed &= m
         first[bad] = np.argmax(fails, axis=1)
     return ok, first
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from governance.policy.context import PlacementContext
 from governance.policy.reasons import FilterReason
 from governance.policy.types import I32, NO_REGION, Bool
@@ -15,8 +17,11 @@ class Region:
     node_only = False
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
-        want = ctx.services.region[ctx.replicas.service[reps]][:, None]
-        out: Bool = (want == NO_REGION) | (ctx.nodes.region[nodes] == want)
+        want = ctx.services.region[ctx.replicas.service[reps]]
+        out: Bool = np.ones(nodes.shape, dtype=bool)
+        rows = np.flatnonzero(want != NO_REGION)  # unconstrained rows pass without a gather
+        if rows.size:
+            out[rows] = ctx.nodes.region[nodes[rows]] == want[rows, None]
         return out
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from governance.policy.context import PlacementContext
 from governance.policy.reasons import FilterReason
 from governance.policy.types import I32, Bool, Tier
@@ -15,11 +17,13 @@ class TierAllowed:
     node_only = False
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
-        crit = ctx.services.criticality[ctx.replicas.service[reps]]
-        low = crit <= ctx.params.tiers.newcomer_max_criticality
-        out: Bool = (ctx.nodes.tier[nodes] != Tier.NEWCOMER) | low[:, None]
+        out: Bool = np.ones(nodes.shape, dtype=bool)
         if not ctx.params.reputation.enabled:
-            out = out | True
+            return out
+        crit = ctx.services.criticality[ctx.replicas.service[reps]]
+        rows = np.flatnonzero(crit > ctx.params.tiers.newcomer_max_criticality)
+        if rows.size:  # low-criticality rows may use any tier: no gather for them
+            out[rows] = ctx.nodes.tier[nodes[rows]] != Tier.NEWCOMER
         return out
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:

@@ -16,8 +16,12 @@ class Spread:
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         svc = ctx.replicas.service[reps]
-        want = np.maximum(ctx.services.replicas[svc], 1).astype(float)[:, None]
-        out: F64 = np.clip(1.0 - ctx.pair_counts(nodes, reps) / want, 0.0, 1.0)
+        out: F64 = np.ones(nodes.shape, dtype=float)
+        counts = ctx.pair_counts(nodes, reps)
+        rows = np.flatnonzero(ctx.pairs.present(svc))  # no replica anywhere yet: factor 1
+        if rows.size:
+            want = np.maximum(ctx.services.replicas[svc[rows]], 1).astype(float)[:, None]
+            out[rows] = np.clip(1.0 - counts[rows] / want, 0.0, 1.0)
         return out
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
