@@ -106,21 +106,27 @@ class NodeLevel:
         self.ctx = ctx
         self.filters = [f for f in filters if f.node_only]
         self.scorers = [
-            (s, w) for s, w in zip(scorers, weights.tolist(), strict=True) if s.node_only and w
+            (s, w) for s, w in zip(scorers, weights.tolist(), strict=True) if s.node_only
         ]
         every = np.arange(ctx.nodes.size, dtype=np.int32)
         self.masks = {f.name: self._mask(f, every) for f in self.filters}
+        self.factors = {s.name: self._factor(s, every) for s, _ in self.scorers}
         self.part = self._part(every)  # -inf where a node-only filter fails
 
     def _mask(self, f: Filter, nodes: I32) -> Bool:
         out: Bool = f.mask(self.ctx, nodes[None, :], np.zeros(1, dtype=np.int32))[0]
         return out
 
+    def _factor(self, s: Scorer, nodes: I32) -> F64:
+        dummy = np.zeros(1, dtype=np.int32)  # node-only plugins ignore the replica
+        out: F64 = s.score(self.ctx, nodes[None, :], dummy)[0]
+        return out
+
     def _part(self, nodes: I32) -> F64:
         part = np.zeros(nodes.shape[0], dtype=float)
-        dummy = np.zeros(1, dtype=np.int32)  # node-only plugins ignore the replica
         for s, w in self.scorers:
-            part += w * s.score(self.ctx, nodes[None, :], dummy)[0]
+            if w:
+                part += w * self.factors[s.name][nodes]
         for f in self.filters:
             part[~self.masks[f.name][nodes]] = -np.inf
         return part
@@ -130,6 +136,8 @@ class NodeLevel:
         touched = np.flatnonzero(np.bincount(nodes, minlength=self.ctx.nodes.size)).astype(np.int32)
         for f in self.filters:
             self.masks[f.name][touched] = self._mask(f, touched)
+        for s, _ in self.scorers:
+            self.factors[s.name][touched] = self._factor(s, touched)
         self.part[touched] = self._part(touched)
 
 
@@ -203,7 +211,7 @@ def _round(
     chosen = cand[idx, pick]
     won = np.zeros(reps.shape[0], dtype=bool)
     won[has] = _resolve(ctx, reps[has], chosen[has])
-    _commit_layers(ctx, scorers, weights, reps, chosen, won, out, slots)
+    _commit_layers(ctx, scorers, weights, reps, chosen, won, out, slots, level)
     if level is not None:
         level.refresh(chosen[won])
     out.failing_filter[slots[won]] = -1
@@ -268,6 +276,7 @@ def _commit_layers(
     won: Bool,
     out: Decisions,
     slots: I64,
+    level: NodeLevel | None,
 ) -> None:
     """Score every winner as of its own commit, then commit the round at once.
 
@@ -291,7 +300,10 @@ def _commit_layers(
     later = np.flatnonzero(np.any(earlier > 0, axis=1))  # not the first winner on its node
     factors = np.empty((idx.shape[0], len(scorers)), dtype=np.float32)
     for j, scorer in enumerate(scorers):
-        factors[:, j] = scorer.score(ctx, nodes[:, None], rsel)[:, 0]
+        if level is not None and scorer.node_only:
+            factors[:, j] = level.factors[scorer.name][nodes]  # current for first winners
+        else:
+            factors[:, j] = scorer.score(ctx, nodes[:, None], rsel)[:, 0]
     if later.size:
         # Their node-only factors see the usage left by the earlier winners on the same node.
         view = ctx.subset(nodes[later].astype(np.int64), with_limit=False)
