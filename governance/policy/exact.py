@@ -72,7 +72,7 @@ def place_exact(
         svc = int(ctx.replicas.service[rep])
         if svc not in special:
             special[svc] = sorted({d for s, _ in weighted for d in s.special_domains(ctx, rep)})
-        node, score, fail = _decide(
+        node, score, fail, factors = _decide(
             ctx, index, rep, filters, scorers, weights, weighted, special[svc]
         )
         out.failing_filter[i] = fail
@@ -80,7 +80,7 @@ def place_exact(
             continue
         out.node[i] = node
         out.score[i] = score
-        out.factors[i] = [s.score_one(ctx, node, rep) for s in scorers]
+        out.factors[i] = factors or [s.score_one(ctx, node, rep) for s in scorers]
         _commit_one(ctx, rep, node)
         new_key = sum(w * s.bound_one(ctx, node) for s, w in weighted)
         index.update(node, new_key, _can_take(ctx, node, min_demand))
@@ -96,14 +96,16 @@ def _decide(
     weights: F64,
     weighted: list[tuple[Scorer, float]],
     special: list[int],
-) -> tuple[int, float, int]:
+) -> tuple[int, float, int, list[float] | None]:
     best, best_node = -np.inf, -1
+    best_factors: list[float] | None = None
     fails = [0] * len(filters)
     for d in special:
         node, score = _scan_domain(ctx, d, rep, filters, scorers, weights)
         if score > best or (score == best and 0 <= node < best_node):
-            best, best_node = score, node
+            best, best_node, best_factors = score, node, None
     j, popped, steps = index.start, [], 0
+    weights_l = weights.tolist()
     order, keys, touched = index.order, index.keys, index.touched
     while True:
         while j < len(order) and order[j] in touched:
@@ -113,9 +115,11 @@ def _decide(
         if max(top_sorted, top_heap) <= best or max(top_sorted, top_heap) == -np.inf:
             break
         if steps >= SCALAR_STEPS:
-            best, best_node = _vector_walk(
+            walked = _vector_walk(
                 ctx, index, j, rep, filters, scorers, weights, best, best_node, fails
             )
+            if walked[1] != best_node:
+                best, best_node, best_factors = walked[0], walked[1], None
             break
         steps += 1
         if top_heap > top_sorted:
@@ -129,15 +133,17 @@ def _decide(
         if failed >= 0:
             fails[failed] += 1
             continue
+        factors = [s.score_one(ctx, node, rep) for s in scorers]
         score = 0.0
-        for s, w in weighted:
-            score += w * s.score_one(ctx, node, rep)
+        for f, w in zip(factors, weights_l, strict=True):
+            if w:
+                score += w * f
         if score > best or (score == best and node < best_node):
-            best, best_node = score, node
+            best, best_node, best_factors = score, node, factors
     for item in popped:
         heapq.heappush(index.heap, item)
     fail = -1 if best_node >= 0 else (int(np.argmax(fails)) if any(fails) else -1)
-    return best_node, float(best), fail
+    return best_node, float(best), fail, best_factors
 
 
 def _first_failing(ctx: PlacementContext, filters: tuple[Filter, ...], node: int, rep: int) -> int:
