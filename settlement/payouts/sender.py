@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from settlement.chain.client import ChainClient, RpcError
@@ -206,48 +206,51 @@ def _mark_sent(session: Session, batch_ids: list[int]) -> None:
 
 
 def bump_stuck(ledger: Ledger, chain: PayoutChain, *, stuck_after_ms: int) -> int:
-    """Replace BROADCAST transactions older than `stuck_after_ms` with a fee bump, same nonce."""
+    """Replace BROADCAST transactions unmined for `stuck_after_ms` by a fee bump, same nonce."""
     horizon = now_ms() - stuck_after_ms
     with ledger.transaction() as session:
-        stuck = session.execute(
-            select(Batch.id, Batch.batch_key, Batch.nonce, TxAttempt)
-            .join(TxAttempt, TxAttempt.tx_hash == Batch.tx_hash)
+        stuck = session.scalars(
+            select(Batch.id)
+            .join(TxAttempt, TxAttempt.batch_id == Batch.id)
             .where(
                 Batch.chain_id == chain.chain_id,
                 Batch.sender == chain.sender,
                 Batch.state == PayoutState.BROADCAST,
-                TxAttempt.created_at_ms <= horizon,
             )
+            .group_by(Batch.id)
+            .having(func.max(TxAttempt.created_at_ms) <= horizon)
         ).all()
     if not stuck:
         return 0
     market = chain.suggest_fees()
-    for batch_id, batch_key, nonce, attempt in stuck:
-        if nonce is None:
-            continue
-        old = Fees(attempt.max_fee_per_gas_wei, attempt.max_priority_fee_per_gas_wei).bumped()
-        fees = Fees(
-            max(old.max_fee_per_gas_wei, market.max_fee_per_gas_wei),
-            max(old.max_priority_fee_per_gas_wei, market.max_priority_fee_per_gas_wei),
-        )
-        ledger.run(partial(_replace, chain=chain, batch_id=batch_id, batch_key=batch_key,
-                           nonce=nonce, fees=fees))  # fmt: skip
+    for batch_id in stuck:
+        ledger.run(partial(_replace, chain=chain, batch_id=batch_id, market=market))
     broadcast(ledger, chain, resend_after_ms=0)
     return len(stuck)
 
 
-def _replace(
-    session: Session, *, chain: PayoutChain, batch_id: int, batch_key: str, nonce: int, fees: Fees
-) -> None:
+def _replace(session: Session, *, chain: PayoutChain, batch_id: int, market: Fees) -> None:
     batch = session.get_one(Batch, batch_id)
-    if batch.state != PayoutState.BROADCAST or batch.nonce != nonce:
+    if batch.state != PayoutState.BROADCAST or batch.nonce is None:
         return
+    # Bump from the HIGHEST attempt at this nonce (a node refuses anything less than +10 % on it;
+    # bumping an older, cheaper attempt could also re-create an existing transaction byte for byte).
+    fees_seen = session.execute(
+        select(TxAttempt.max_fee_per_gas_wei, TxAttempt.max_priority_fee_per_gas_wei).where(
+            TxAttempt.batch_id == batch_id, TxAttempt.nonce == batch.nonce
+        )
+    ).all()
+    top = Fees(max(f for f, _ in fees_seen), max(p for _, p in fees_seen)).bumped()
+    fees = Fees(
+        max(top.max_fee_per_gas_wei, market.max_fee_per_gas_wei),
+        max(top.max_priority_fee_per_gas_wei, market.max_priority_fee_per_gas_wei),
+    )
     payees = session.execute(
         select(Payout.payee, Payout.amount_wei)
         .where(Payout.batch_id == batch_id)
         .order_by(Payout.id)
     ).all()
-    signed = chain.sign_batch(batch_key, [(p, a) for p, a in payees], nonce, fees)
+    signed = chain.sign_batch(batch.batch_key, [(p, a) for p, a in payees], batch.nonce, fees)
     stamp = now_ms()
     _add_attempt(session, batch_id, signed, stamp)
     batch.state = check_transition(batch.state, PayoutState.BROADCAST)
