@@ -31,7 +31,7 @@ from sim.actuator import apply_plan
 from sim.kpis import StepKpis
 from sim.params import economics_params, policy_params
 from sim.scenario import Scenario, Sizes
-from sim.world import ADVERSARIAL, I64, NodeKind, World, generate_world
+from sim.world import I64, NodeKind, World, generate_world
 
 STREAM_WORLD, STREAM_BEHAVIOUR, STREAM_DEMAND, STREAM_POLICY = 0, 1, 2, 3
 #: KPIs over all nodes (Gini, reputation by type) use a strided sample above this many nodes.
@@ -130,7 +130,7 @@ class SimulationCore:
         flows = settle_step(self.book, self.controller, self.econ, act)
         # Revenue of providers this step: contribution rewards plus their share of requests.
         rate = self.econ.earn_base_units_per_capacity_step * self.controller.emission_ppm // 10**6
-        adv = ADVERSARIAL[world.kind]
+        adv = world.adversarial
         adv_income = int(units[adv].sum()) * rate + self._provider_share(served, adv)
         income = flows.earned + flows.provider_rewards
         self.controller = flows.controller

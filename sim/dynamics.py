@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from governance.policy.types import NO_NODE, Observations, PaymentStatus, ServiceKind, Tier
 from sim.scenario import Scenario
-from sim.world import ADVERSARIAL, F32, I8, I32, I64, B, NodeKind, World
+from sim.world import F32, I8, I32, I64, B, NodeKind, World
 
 #: A service whose failed-request share exceeds this in a step violates its SLA.
 SLA_FAILED_SHARE = 0.05
@@ -193,7 +193,7 @@ def serve(
     wash = _wash(world, scenario, on, ok)
     if wash[0].size:
         np.add.at(jobs_ok, wash[0], 1)
-    adv = ADVERSARIAL[world.kind]
+    adv = world.adversarial
     total_desired = int(desired.sum())
     return Served(
         requests=int(req.sum()),

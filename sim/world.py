@@ -70,6 +70,7 @@ class World:
     up: B  # truth: present and reachable this step (the policy only sees heartbeats)
     true_capacity: F32  # (n, R); reported capacity lives in snapshot.nodes.capacity
     reported_cores: I64  # whole CPU cores a slot reports (what contribution rewards pay for)
+    adversarial: B  # liar, Sybil or ring operator (kinds never change per slot)
     ring: I32  # ring id per slot, -1 = none
     service_active: B  # arrived (growth) and paying
     service_ring: B  # owned by a colluding ring (wash requests)
@@ -238,6 +239,7 @@ def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -
         up=present.copy(),
         true_capacity=true_cap,
         reported_cores=(nodes.capacity[:, 0] // 1000).astype(np.int64),
+        adversarial=ADVERSARIAL[kind],
         ring=ring,
         service_active=np.zeros(m, dtype=np.bool_),
         service_ring=service_ring,
