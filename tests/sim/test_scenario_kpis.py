@@ -35,3 +35,19 @@ def test_the_policy_beats_the_kubernetes_baseline_against_sybils() -> None:
     assert run.frame["sybil_rejoins"].sum() > 0  # the Sybils did cycle their keys
     assert ours["adversary_placement_share_final"] < 0.3 * k8s["adversary_placement_share_final"]
     assert ours["availability_mean"] > k8s["availability_mean"]
+
+
+@pytest.mark.parametrize("name", bundled_scenarios())
+def test_every_scenario_keeps_its_bounds_on_the_mesa_engine(name: str) -> None:
+    scenario = load_scenario(name)
+    sizes = resolve_sizes(scenario, fast=True)
+    result = run_scenario(scenario, engine="mesa", sizes=sizes, seed=scenario.test_seeds[0])
+    assert result.summary["bound_problems"] == [], result.summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["baseline", "sybil_attack"])
+def test_full_sizes_keep_bounds_on_the_mesa_engine(name: str) -> None:
+    scenario = load_scenario(name)
+    result = run_scenario(scenario, engine="mesa")
+    assert result.summary["bound_problems"] == [], result.summary
