@@ -26,8 +26,9 @@ def concat_ranges(starts: I64, lens: I64) -> I64:
 
 def available_mask(nodes: NodeTable, params: PolicyParams, now_s: float) -> Bool:
     """Nodes that may take replicas: healthy, not draining, heartbeat within the TTL."""
-    fresh = (now_s - nodes.last_heartbeat_s) <= params.eviction.heartbeat_ttl_s
-    out: Bool = nodes.healthy & ~nodes.draining & fresh
+    out: Bool = nodes.last_heartbeat_s >= now_s - params.eviction.heartbeat_ttl_s
+    out &= nodes.healthy
+    out &= ~nodes.draining
     return out
 
 
@@ -87,7 +88,7 @@ def _live_domains(
     head = slice(0, min(nodes.size, 65_536))
     ttl = params.eviction.heartbeat_ttl_s
     for part in (head, slice(0, nodes.size)):
-        fresh = (now_s - nodes.last_heartbeat_s[part]) <= ttl
+        fresh = nodes.last_heartbeat_s[part] >= now_s - ttl
         avail = nodes.healthy[part] & ~nodes.draining[part] & fresh
         domains = nodes.failure_domain[part][avail]
         live = int(np.count_nonzero(np.bincount(domains, minlength=n_dom)))

@@ -115,10 +115,12 @@ def _lying(obs: Observations, tolerance: float) -> Bool:
 def tiers(nodes: NodeTable, score: F32, tenure_s: F32, params: PolicyParams) -> I8:
     """Tier per node from score, tenure, stake and paid access."""
     tp = params.tiers
-    established = (score >= tp.established_reputation) & (tenure_s >= tp.established_tenure_s)
+    established = score >= np.float32(tp.established_reputation)
+    established &= tenure_s >= np.float32(tp.established_tenure_s)
     established |= nodes.stake_gwei >= tp.stake_gwei_for_established
     established |= nodes.paid_access
-    trusted = (score >= tp.trusted_reputation) & (tenure_s >= tp.trusted_tenure_s)
-    out: I8 = established.astype(np.int8)
-    out[trusted] = Tier.TRUSTED
+    trusted = score >= np.float32(tp.trusted_reputation)
+    trusted &= tenure_s >= np.float32(tp.trusted_tenure_s)
+    trusted &= established  # trusted is a step above established, never instead of it
+    out: I8 = established.view(np.int8) + trusted.view(np.int8)  # 0, 1 or 2 without a scatter
     return out

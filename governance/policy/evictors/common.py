@@ -9,6 +9,8 @@ from governance.policy.types import I64, Bool, Snapshot
 
 def replicas_on(snapshot: Snapshot, node_mask: Bool) -> I64:
     """Rows of assigned replicas whose node is in ``node_mask`` (pending rows map to False)."""
+    if not node_mask.any():  # the common steady state: no pass over the replicas at all
+        return np.empty(0, dtype=np.int64)
     padded = np.append(node_mask, False)  # node == -1 indexes the padding
     out: I64 = np.flatnonzero(padded[snapshot.replicas.node])
     return out

@@ -21,8 +21,9 @@ class NodeDead:
 
     def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
         nodes = snapshot.nodes
-        stale = (now_s - nodes.last_heartbeat_s) > params.eviction.heartbeat_ttl_s
-        return replicas_on(snapshot, stale | ~nodes.healthy)
+        stale = nodes.last_heartbeat_s < now_s - params.eviction.heartbeat_ttl_s
+        stale |= ~nodes.healthy
+        return replicas_on(snapshot, stale)
 
 
 PLUGIN = NodeDead()

@@ -24,9 +24,11 @@ class NodeOverloaded:
     def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
         nodes, reps, svc = snapshot.nodes, snapshot.replicas, snapshot.services
         frac = np.float32(params.eviction.overload_fraction)
-        over = np.zeros(nodes.size, dtype=bool)
-        for r in range(nodes.capacity.shape[1]):  # column by column: no (n, R) temporaries
-            over |= nodes.used[:, r] > nodes.capacity[:, r] * frac
+        limit = nodes.capacity if frac == 1 else nodes.capacity * frac
+        flags = nodes.used > limit
+        over = flags[:, 0].copy()
+        for r in range(1, flags.shape[1]):
+            over |= flags[:, r]
         rows = not_scheduled(snapshot, replicas_on(snapshot, over))
         if rows.size == 0:
             return rows

@@ -29,8 +29,12 @@ class ReputationFloor:
         if not params.reputation.enabled:
             return np.empty(0, dtype=np.int64)
         nodes = snapshot.nodes
-        low = nodes.reputation < params.eviction.reputation_floor
-        low &= (now_s - nodes.joined_at_s) >= params.tiers.established_tenure_s
+        low = nodes.reputation < np.float32(params.eviction.reputation_floor)
+        rows = np.flatnonzero(low)
+        if rows.size == 0:
+            return np.empty(0, dtype=np.int64)
+        young = (now_s - nodes.joined_at_s[rows]) < params.tiers.established_tenure_s
+        low[rows[young]] = False
         return not_scheduled(snapshot, replicas_on(snapshot, low))
 
 

@@ -23,6 +23,8 @@ class ServiceUnpaid:
 
     def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
         unpaid = snapshot.services.payment != PaymentStatus.PAID
+        if not unpaid.any():
+            return np.empty(0, dtype=np.int64)
         reps = snapshot.replicas
         rows: I64 = np.flatnonzero(unpaid[reps.service] & (reps.node >= 0))
         return not_scheduled(snapshot, rows)

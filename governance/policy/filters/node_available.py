@@ -16,7 +16,7 @@ class NodeAvailable:
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
         n = ctx.nodes
-        fresh = (ctx.now_s - n.last_heartbeat_s[nodes]) <= ctx.params.eviction.heartbeat_ttl_s
+        fresh = n.last_heartbeat_s[nodes] >= ctx.now_s - ctx.params.eviction.heartbeat_ttl_s
         out: Bool = n.healthy[nodes] & ~n.draining[nodes] & fresh
         return out
 
@@ -26,7 +26,7 @@ class NodeAvailable:
         return bool(
             n.healthy[node]
             and not n.draining[node]
-            and ctx.now_s - float(n.last_heartbeat_s[node]) <= ttl
+            and float(n.last_heartbeat_s[node]) >= ctx.now_s - ttl
         )
 
 
