@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import ScenarioError, SimError
-from sim.sweep import build_tasks, parse_grid, run_sweep, stream_results
+from sim.sweep import build_tasks, parse_grid, run_sweep, run_task, stream_results
 
 GRID = "policy_params.eviction.budget_total=50,500;adversaries.flaky=0.0,0.2"
 
@@ -87,7 +87,7 @@ def test_sweep_on_a_dask_localcluster(tmp_path: Path) -> None:
     _check(out, runs=8)
 
 
-def test_sweep_on_local_processes(tmp_path: Path) -> None:
+def test_sweep_on_local_processes_matches_an_in_process_run(tmp_path: Path) -> None:
     out = run_sweep(
         "baseline",
         grid=parse_grid(GRID),
@@ -98,3 +98,40 @@ def test_sweep_on_local_processes(tmp_path: Path) -> None:
         out=tmp_path / "local",
     )
     _check(out, runs=8)
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    task = build_tasks("baseline", parse_grid(GRID), seeds=2, nodes=300, steps=5)[3]
+    direct = run_task(task)
+    twin = [
+        r
+        for r in rows
+        if r["seed"] == task["seed"] and all(r[f"param.{k}"] == v for k, v in task["point"].items())
+    ]
+    assert [r["result_hash"] for r in twin] == [direct["result_hash"]]  # same across processes
+
+
+def test_sweep_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from governance.cli import main
+
+    out = tmp_path / "cli"
+    code = main(
+        [
+            "sim",
+            "sweep",
+            "baseline",
+            "--grid",
+            "churn.leave_p=0.0,0.01",
+            "--seeds",
+            "1",
+            "--nodes",
+            "200",
+            "--steps",
+            "3",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert len(pd.read_csv(out / "results.csv")) == 2
+    assert str(out) in capsys.readouterr().out
