@@ -73,8 +73,9 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 def _trace(args: argparse.Namespace) -> int:
     from settlement.ledger import open_ledger
+    from settlement.payouts.config import SettleSettings
 
-    ledger = open_ledger(args.database_url)
+    ledger = open_ledger(args.database_url or SettleSettings().database_url)
     try:
         trace = ledger.usage_trace(args.idempotency_key)
     finally:

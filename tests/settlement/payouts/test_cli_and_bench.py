@@ -33,7 +33,6 @@ def test_settle_run_pays_then_reconcile_and_trace_agree(
     book.record_usage("cli-1", payee=PAYEE, amount_wei=42 * 10**15)
     env = {
         "HYPERBRICK_SETTLE_DATABASE_URL": str(book.engine.url),
-        "HYPERBRICK_LEDGER_DATABASE_URL": str(book.engine.url),
         "HYPERBRICK_SETTLE_RPC_URL": anvil.rpc_url,
         "HYPERBRICK_SETTLE_CHAIN_ID": str(anvil.chain_id),
         "HYPERBRICK_SETTLE_SETTLEMENT_ADDRESS": contracts.settlement,
