@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--max-shards", type=int, default=None, help="stop after this many shards and extrapolate"
     )
+    parser.add_argument(
+        "--warm-steps", type=int, default=0, help="untimed steps per shard first (steady state)"
+    )
     parser.set_defaults(handler=_handler)
 
 
@@ -110,27 +113,31 @@ def _rows(args: argparse.Namespace) -> list[tuple[str, int]]:
     return list(QUICK_ROWS if args.quick else FULL_ROWS)
 
 
-def _sharded_child(total: int, shard: int, max_shards: int | None, queue: Any) -> None:
+def _sharded_child(total: int, shard: int, max_shards: int | None, warm: int, queue: Any) -> None:
     from sim.shards import sharded_step
 
     def progress(info: dict[str, Any]) -> None:
         print(
             f"  shard {info['shard']}: {info['nodes']:,} nodes, build {info['build_s']:.1f} s, "
+            f"warm {info['warm_s']:.1f} s, "
             f"step {info['step_s']:.1f} s",
             file=sys.stderr,
             flush=True,
         )
 
-    queue.put(sharded_step(total, shard, max_shards=max_shards, on_shard=progress).as_row())
+    result = sharded_step(total, shard, max_shards=max_shards, warm_steps=warm, on_shard=progress)
+    queue.put(result.as_row())
 
 
-def measure_sharded(total: int, shard: int, max_shards: int | None) -> dict[str, Any]:
+def measure_sharded(
+    total: int, shard: int, max_shards: int | None, warm: int = 0
+) -> dict[str, Any]:
     """One sharded step in a spawned process (its peak RSS is the row's)."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_sharded_child, args=(total, shard, max_shards, queue))
+    proc = ctx.Process(target=_sharded_child, args=(total, shard, max_shards, warm, queue))
     proc.start()
     proc.join()
     if proc.exitcode != 0 or queue.empty():
@@ -143,7 +150,9 @@ def _handler(args: argparse.Namespace) -> int:
     results = []
     rows = [] if args.billion and not args.rows else _rows(args)
     if args.billion:
-        row = measure_sharded(int(args.total_nodes), int(args.shard_nodes), args.max_shards)
+        row = measure_sharded(
+            int(args.total_nodes), int(args.shard_nodes), args.max_shards, args.warm_steps
+        )
         results.append(row)
         if not args.json:
             print(json.dumps(row), flush=True)

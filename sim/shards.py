@@ -31,6 +31,8 @@ class ShardedStep:
     shards_done: int = 0
     nodes_done: int = 0
     build_s: float = 0.0
+    warm_s: float = 0.0
+    warm_steps: int = 0
     step_s: float = 0.0
     replicas_desired: int = 0
     replicas_available: float = 0.0
@@ -51,8 +53,10 @@ class ShardedStep:
             "node_steps_per_s": self.nodes_done / self.step_s if self.step_s else 0.0,
             "measured_step_s": self.step_s,
             "measured_build_s": self.build_s,
+            "warm_steps": self.warm_steps,
+            "measured_warm_s": self.warm_s,
             "extrapolated_step_s": self.step_s * scale,
-            "extrapolated_total_s": (self.step_s + self.build_s) * scale,
+            "extrapolated_total_s": (self.step_s + self.build_s + self.warm_s) * scale,
             "availability": self.replicas_available / max(self.replicas_desired, 1),
             "placements": self.placements,
             "evictions": self.evictions,
@@ -69,23 +73,32 @@ def sharded_step(
     scenario_ref: str = "baseline",
     seed: int = 1,
     max_shards: int | None = None,
+    warm_steps: int = 0,
     on_shard: Callable[[dict[str, Any]], None] | None = None,
 ) -> ShardedStep:
-    """Build and step shards until `total_nodes` (or `max_shards`) are done."""
+    """Build and step shards until `total_nodes` (or `max_shards`) are done.
+
+    With ``warm_steps`` > 0 each shard first runs that many untimed steps (the first one places
+    every replica), so the timed step is a steady-state step of a running network.
+    """
     scenario = load_scenario(scenario_ref)
-    out = ShardedStep(total_nodes=total_nodes, shard_nodes=shard_nodes)
+    out = ShardedStep(total_nodes=total_nodes, shard_nodes=shard_nodes, warm_steps=warm_steps)
     shard = 0
     while out.nodes_done < total_nodes and (max_shards is None or shard < max_shards):
         nodes = min(shard_nodes, total_nodes - out.nodes_done)
-        sizes = resolve_sizes(scenario, nodes=nodes, steps=1)
+        sizes = resolve_sizes(scenario, nodes=nodes, steps=1 + warm_steps)
         t0 = time.perf_counter()
         engine = make_engine(
             "vector", scenario, sizes, seed * 1_000_003 + shard, None, scenario_ref
         )
+        tb = time.perf_counter()
+        for _ in range(warm_steps):
+            engine.step_once()
         t1 = time.perf_counter()
+        out.warm_s += t1 - tb
         kpis = engine.step_once()
         t2 = time.perf_counter()
-        out.build_s += t1 - t0
+        out.build_s += tb - t0
         out.step_s += t2 - t1
         out.nodes_done += nodes
         out.shards_done += 1
@@ -94,7 +107,13 @@ def sharded_step(
         out.placements += kpis.placements
         out.evictions += kpis.evictions
         out.budget_violations += kpis.budget_violations
-        info = {"shard": shard, "nodes": nodes, "build_s": t1 - t0, "step_s": t2 - t1}
+        info = {
+            "shard": shard,
+            "nodes": nodes,
+            "build_s": tb - t0,
+            "warm_s": t1 - tb,
+            "step_s": t2 - t1,
+        }
         out.per_shard.append(info)
         if on_shard is not None:
             on_shard(info)
