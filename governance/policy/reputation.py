@@ -41,55 +41,78 @@ if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
 
 
+CHUNK = 1 << 16  # rows per slice: every temporary stays in cache, memory is read about once
+
+
 def update_reputation(
     nodes: NodeTable, observations: Observations | None, params: PolicyParams, now_s: float
 ) -> ReputationUpdate:
-    """Return new scores and tiers for every node (O(n), float32, in place on fresh buffers)."""
-    rp = params.reputation
+    """Return new scores and tiers for every node (O(n), float32, in cache-sized slices)."""
     n = nodes.size
-    if not rp.enabled:
+    if not params.reputation.enabled:
         return ReputationUpdate(
             reputation=nodes.reputation,
             tier=np.full(n, Tier.ESTABLISHED, dtype=np.int8),
             lying=np.zeros(n, dtype=bool),
         )
-    # Subtract in float64 (epoch seconds need it), keep the difference as float32.
-    tenure_s = (now_s - nodes.joined_at_s).astype(np.float32)
-    score = nodes.reputation.copy()
+    score = np.empty(n, dtype=np.float32)
+    tier = np.empty(n, dtype=np.int8)
     lying = np.zeros(n, dtype=bool)
-    if observations is not None and observations.interval_s > 0:
-        evidence = _evidence(tenure_s, observations, params)
-        gain = np.float32(1.0 - math.exp(-observations.interval_s / rp.gain_tau_s))
-        loss = np.float32(1.0 - math.exp(-observations.interval_s / rp.loss_tau_s))
+    for lo in range(0, n, CHUNK):
+        part = slice(lo, min(n, lo + CHUNK))
+        _update_slice(nodes, observations, params, now_s, part, score, tier, lying)
+    return ReputationUpdate(reputation=score, tier=tier, lying=lying)
+
+
+def _update_slice(
+    nodes: NodeTable,
+    obs: Observations | None,
+    params: PolicyParams,
+    now_s: float,
+    part: slice,
+    score_out: F32,
+    tier_out: I8,
+    lying_out: Bool,
+) -> None:
+    """The whole formula for the rows in ``part``, written into the output arrays."""
+    rp = params.reputation
+    # Subtract in float64 (epoch seconds need it), keep the difference as float32.
+    tenure_s = (now_s - nodes.joined_at_s[part]).astype(np.float32)
+    score = score_out[part]
+    score[:] = nodes.reputation[part]
+    if obs is not None and obs.interval_s > 0:
+        evidence = _evidence(tenure_s, obs, params, part)
+        gain = np.float32(1.0 - math.exp(-obs.interval_s / rp.gain_tau_s))
+        loss = np.float32(1.0 - math.exp(-obs.interval_s / rp.loss_tau_s))
         evidence -= score  # now the step towards the evidence
-        alpha = np.where(evidence >= 0, gain, loss)
-        evidence *= alpha
+        evidence *= np.where(evidence >= 0, gain, loss)
         score += evidence
-        lying = _lying(observations, rp.lie_tolerance)
-        score[lying] *= np.float32(1.0 - rp.lie_penalty)
+        lying = _lying(obs, rp.lie_tolerance, part)
+        lying_out[part] = lying
+        if lying.any():
+            score[lying] *= np.float32(1.0 - rp.lie_penalty)
         np.clip(score, 0.0, 1.0, out=score)
-    update = tiers(nodes, score, tenure_s, params)
-    return ReputationUpdate(reputation=score, tier=update, lying=lying)
+    tier_out[part] = tiers(nodes, score, tenure_s, params, part)
 
 
-def _evidence(tenure_s: F32, obs: Observations, params: PolicyParams) -> F32:
-    """Tenure * weighted behaviour quality; float32 in place (no float64 temporaries at 1e7)."""
+def _evidence(tenure_s: F32, obs: Observations, params: PolicyParams, part: slice) -> F32:
+    """Tenure * weighted behaviour quality for the rows in ``part`` (float32, in place)."""
     rp = params.reputation
     f32 = np.float32
     wsum = rp.weight_uptime + rp.weight_jobs + rp.weight_sla
-    ok = obs.jobs_succeeded.astype(f32)
-    jobs = obs.jobs_failed.astype(f32)
+    ok = obs.jobs_succeeded[part].astype(f32)
+    jobs = obs.jobs_failed[part].astype(f32)
     jobs += ok
     # job factor (ok + 1) / (jobs + 2), weighted, accumulated into `quality`
     ok += f32(1)
     denom = jobs + f32(2)
     ok /= denom
-    quality = obs.uptime_fraction * f32(rp.weight_uptime / wsum)
+    quality = obs.uptime_fraction[part] * f32(rp.weight_uptime / wsum)
     ok *= f32(rp.weight_jobs / wsum)
     quality += ok
     # SLA factor 1 - min(1, violations / max(1, jobs)), reusing `denom`
     np.maximum(jobs, f32(1), out=denom)
-    sla = obs.sla_violations.astype(f32)
+    sla = obs.sla_violations[part].astype(f32)
     sla /= denom
     np.minimum(sla, f32(1), out=sla)
     sla *= f32(-rp.weight_sla / wsum)
@@ -101,24 +124,26 @@ def _evidence(tenure_s: F32, obs: Observations, params: PolicyParams) -> F32:
     return quality
 
 
-def _lying(obs: Observations, tolerance: float) -> Bool:
+def _lying(obs: Observations, tolerance: float, part: slice) -> Bool:
     """Any resource reported more than ``tolerance`` above what probes observed (NaN: unprobed)."""
-    observed = obs.observed_capacity
-    limit = np.float32(1.0 + tolerance)
-    out: Bool = np.zeros(observed.shape[0], dtype=bool)
-    for r in range(observed.shape[1]):
-        # NaN (unprobed) compares False, so an unprobed resource never counts as a lie.
-        out |= obs.reported_capacity[:, r] > observed[:, r] * limit
+    # NaN (unprobed) compares False, so an unprobed resource never counts as a lie.
+    flags = obs.reported_capacity[part] > obs.observed_capacity[part] * np.float32(1.0 + tolerance)
+    out: Bool = flags[:, 0].copy()
+    for r in range(1, flags.shape[1]):  # column ORs: any(axis=1) is slow on 3 columns
+        out |= flags[:, r]
     return out
 
 
-def tiers(nodes: NodeTable, score: F32, tenure_s: F32, params: PolicyParams) -> I8:
-    """Tier per node from score, tenure, stake and paid access."""
+def tiers(
+    nodes: NodeTable, score: F32, tenure_s: F32, params: PolicyParams, part: slice | None = None
+) -> I8:
+    """Tier per node (or per row of ``part``) from score, tenure, stake and paid access."""
+    part = part if part is not None else slice(0, nodes.size)
     tp = params.tiers
     established = score >= np.float32(tp.established_reputation)
     established &= tenure_s >= np.float32(tp.established_tenure_s)
-    established |= nodes.stake_gwei >= tp.stake_gwei_for_established
-    established |= nodes.paid_access
+    established |= nodes.stake_gwei[part] >= tp.stake_gwei_for_established
+    established |= nodes.paid_access[part]
     trusted = score >= np.float32(tp.trusted_reputation)
     trusted &= tenure_s >= np.float32(tp.trusted_tenure_s)
     trusted &= established  # trusted is a step above established, never instead of it
