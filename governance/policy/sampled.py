@@ -297,7 +297,7 @@ def _commit_layers(
     start_cum = (cum - demand[order])[np.flatnonzero(first)]
     earlier = np.empty_like(cum)
     earlier[order] = cum - demand[order] - start_cum[seg]  # demand of earlier winners on the node
-    later = np.flatnonzero(np.any(earlier > 0, axis=1))  # not the first winner on its node
+    later = np.sort(order[~first])  # not the first winner on its node
     factors = np.empty((idx.shape[0], len(scorers)), dtype=np.float32)
     for j, scorer in enumerate(scorers):
         if level is not None and scorer.node_only:
