@@ -19,6 +19,7 @@ from governance.policy.prepare import available_mask
 from governance.policy.sampled import Decisions, new_decisions, node_keys, total_scores
 from governance.policy.types import F64, I32, I64, Tier
 
+NEG_INF = float("-inf")
 SCALAR_STEPS = 256  # scalar evaluations per decision before switching to vectorised chunks
 CHUNK = 65_536
 
@@ -82,7 +83,9 @@ def place_exact(
         out.score[i] = score
         out.factors[i] = factors or [s.score_one(ctx, node, rep) for s in scorers]
         _commit_one(ctx, rep, node)
-        new_key = sum(w * s.bound_one(ctx, node) for s, w in weighted)
+        new_key = 0.0
+        for s, w in weighted:
+            new_key += w * s.bound_one(ctx, node)
         index.update(node, new_key, _can_take(ctx, node, min_demand))
     return out
 
@@ -112,7 +115,8 @@ def _decide(
             j += 1
         top_sorted = keys[j] if j < len(order) else -np.inf
         top_heap = index.heap_top()
-        if max(top_sorted, top_heap) <= best or max(top_sorted, top_heap) == -np.inf:
+        top = top_sorted if top_sorted >= top_heap else top_heap
+        if top <= best or top == NEG_INF:
             break
         if steps >= SCALAR_STEPS:
             walked = _vector_walk(
