@@ -25,11 +25,18 @@ CHUNK = 65_536
 
 
 class _Index:
-    """Sorted untouched nodes plus a lazy max-heap of touched ones."""
+    """Sorted untouched nodes plus a lazy max-heap of touched ones.
 
-    def __init__(self, order: I64, keys: F64) -> None:
-        self.order = order.tolist()
-        self.keys = keys.tolist()
+    Sorting is lazy: the best ``first`` nodes are sorted up front (argpartition, O(n)), the rest
+    in doubling chunks only if a walk gets that far, so a call pays O(n) plus a sort of what it
+    visits instead of a full O(n log n) sort.
+    """
+
+    def __init__(self, nodes: I64, keys: F64, first: int) -> None:
+        self._rest_nodes, self._rest_keys = nodes, keys
+        self.order: list[int] = []
+        self.keys: list[float] = []
+        self.more(first)
         self.start = 0
         self.touched: set[int] = set()
         self.dead: set[int] = set()  # can take no pending replica any more
@@ -45,6 +52,33 @@ class _Index:
             self.dead.add(node)
         while self.start < len(self.order) and self.order[self.start] in self.touched:
             self.start += 1
+
+    def more(self, count: int | None = None) -> bool:
+        """Sort the next ``count`` best remaining nodes onto ``order``; False if none remain."""
+        rest_keys = self._rest_keys
+        size = rest_keys.shape[0]
+        if size == 0:
+            return False
+        count = min(size, count or max(len(self.order), 1024))
+        if count < size:
+            # Everything tied with the cut-off comes along, so ties never straddle two chunks.
+            cut = rest_keys[np.argpartition(-rest_keys, count - 1)[count - 1]]
+            take = np.flatnonzero(rest_keys >= cut)
+        else:
+            take = np.arange(size)
+        # Key descending, then node row ascending: the order a full stable sort gives.
+        take = take[np.lexsort((self._rest_nodes[take], -rest_keys[take]))]
+        self.order.extend(self._rest_nodes[take].tolist())
+        self.keys.extend(rest_keys[take].tolist())
+        keep = np.ones(size, dtype=bool)
+        keep[take] = False
+        self._rest_nodes, self._rest_keys = self._rest_nodes[keep], rest_keys[keep]
+        return True
+
+    def remaining(self) -> list[int]:
+        """Nodes not sorted yet."""
+        out: list[int] = self._rest_nodes.tolist()
+        return out
 
     def heap_top(self) -> float:
         heap = self.heap
@@ -64,8 +98,7 @@ def place_exact(
     out = new_decisions(rows.shape[0], len(scorers))
     avail = np.flatnonzero(available_mask(ctx.nodes, ctx.params, ctx.now_s))
     keys = node_keys(ctx, scorers, weights, avail)
-    sort = np.argsort(-keys, kind="stable")
-    index = _Index(avail[sort], keys[sort])
+    index = _Index(avail, keys, first=max(4 * rows.shape[0], 4096))
     min_demand = ctx.services.demand[ctx.replicas.service[rows]].min(axis=0) if rows.size else None
     weighted = [(s, w) for s, w in zip(scorers, weights.tolist(), strict=True) if w]
     special: dict[int, list[int]] = {}  # per service: domains where a bonus exceeds the bound
@@ -113,6 +146,8 @@ def _decide(
     while True:
         while j < len(order) and order[j] in touched:
             j += 1
+        if j == len(order) and index.more():
+            continue
         top_sorted = keys[j] if j < len(order) else -np.inf
         top_heap = index.heap_top()
         top = top_sorted if top_sorted >= top_heap else top_heap
@@ -170,7 +205,7 @@ def _vector_walk(
     fails: list[int],
 ) -> tuple[float, int]:
     """Finish a long walk over every remaining candidate in vectorised chunks (same rules)."""
-    rest = [n for n in index.order[j:] if n not in index.touched]
+    rest = [n for n in index.order[j:] if n not in index.touched] + index.remaining()
     live = {n for _, n in index.heap if n not in index.dead}
     cands = np.array(sorted(live) + rest, dtype=np.int32)
     reps = np.array([rep], dtype=np.int32)
