@@ -65,43 +65,43 @@ def run_and_report(
             progress=progress,
             source=source,
         )
+    paths = _write(main, other, out, scenario.name, scenario.description, sizes.steps)
+    _print(main, other, paths)
+    return main
+
+
+def _write(
+    main: RunResult, other: RunResult | None, out: Path, name: str, description: str, steps: int
+) -> dict[str, Path]:
+    """Write Parquet/CSV for both runs, the summary JSON and the HTML report; return the paths."""
     paths = write_steps(main.frame, out)
     if other is not None:
         write_steps(other.frame, out, stem="baseline_steps")
     summary: dict[str, Any] = dict(main.summary)
     summary["baseline"] = other.summary if other is not None else None
-    summary_path = write_summary(summary, out)
-    report = render_report(
+    paths["summary"] = write_summary(summary, out)
+    s = main.summary
+    paths["report"] = render_report(
         out / "report.html",
-        title=f"Hyperbrick simulation: {scenario.name}",
+        title=f"Hyperbrick simulation: {name}",
         meta={
-            "scenario": scenario.name,
-            "description": scenario.description,
-            "engine": engine,
-            "seed": seed,
-            "nodes": sizes.nodes,
-            "steps": sizes.steps,
-            "policy": main.summary["policy_version"],
-            "result hash": main.summary["result_hash"],
-            "wall time (s)": round(main.summary["wall_s"], 2),
+            "scenario": name,
+            "description": description,
+            "engine": s["engine"],
+            "seed": s["seed"],
+            "nodes": s["nodes"],
+            "steps": steps,
+            "policy": s["policy_version"],
+            "result hash": s["result_hash"],
+            "wall time (s)": round(s["wall_s"], 2),
         },
         frame=main.frame,
-        summary={k: v for k, v in main.summary.items() if k not in ("bound_problems",)},
+        summary={k: v for k, v in s.items() if k != "bound_problems"},
         baseline_frame=other.frame if other is not None else None,
         baseline_summary=other.summary if other is not None else None,
-        bound_problems=main.summary["bound_problems"],
+        bound_problems=s["bound_problems"],
     )
-    _print(
-        main,
-        other,
-        {
-            "parquet": paths["parquet"],
-            "csv": paths["csv"],
-            "summary": summary_path,
-            "report": report,
-        },
-    )
-    return main
+    return paths
 
 
 def _print(main: RunResult, other: RunResult | None, paths: dict[str, Path]) -> None:

@@ -164,36 +164,23 @@ def serve(
     svc = reps.service[running]
     on = reps.node[running]
     ok = node_ok[on]
-    n_running = np.bincount(svc, minlength=m)
+    n_running = np.maximum(np.bincount(svc, minlength=m), 1)
     n_ok = np.bincount(svc[ok], minlength=m)
     desired = np.where(world.service_active, snap.services.replicas, 0)
-    mult = _demand_multiplier(scenario, step)
-    lam = np.float32(scenario.demand.requests_per_service_step * mult) * world.service_weight
-    req = np.where(world.service_active, draw_requests(demand_rng, lam), 0)
+    lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
+    req = np.where(world.service_active, draw_requests(demand_rng, lam * world.service_weight), 0)
     # Split evenly over running replicas; the first running replica takes the remainder.
-    req_r, running_r = req[svc], np.maximum(n_running[svc], 1)
-    share = req_r // running_r + _first_of_group(svc) * (req_r % running_r)
+    quotient, remainder = np.divmod(req, n_running)
+    share = quotient[svc] + _first_of_group(svc) * remainder[svc]
     served = np.where(ok, share, 0)
     failed_s = req - np.bincount(svc, weights=served, minlength=m).astype(np.int64)
     sla = (failed_s > SLA_FAILED_SHARE * req) | (n_ok * 2 < desired)
-    _track_replica_sla(world, running, ok)
     sla &= world.service_active
-    slots = world.slots
-    jobs = np.bincount(on.astype(np.int64) * 2 + ok, minlength=2 * slots).astype(np.int32)
-    jobs_ok, jobs_bad = jobs[1::2].copy(), jobs[0::2].copy()
-    node_sla = np.bincount(on[~ok & sla[svc]], minlength=slots).astype(np.int32)
-    payer = world.requestor_base + svc % world.requestors
-    paid = ok & (served > 0)
-    batch = (
-        on[paid].astype(np.int64),
-        world.service_owner_account[svc[paid]],
-        payer[paid],
-        served[paid].astype(np.int64),
-    )
+    _track_replica_sla(world, running, ok)
+    jobs_ok, jobs_bad, node_sla = _node_outcomes(world, on, ok, sla[svc])
     wash = _wash(world, scenario, on, ok)
-    if wash[0].size:
-        np.add.at(jobs_ok, wash[0], 1)
-    adv = world.adversarial
+    np.add.at(jobs_ok, wash[0], 1)  # wash trades look like successful jobs to the network
+    batches = _payments(world, svc, on, ok, served, wash)
     total_desired = int(desired.sum())
     return Served(
         requests=int(req.sum()),
@@ -202,14 +189,41 @@ def serve(
         availability=float(np.minimum(n_ok, desired).sum() / max(total_desired, 1)),
         replicas_desired=total_desired,
         running=int(running.size),
-        adversary_running=int(adv[on].sum()),
+        adversary_running=int(np.count_nonzero(world.adversarial[on])),
         jobs_succeeded=jobs_ok,
         jobs_failed=jobs_bad,
         node_sla=node_sla,
-        batch_provider=np.concatenate([batch[0], wash[0]]),
-        batch_owner=np.concatenate([batch[1], wash[1]]),
-        batch_payer=np.concatenate([batch[2], wash[2]]),
-        batch_count=np.concatenate([batch[3], wash[3]]),
+        batch_provider=batches[0],
+        batch_owner=batches[1],
+        batch_payer=batches[2],
+        batch_count=batches[3],
+    )
+
+
+def _node_outcomes(world: World, on: I32, ok: B, service_sla: B) -> tuple[I32, I32, I32]:
+    """Per node: replicas that served, replicas that failed, failed ones whose service broke SLA."""
+    slots = world.slots
+    jobs = np.bincount(on.astype(np.int64) * 2 + ok, minlength=2 * slots).astype(np.int32)
+    node_sla = np.bincount(on[~ok & service_sla], minlength=slots).astype(np.int32)
+    return jobs[1::2].copy(), jobs[0::2].copy(), node_sla
+
+
+def _payments(
+    world: World, svc: I32, on: I32, ok: B, served: I64, wash: tuple[I64, I64, I64, I64]
+) -> tuple[I64, I64, I64, I64]:
+    """Request batches (provider, owner, payer, count), ring wash trades included."""
+    paid = ok & (served > 0)
+    provider = on[paid].astype(np.int64)
+    owner = world.service_owner_account[svc[paid]]
+    payer = world.requestor_base + svc[paid].astype(np.int64) % world.requestors
+    count = served[paid].astype(np.int64)
+    if wash[0].size == 0:
+        return provider, owner, payer, count
+    return (
+        np.concatenate([provider, wash[0]]),
+        np.concatenate([owner, wash[1]]),
+        np.concatenate([payer, wash[2]]),
+        np.concatenate([count, wash[3]]),
     )
 
 
@@ -222,7 +236,11 @@ def _track_replica_sla(world: World, running: I64, ok: B) -> None:
 
 
 def _wash(world: World, scenario: Scenario, on: I32, ok: B) -> tuple[I64, I64, I64, I64]:
-    """Colluding rings route fake requests to replicas their members host and pay themselves."""
+    """Colluding rings route fake requests to replicas their members host and pay themselves.
+
+    The host's own account pays, gets the provider share back and earns the job successes that feed
+    its reputation; the protocol fee and the owner share are what the wash trade costs.
+    """
     hosts = on[ok & (world.kind[on] == NodeKind.RING)].astype(np.int64)
     count = np.full(hosts.size, scenario.adversaries.ring_wash_requests, dtype=np.int64)
     return hosts, hosts, hosts, count
