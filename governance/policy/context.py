@@ -177,6 +177,7 @@ class Scorer(Protocol):
 
     name: str
     node_only: bool  # depends on the node's state alone (exact mode folds it into its index key)
+    prefers_full: bool  # its bound rises as a node fills (exact mode then drops full nodes early)
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         """Float64 (B, k) factor values."""

@@ -102,6 +102,7 @@ def place_exact(
     min_demand = ctx.services.demand[ctx.replicas.service[rows]].min(axis=0) if rows.size else None
     weighted = [(s, w) for s, w in zip(scorers, weights.tolist(), strict=True) if w]
     special: dict[int, list[int]] = {}  # per service: domains where a bonus exceeds the bound
+    check_full = any(s.prefers_full for s, _ in weighted)
     for i, rep in enumerate(rows.tolist()):
         svc = int(ctx.replicas.service[rep])
         if svc not in special:
@@ -119,7 +120,9 @@ def place_exact(
         new_key = 0.0
         for s, w in weighted:
             new_key += w * s.bound_one(ctx, node)
-        index.update(node, new_key, _can_take(ctx, node, min_demand))
+        # Full nodes sink by themselves when keys fall as nodes fill; check only otherwise.
+        alive = _can_take(ctx, node, min_demand) if check_full else True
+        index.update(node, new_key, alive)
     return out
 
 

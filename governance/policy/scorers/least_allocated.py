@@ -36,6 +36,7 @@ class LeastAllocated:
 
     name = "least_allocated"
     node_only = True
+    prefers_full = False  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         return free_share(ctx.used[nodes], ctx.nodes.capacity[nodes])

@@ -16,6 +16,7 @@ class Locality:
 
     name = "locality"
     node_only = False
+    prefers_full = False  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         svc = ctx.replicas.service[reps]

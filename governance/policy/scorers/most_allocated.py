@@ -12,6 +12,7 @@ class MostAllocated:
 
     name = "most_allocated"
     node_only = True
+    prefers_full = True  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         out: F64 = 1.0 - free_share(ctx.used[nodes], ctx.nodes.capacity[nodes])

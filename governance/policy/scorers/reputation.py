@@ -11,6 +11,7 @@ class ReputationScore:
 
     name = "reputation"
     node_only = True
+    prefers_full = False  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         out: F64 = ctx.nodes.reputation[nodes].astype(float)

@@ -13,6 +13,7 @@ class Spread:
 
     name = "spread"
     node_only = False
+    prefers_full = False  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         svc = ctx.replicas.service[reps]

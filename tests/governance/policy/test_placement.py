@@ -115,7 +115,14 @@ def test_same_inputs_and_seed_give_identical_plan(mode: str) -> None:
 @given(seed=st.integers(0, 2**32 - 1), nodes=st.integers(5, 150), services=st.integers(1, 60))
 def test_exact_mode_equals_brute_force_greedy(seed: int, nodes: int, services: int) -> None:
     snap = _net(seed, nodes, services, domains=5)
-    params = PolicyParams()
+    check_exact_is_greedy(snap, PolicyParams())
+    packing = dataclasses.replace(
+        PolicyParams().placement, scorers={"most_allocated": 1.0, "reputation": 0.5, "spread": 1.0}
+    )
+    check_exact_is_greedy(snap, PolicyParams(placement=packing))
+
+
+def check_exact_is_greedy(snap: Snapshot, params: PolicyParams) -> None:
     plan, _ = place(snap, params, NOW, np.random.default_rng(0), mode="exact")
     names = tuple(params.placement.scorers)
     weights = np.array([params.placement.scorers[n] for n in names])
