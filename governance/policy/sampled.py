@@ -210,8 +210,11 @@ def _round(
     out.failing_filter[slots[~has]] = first_fail[~has]
     chosen = cand[idx, pick]
     won = np.zeros(reps.shape[0], dtype=bool)
-    won[has] = _resolve(ctx, reps[has], chosen[has])
-    _commit_layers(ctx, scorers, weights, reps, chosen, won, out, slots, level)
+    has_idx = np.flatnonzero(has)
+    ok_has, by_node = _resolve(ctx, reps[has_idx], chosen[has_idx])
+    won[has_idx] = ok_has
+    winners = has_idx[by_node][ok_has[by_node]]  # sorted by node, then by row
+    _commit_layers(ctx, scorers, weights, reps, chosen, winners, out, slots, level)
     if level is not None:
         level.refresh(chosen[won])
     out.failing_filter[slots[won]] = -1
@@ -273,7 +276,7 @@ def _commit_layers(
     weights: F64,
     reps: I32,
     chosen: I32,
-    won: Bool,
+    idx: I64,
     out: Decisions,
     slots: I64,
     level: NodeLevel | None,
@@ -283,21 +286,16 @@ def _commit_layers(
     A winner's node-only factors are taken with the node's usage after the earlier winners on
     that node (row order), so reported scores are those at commit time, as in exact mode.
     """
-    idx = np.flatnonzero(won)
     if idx.size == 0:
         return
-    nodes = chosen[idx]
+    nodes = chosen[idx]  # ``idx`` is sorted by node, then by row
     rsel = reps[idx]
     demand = ctx.services.demand[ctx.replicas.service[rsel]]
-    order = np.argsort(nodes, kind="stable")
-    sorted_nodes = nodes[order]
-    first = np.r_[True, sorted_nodes[1:] != sorted_nodes[:-1]]
-    cum = np.cumsum(demand[order], axis=0, dtype=np.float64)
-    seg = np.cumsum(first) - 1
-    start_cum = (cum - demand[order])[np.flatnonzero(first)]
-    earlier = np.empty_like(cum)
-    earlier[order] = cum - demand[order] - start_cum[seg]  # demand of earlier winners on the node
-    later = np.sort(order[~first])  # not the first winner on its node
+    first = np.r_[True, nodes[1:] != nodes[:-1]]
+    starts = np.flatnonzero(first)
+    before = np.cumsum(demand, axis=0, dtype=np.float64) - demand
+    earlier = before - before[starts][np.cumsum(first) - 1]  # earlier winners on the same node
+    later = np.flatnonzero(~first)  # not the first winner on its node
     factors = np.empty((idx.shape[0], len(scorers)), dtype=np.float32)
     for j, scorer in enumerate(scorers):
         if level is not None and scorer.node_only:
@@ -314,11 +312,10 @@ def _commit_layers(
                 factors[later, j] = scorer.score(view, local, rsel[later])[:, 0]
     out.factors[slots[idx]] = factors
     out.score[slots[idx]] = factors.astype(float) @ weights
-    starts = np.flatnonzero(first)
-    uniq = sorted_nodes[starts]
-    added = np.add.reduceat(demand[order], starts, axis=0).astype(np.float32)
+    uniq = nodes[starts]
+    added = np.add.reduceat(demand, starts, axis=0).astype(np.float32)
     ctx.used[uniq] += added
-    ctx.held[uniq] += np.diff(np.r_[starts, sorted_nodes.shape[0]]).astype(np.int32)
+    ctx.held[uniq] += np.diff(np.r_[starts, nodes.shape[0]]).astype(np.int32)
     headroom = ctx.headroom_columns(refresh=False)
     svc = ctx.replicas.service[rsel]
     ctx.pairs.add(ctx.pairs.key(svc, ctx.nodes.failure_domain[nodes]))
@@ -328,9 +325,13 @@ def _commit_layers(
             column[uniq] -= added[:, r]
 
 
-def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> Bool:
-    """Which optimistic picks survive, in row order: capacity, newcomer quota, anti-affinity."""
+def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> tuple[Bool, I64]:
+    """Which optimistic picks survive, in row order: capacity, newcomer quota, anti-affinity.
+
+    Also returns the picks' order by node (stable), which the commit reuses.
+    """
     order = np.argsort(chosen, kind="stable")
+    by_node = order
     nodes = chosen[order]
     demand = ctx.services.demand[ctx.replicas.service[reps[order]]].astype(float)
     cum = np.cumsum(demand, axis=0)
@@ -364,4 +365,4 @@ def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> Bool:
         sorted_keys = keys[idx][order]
         dup = np.r_[False, sorted_keys[1:] == sorted_keys[:-1]]
         ok[idx[order[dup]]] = False
-    return ok
+    return ok, by_node
