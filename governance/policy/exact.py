@@ -2,10 +2,11 @@
 
 The index orders available nodes by an upper-bound key (the score's node-only part with spread at
 its maximum; see `Scorer.bound`). Keys of untouched nodes never change during a call, so a sorted
-array serves them; nodes that received a replica move to a heap with their new key. A decision walks
-both in key order and stops as soon as the next key cannot beat the best feasible score found: a few
-nodes per decision instead of all of them. Domains where locality lifts a score above the bound are
-scanned explicitly. Long walks (few feasible nodes) switch to vectorised chunks.
+list serves them (sorted lazily, best chunk first); nodes that received a replica move to a heap
+with their new key. A decision walks both in key order and stops as soon as the next key cannot
+beat the best feasible score found: a few nodes per decision instead of all of them. Domains where
+locality lifts a score above the bound are scanned explicitly. Long walks (few feasible nodes)
+switch to vectorised chunks.
 """
 
 from __future__ import annotations

@@ -3,17 +3,16 @@
 Both modes run the same filter and scorer plugins (`PolicyParams.placement`). Score of node n for
 replica r = sum of weight * factor over the enabled scorers, each factor in [0, 1].
 
-* exact: replicas in row order, each to its best feasible node given every earlier decision. Nodes
-  are walked in order of an upper-bound key (the node-only part of the score), so a decision visits
-  a
-  handful of nodes, not all of them; the locality bonus is checked in the few domains where it
-  applies.
-* sampled: batches of replicas, ``sample_k`` candidates each, drawn uniformly from all nodes for
-  small
-  batches and from the top ``pool_factor * batch`` nodes by key for large ones; the best feasible
-  candidate is committed optimistically, conflicts (capacity, quota, anti-affinity within the batch)
-  are resolved in replica order and the losers retry with fresh samples for ``sample_rounds``
-  rounds.
+* exact: replicas in row order, each to its best feasible node given every earlier decision.
+  Nodes are walked in order of an upper-bound key (the node-only part of the score), so a decision
+  visits a handful of nodes, not all of them; the locality bonus is checked in the few domains
+  where it applies.
+* sampled: ``sample_k`` candidates per replica, drawn uniformly from all nodes when the call is
+  small (no O(n) work at all) and otherwise from a pool of the top ``pool_factor * replicas``
+  available nodes by key, chosen once per call. In batches of ``batch_size`` the best feasible
+  candidate is committed optimistically; conflicts (capacity, newcomer quota, anti-affinity inside
+  the batch) are resolved in replica order and the losers retry with fresh samples for
+  ``sample_rounds`` rounds. Reported scores are taken at commit time, as in exact mode.
 """
 
 from __future__ import annotations
