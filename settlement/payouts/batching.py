@@ -6,7 +6,7 @@ import json
 import secrets
 from collections import defaultdict
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from settlement.ledger.clock import now_ms
@@ -15,6 +15,7 @@ from settlement.ledger.repository import Ledger
 from settlement.payouts.states import Finality, PayoutState, check_transition
 
 AMOUNT_MAX_PER_WORD = 2**96 - 1
+_CHUNK = 900  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
 
 def words_needed(amount_wei: int) -> int:
@@ -66,16 +67,26 @@ def _net(session: Session, up_to_period: int | None) -> int:
         }
         for p in payees
     ]
-    ids = session.scalars(
-        insert(Payout).returning(Payout.id, sort_by_parameter_order=True), values
-    ).all()
-    links = [
-        {"id": usage_id, "payout_id": payout_id}
-        for payee, payout_id in zip(payees, ids, strict=True)
-        for usage_id in members[payee]
-    ]
-    session.execute(update(UsageEvent), links)
-    return len(ids)
+    floor = session.scalar(select(func.max(Payout.id))) or 0
+    session.execute(insert(Payout), values)
+    # Link each selected event to its payee's payout made just now (ids above `floor`), by id
+    # chunks: a handful of statements instead of one UPDATE per event.
+    selected = [usage_id for ids in members.values() for usage_id in ids]
+    for start in range(0, len(selected), _CHUNK):
+        chunk = selected[start : start + _CHUNK]
+        # UPDATE ... FROM (PostgreSQL, SQLite >= 3.33): a join the planner can index, where a
+        # correlated sub-select degraded to a scan per row on PostgreSQL.
+        session.execute(
+            update(UsageEvent)
+            .where(
+                UsageEvent.id.in_(chunk),
+                Payout.payee == UsageEvent.payee,
+                Payout.id > floor,
+            )
+            .values(payout_id=Payout.id)
+            .execution_options(synchronize_session=False)
+        )
+    return len(payees)
 
 
 def cut_batches(ledger: Ledger, *, chain_id: int, sender: str, max_words: int) -> int:
@@ -121,14 +132,16 @@ def _cut(session: Session, chain_id: int, sender: str, max_words: int) -> int:
         session.flush()
         # The contract's batch id is the ledger's batch number (sequential ids share bitmap slots).
         batch.batch_key = batch_key_of(batch.id)
-        session.execute(
-            update(Payout),
-            [
-                {"id": pid, "batch_id": batch.id, "state": PayoutState.BATCHED,
-                 "updated_at_ms": stamp}
-                for pid, _ in group
-            ],
-        )  # fmt: skip
+        ids = [pid for pid, _ in group]
+        for start in range(0, len(ids), _CHUNK):
+            session.execute(
+                update(Payout)
+                .where(
+                    Payout.id.in_(ids[start : start + _CHUNK]), Payout.state == PayoutState.PENDING
+                )
+                .values(batch_id=batch.id, state=PayoutState.BATCHED, updated_at_ms=stamp)
+                .execution_options(synchronize_session=False)
+            )
     return len(groups)
 
 

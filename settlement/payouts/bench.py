@@ -24,16 +24,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--payouts", type=int, nargs="+", default=[2_000, 10_000])
     parser.add_argument("--batch-words", type=int, default=500)
     parser.add_argument("--confirmations", type=int, default=3)
+    parser.add_argument(
+        "--database-url", default=None,
+        help="an EMPTY ledger database (e.g. PostgreSQL); default: a fresh SQLite file",
+    )  # fmt: skip
     parser.set_defaults(handler=run)
 
 
-def measure(payouts: int, *, batch_words: int, confirmations: int) -> dict[str, Any]:
+def measure(
+    payouts: int, *, batch_words: int, confirmations: int, database_url: str | None = None
+) -> dict[str, Any]:
     """Run one measurement on a fresh anvil and ledger; return its row."""
+    from sqlalchemy import func, select
+
     from settlement.chain.anvil import DEV_PRIVATE_KEYS, Anvil
     from settlement.chain.client import JsonRpcChainClient
     from settlement.chain.evm import EvmPayoutChain
     from settlement.errors import FatalSettlementError
     from settlement.ledger import UsageInput, open_ledger
+    from settlement.ledger.models import UsageEvent
     from settlement.payouts.devnet import deploy_dev_contracts, token_balance
     from settlement.payouts.worker import SettlementWorker
 
@@ -47,7 +56,12 @@ def measure(payouts: int, *, batch_words: int, confirmations: int) -> dict[str, 
             client, chain_id=anvil.chain_id, settlement_address=contracts.settlement,
             private_key=settler_key, confirmations=confirmations,
         )  # fmt: skip
-        book = open_ledger(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        book = open_ledger(database_url or f"sqlite:///{Path(tmp) / 'bench.db'}")
+        with book.transaction() as session:
+            if session.scalar(select(func.count()).select_from(UsageEvent)):
+                raise FatalSettlementError(
+                    "bench: the ledger database must be empty (one size per DB)"
+                )
         payees = [f"0x{0x10_0000 + i:040x}" for i in range(payouts)]
         book.record_usage_many(
             UsageInput(f"bench-{i}", payee, 10**12 + i) for i, payee in enumerate(payees)
@@ -63,6 +77,7 @@ def measure(payouts: int, *, batch_words: int, confirmations: int) -> dict[str, 
         if token_balance(client, contracts.token, payees[-1]) != 10**12 + payouts - 1:
             raise FatalSettlementError("bench: the last payee was not paid exactly once")
         batches = client.transaction_count(chain.sender) - 1  # minus the approve()
+        backend = book.engine.dialect.name
         book.close()
         client.close()
     return {
@@ -73,7 +88,7 @@ def measure(payouts: int, *, batch_words: int, confirmations: int) -> dict[str, 
         "ticks": ticks,
         "elapsed_s": round(elapsed_s, 3),
         "payouts_per_s": round(payouts / elapsed_s, 1),
-        "ledger": "sqlite",
+        "ledger": backend,
         "holders": "new",
     }
 
@@ -81,7 +96,12 @@ def measure(payouts: int, *, batch_words: int, confirmations: int) -> dict[str, 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print its rows."""
     rows = [
-        measure(n, batch_words=args.batch_words, confirmations=args.confirmations)
+        measure(
+            n,
+            batch_words=args.batch_words,
+            confirmations=args.confirmations,
+            database_url=args.database_url,
+        )
         for n in args.payouts
     ]
     if args.json:
