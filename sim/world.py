@@ -73,7 +73,6 @@ class World:
     adversarial: B  # liar, Sybil or ring operator (kinds never change per slot)
     ring: I32  # ring id per slot, -1 = none
     service_active: B  # arrived (growth) and paying
-    service_ring: B  # owned by a colluding ring (wash requests)
     service_weight: F32  # share of request demand
     service_owner_account: I64
     task_remaining_steps: I32
@@ -201,6 +200,14 @@ def _replica_table(services: ServiceTable) -> ReplicaTable:
     )
 
 
+def _rings(kind: I8, ring_size: int) -> I32:
+    """Ring id per slot: consecutive ring members form rings of `ring_size` (-1 = not in a ring)."""
+    ring = np.full(kind.size, -1, dtype=np.int32)
+    members = np.flatnonzero(kind == NodeKind.RING)
+    ring[members] = np.arange(members.size, dtype=np.int32) // ring_size
+    return ring
+
+
 def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -> World:
     """The initial world of a run, identical for both engines given the same generator."""
     n = slot_capacity(scenario, sizes)
@@ -217,13 +224,6 @@ def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -
     m = max(4, int(sizes.nodes * scenario.churn.growth_factor * sizes.services_per_100_nodes / 100))
     services = _service_table(rng, m, scenario)
     replicas = _replica_table(services)
-    ring = np.full(n, -1, dtype=np.int32)
-    ring_slots = np.flatnonzero(kind == NodeKind.RING)
-    ring[ring_slots] = np.arange(ring_slots.size, dtype=np.int32) // scenario.adversaries.ring_size
-    service_ring = np.zeros(m, dtype=np.bool_)
-    if ring_slots.size:
-        service_ring[rng.random(m) < ring_slots.size / n] = True
-    owners = max(1, m // 4)
     world = World(
         snapshot=Snapshot(
             nodes=nodes,
@@ -240,16 +240,15 @@ def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -
         true_capacity=true_cap,
         reported_cores=(nodes.capacity[:, 0] // 1000).astype(np.int64),
         adversarial=ADVERSARIAL[kind],
-        ring=ring,
+        ring=_rings(kind, scenario.adversaries.ring_size),
         service_active=np.zeros(m, dtype=np.bool_),
-        service_ring=service_ring,
         service_weight=rng.gamma(2.0, 0.5, size=m).astype(np.float32),
         service_owner_account=n + services.owner,
         task_remaining_steps=np.where(
             services.kind == ServiceKind.TASK, scenario.demand.task_duration_steps, -1
         ).astype(np.int32),
         replica_last_evictions=np.full((replicas.size, 3), -(10**9), dtype=np.int64),
-        owners=owners,
+        owners=max(1, m // 4),
         requestors=sizes.requestors,
         next_identity=n,
     )
