@@ -150,6 +150,33 @@ def _comparison(summary: dict[str, Any], baseline: dict[str, Any] | None) -> str
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _highlights(summary: dict[str, Any], baseline: dict[str, Any] | None) -> str:
+    """A few plain sentences: what the run shows, against the baseline when there is one."""
+
+    def pct(value: Any) -> str:
+        return f"{100 * float(value):.1f}%"
+
+    ours = (
+        f"Availability averaged {pct(summary['availability_mean'])} (worst step "
+        f"{pct(summary['availability_min'])}); adversaries held "
+        f"{pct(summary['adversary_placement_share'])} of running replicas and earned "
+        f"{pct(summary['adversary_revenue_share'])} of provider revenue; "
+        f"{summary['evictions_per_step']:.1f} evictions per step, "
+        f"{summary['eviction_loops']} eviction loops, {summary['budget_violations']} budget "
+        f"violations."
+    )
+    if baseline is None:
+        return f"<p>{html.escape(ours)}</p>"
+    theirs = (
+        f"The Kubernetes-like baseline on the same seed: availability "
+        f"{pct(baseline['availability_mean'])}, adversary placements "
+        f"{pct(baseline['adversary_placement_share'])}, adversary revenue "
+        f"{pct(baseline['adversary_revenue_share'])}, {baseline['evictions_per_step']:.1f} "
+        f"evictions per step, {baseline['eviction_loops']} eviction loops."
+    )
+    return f"<p>{html.escape(ours)}</p><p>{html.escape(theirs)}</p>"
+
+
 def _bounds(checks: list[str]) -> str:
     if not checks:
         return "<p class='ok'>All expected KPI bounds of the scenario hold.</p>"
@@ -184,7 +211,8 @@ def render_report(
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:2px 8px;
 text-align:right}}td:first-child{{text-align:left}}figure{{display:inline-block;margin:4px}}
 .ok{{color:#060}}.bad{{color:#b00;font-weight:bold}}</style></head><body>
-<h1>{html.escape(title)}</h1><table>{meta_rows}</table>{_bounds(bound_problems)}
+<h1>{html.escape(title)}</h1>{_highlights(summary, baseline_summary)}
+<table>{meta_rows}</table>{_bounds(bound_problems)}
 <h2>Plots</h2>{images}
 <h2>Hyperbrick policy vs baseline on the same seed</h2>{_comparison(summary, baseline_summary)}
 </body></html>
