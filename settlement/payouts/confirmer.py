@@ -116,9 +116,10 @@ def _step(
 ) -> None:
     state = PayoutState(batch.state)
     if receipt is None:
-        if _nonce_taken_elsewhere(state, batch, view):
+        if _nonce_taken_elsewhere(state, batch, view) and not chain.batch_executed(batch.batch_key):
             # Another transaction of this key used our nonce: no attempt of ours can ever mine.
-            # Re-sign with a fresh nonce; the contract's one-shot batch id makes this safe.
+            # (A node may count our own mined transaction before its receipt is queryable, hence
+            # the batch-id check.) Re-sign at a fresh nonce; the one-shot batch id keeps it safe.
             _to(session, batch, PayoutState.BATCHED, stamp)
             batch.nonce = batch.tx_hash = None
             report.resigned += 1
