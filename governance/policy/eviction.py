@@ -164,6 +164,8 @@ def apply_evictions(
     evict_at[sched] = plan.deadline_s[plan.outcome == _SCHEDULED]
     evict_reason[sched] = plan.reason[plan.outcome == _SCHEDULED]
     done = plan.replica[plan.outcome == _EXECUTED]
+    # Read before the writes below: with donate=True `evict_at` is the input column itself.
+    unscheduled = done[~np.isfinite(evict_at[done])]
     from_node = node[done]
     np.subtract.at(used, from_node, snapshot.services.demand[reps.service[done]])
     np.subtract.at(held, from_node, 1)
@@ -171,7 +173,7 @@ def apply_evictions(
     count[done] += 1
     node[done], evict_at[done], evict_reason[done] = -1, np.inf, -1
     # Flap history counts an eviction once: when scheduled, or when executed without notice.
-    counted = np.concatenate([sched, done[~np.isfinite(reps.evict_at_s[done])]])
+    counted = np.concatenate([sched, unscheduled])
     window, in_window = _count_flaps(snapshot, params, now_s, counted, donate)
     return dataclasses.replace(
         snapshot,

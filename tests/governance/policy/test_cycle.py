@@ -86,3 +86,55 @@ def test_explain_names_failing_filter_and_gap() -> None:
         assert why2.score_gap >= 0
         assert why2.best_score >= why2.score
         assert set(why2.factors) == set(params.placement.scorers)
+
+
+def _deep_copy(snap: Snapshot) -> Snapshot:
+    def copy_table(table: object) -> object:
+        return dataclasses.replace(
+            table,  # type: ignore[type-var]
+            **{f.name: getattr(table, f.name).copy() for f in dataclasses.fields(table)},  # type: ignore[arg-type]
+        )
+
+    return dataclasses.replace(
+        snap,
+        nodes=copy_table(snap.nodes),  # type: ignore[arg-type]
+        replicas=copy_table(snap.replicas),  # type: ignore[arg-type]
+        history=copy_table(snap.history),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("mode", ["sampled", "exact"])
+def test_donated_buffers_give_the_same_plans(mode: str) -> None:
+    params = PolicyParams(
+        placement=dataclasses.replace(PolicyParams().placement, mode=mode),  # type: ignore[arg-type]
+        eviction=dataclasses.replace(PolicyParams().eviction, notice_s=30.0),
+    )
+    base = synthetic_network(1500, 500, np.random.default_rng(4), now_s=NOW)
+    runs = []
+    for donate in (False, True):
+        snap = _deep_copy(base)
+        rng = np.random.default_rng(9)
+        out = []
+        now = NOW
+        for c in range(4):
+            now += 60.0
+            hb = np.where(np.arange(snap.nodes.size) % 7 == c, now - 1e4, now)
+            rep = snap.nodes.reputation.copy()
+            rep[np.arange(snap.nodes.size) % 11 == c] = 0.0  # some nodes fall below the floor
+            nodes = dataclasses.replace(snap.nodes, last_heartbeat_s=hb, reputation=rep)
+            snap = dataclasses.replace(snap, nodes=nodes)
+            result = run_cycle(snap, params, now, rng, donate=donate)
+            p = result.plan
+            out.append(
+                (
+                    p.evictions.replica.tobytes(),
+                    p.evictions.outcome.tobytes(),
+                    p.placements.node.tobytes(),
+                    result.snapshot.nodes.used.tobytes(),
+                    result.snapshot.history.evictions_in_window.tobytes(),
+                    result.snapshot.replicas.evict_at_s.tobytes(),
+                )
+            )
+            snap = result.snapshot
+        runs.append(out)
+    assert runs[0] == runs[1]
