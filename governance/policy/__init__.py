@@ -20,6 +20,12 @@ Call sequence (what `run_cycle` does, and what drivers may call step by step)::
 
 Every decision carries a machine-readable reason (`reasons`) and per-factor scores;
 `explain_placement` answers "why not node X". Same inputs and the same seed give an identical plan.
+
+At scale (1e6-1e7 nodes): pass ``donate=True`` when the previous snapshot is not needed any more
+(no copies of the usage and replica columns); observations may be accumulated over several steps
+and passed every k-th cycle with ``interval_s`` covering them (reputation's formula is written for
+any interval); a cycle with no pending replicas does no placement work at all. `kubernetes_baseline`
+gives the comparison policy in the same terms; `synthetic.synthetic_network` a seeded test network.
 """
 
 from governance.policy.build import (
