@@ -46,6 +46,7 @@ def test_sim_run_writes_parquet_csv_summary_and_report(
     html = (out / "report.html").read_text()
     assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{200,}'", html)) == len(PLOTS)
     assert "baseline (k8s-like)" in html
+    assert "The Kubernetes-like baseline on the same seed: availability" in html
     printed = capsys.readouterr().out
     assert str((out / "report.html").resolve()) in printed
 

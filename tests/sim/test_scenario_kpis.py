@@ -51,3 +51,12 @@ def test_full_sizes_keep_bounds_on_the_mesa_engine(name: str) -> None:
     scenario = load_scenario(name)
     result = run_scenario(scenario, engine="mesa")
     assert result.summary["bound_problems"] == [], result.summary
+
+
+def test_growth_scenario_grows_the_network_tenfold_with_services() -> None:
+    scenario = load_scenario("growth")
+    sizes = resolve_sizes(scenario, fast=True)
+    frame = run_scenario(scenario, sizes=sizes, seed=1).frame
+    assert frame["nodes_present"].iloc[-1] == 10 * sizes.nodes
+    # Services arrive with the nodes (10x); replicas per service vary (tasks have one).
+    assert frame["replicas_desired"].iloc[-1] >= 7 * frame["replicas_desired"].iloc[0]
