@@ -43,7 +43,9 @@ def _net(session: Session, up_to_period: int | None) -> int:
     )
     if up_to_period is not None:
         query = query.where(UsageEvent.period <= up_to_period)
-    rows = session.execute(query.order_by(UsageEvent.id)).all()
+    # Row locks (PostgreSQL): a second worker netting at the same time skips these events instead
+    # of linking them to a payout of its own (SQLite's IMMEDIATE transactions already serialize).
+    rows = session.execute(query.order_by(UsageEvent.id).with_for_update(skip_locked=True)).all()
     if not rows:
         return 0
     totals: dict[str, int] = defaultdict(int)
@@ -80,6 +82,7 @@ def _net(session: Session, up_to_period: int | None) -> int:
             update(UsageEvent)
             .where(
                 UsageEvent.id.in_(chunk),
+                UsageEvent.payout_id.is_(None),
                 Payout.payee == UsageEvent.payee,
                 Payout.id > floor,
             )
@@ -99,6 +102,7 @@ def _cut(session: Session, chain_id: int, sender: str, max_words: int) -> int:
         select(Payout.id, Payout.amount_wei, Payout.state)
         .where(Payout.state == PayoutState.PENDING)
         .order_by(Payout.id)
+        .with_for_update(skip_locked=True)
     ).all()
     groups: list[list[tuple[int, int]]] = []
     current: list[tuple[int, int]] = []

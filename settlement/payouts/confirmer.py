@@ -88,11 +88,14 @@ def _apply(session: Session, chain: PayoutChain, view: ChainView) -> ConfirmRepo
     report = ConfirmReport()
     stamp = now_ms()
     batches = session.scalars(
-        select(Batch).where(
+        select(Batch)
+        .where(
             Batch.chain_id == chain.chain_id,
             Batch.sender == chain.sender,
             Batch.state.in_([str(s) for s in IN_FLIGHT]),
         )
+        .order_by(Batch.id)
+        .with_for_update()  # a concurrent confirmer waits, then sees the states this one wrote
     ).all()
     for batch in batches:
         hashes = session.scalars(select(TxAttempt.tx_hash).where(TxAttempt.batch_id == batch.id))

@@ -99,6 +99,7 @@ def _sign(session: Session, chain: PayoutChain, fees: Fees, limit: int) -> int:
         )
         .order_by(Batch.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     if not batches:
         return 0
@@ -195,7 +196,7 @@ def broadcast(ledger: Ledger, chain: PayoutChain, *, resend_after_ms: int = 2_00
 
 def _mark_sent(session: Session, batch_ids: list[int]) -> None:
     stamp = now_ms()
-    for batch in session.scalars(select(Batch).where(Batch.id.in_(batch_ids))):
+    for batch in session.scalars(select(Batch).where(Batch.id.in_(batch_ids)).with_for_update()):
         if batch.state not in (PayoutState.SIGNED, PayoutState.BROADCAST):
             continue  # the confirmer moved it on meanwhile
         if batch.state == PayoutState.SIGNED:
@@ -230,7 +231,7 @@ def bump_stuck(ledger: Ledger, chain: PayoutChain, *, stuck_after_ms: int) -> in
 
 
 def _replace(session: Session, *, chain: PayoutChain, batch_id: int, market: Fees) -> None:
-    batch = session.get_one(Batch, batch_id)
+    batch = session.get_one(Batch, batch_id, with_for_update=True)
     if batch.state != PayoutState.BROADCAST or batch.nonce is None:
         return
     # Bump from the HIGHEST attempt at this nonce (a node refuses anything less than +10 % on it;
