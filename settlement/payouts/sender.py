@@ -3,7 +3,8 @@
 A crash at any point leaves either nothing (the signing transaction rolled back, the nonce unused)
 or a persisted signed transaction that the next run re-sends byte for byte. A stuck transaction is
 replaced by a fee-bumped one at the SAME nonce, persisted before it is sent, so at most one of a
-batch's attempts can ever be mined. One worker per (chain, sender key) is assumed.
+batch's attempts can ever be mined. Several workers may share a ledger: each step locks the rows
+it moves (FOR UPDATE [SKIP LOCKED] on PostgreSQL; SQLite serializes writers).
 """
 
 from __future__ import annotations
