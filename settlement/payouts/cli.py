@@ -19,6 +19,10 @@ def register(subparsers: Any) -> None:
     run = actions.add_parser("run", help="net usage, batch, send and confirm payouts")
     run.add_argument("--until-idle", action="store_true", help="stop when nothing is owed")
     run.add_argument("--timeout-s", type=float, default=None)
+    run.add_argument(
+        "--up-to-period", type=int, default=None,
+        help="settle only usage of periods <= N (default: everything metered so far)",
+    )  # fmt: skip
     run.set_defaults(handler=_run)
     audit = actions.add_parser("reconcile", help="compare the ledger with the chain")
     audit.add_argument("--token", default=None, help="token address to check balances against")
@@ -35,6 +39,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = SettleSettings()
     worker = build_worker(settings)
+    worker.net_up_to_period = args.up_to_period
     try:
         ticks = worker.run(
             until_idle=args.until_idle,

@@ -104,18 +104,19 @@ def build_chain(settings: SettleSettings) -> PayoutChain:
     if not settings.settlement_address:
         raise FatalSettlementError("settlement_address is not set (HYPERBRICK_SETTLE_...)")
     client = JsonRpcChainClient(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
-    kwargs = {
-        "chain_id": settings.chain_id,
-        "settlement_address": settings.settlement_address,
-        "private_key": key,
-        "confirmations": settings.confirmations,
-        "escrow_id": settings.escrow_id,
-    }
+    adapter = EvmPayoutChain
     if settings.chain_kind == "zksync":
         from settlement.chain.zksync import ZkSyncPayoutChain
 
-        return ZkSyncPayoutChain(client, **kwargs)  # type: ignore[arg-type]
-    return EvmPayoutChain(client, **kwargs)  # type: ignore[arg-type]
+        adapter = ZkSyncPayoutChain
+    return adapter(
+        client,
+        chain_id=settings.chain_id,
+        settlement_address=settings.settlement_address,
+        private_key=key,
+        confirmations=settings.confirmations,
+        escrow_id=settings.escrow_id,
+    )
 
 
 def build_worker(settings: SettleSettings) -> SettlementWorker:
