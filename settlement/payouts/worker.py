@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from settlement.chain.client import JsonRpcChainClient
 from settlement.chain.evm import EvmPayoutChain, max_words_per_tx
@@ -86,7 +87,8 @@ class SettlementWorker:
         ticks = 0
         while True:
             # A node or DB hiccup ends the tick; the next one resumes from the ledger.
-            with contextlib.suppress(RetryableSettlementError):
+            # (OperationalError: a lock timeout or a dropped database connection.)
+            with contextlib.suppress(RetryableSettlementError, OperationalError):
                 self.tick()
             ticks += 1
             if until_idle and self.outstanding() == 0:
