@@ -98,3 +98,21 @@ def test_record_usage_many_is_idempotent_and_atomic(ledger: Ledger) -> None:
             [UsageInput("bulk-x", BOB, 1), UsageInput("bulk-y", BOB, 1, ALICE)]
         )
     assert ledger.pending_payouts(BOB) == 50
+
+
+BAD_WEI_STRINGS = ["", "-1", "01", "1.0", "1e3", " 1", str(2**256), "0x10", "\u0661"]
+
+
+@pytest.mark.parametrize("text", BAD_WEI_STRINGS)
+def test_json_wei_strings_are_strict(text: str) -> None:
+    from settlement.ledger import parse_wei
+
+    with pytest.raises(InvalidAmountError):
+        parse_wei(text)
+
+
+def test_json_wei_round_trip() -> None:
+    from settlement.ledger import format_wei, parse_wei
+
+    for value in (0, 1, 10**18, MAX):
+        assert parse_wei(format_wei(value)) == value
