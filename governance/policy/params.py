@@ -73,7 +73,7 @@ class PlacementParams:
             "locality": 0.25,
         }
     )
-    sample_k: int = 8  # candidates per replica per round in sampled mode
+    sample_k: int = 6  # candidates per replica per round in sampled mode
     sample_rounds: int = 4  # rounds before a replica is reported unplaceable
     batch_size: int = 262_144  # replicas per optimistic batch in sampled mode
     pool_factor: float = 2.0  # large batches sample from the top pool_factor * batch nodes by key

@@ -9,10 +9,12 @@ replica r = sum of weight * factor over the enabled scorers, each factor in [0, 
   where it applies.
 * sampled: ``sample_k`` candidates per replica, drawn uniformly from all nodes when the call is
   small (no O(n) work at all) and otherwise from a pool of the top ``pool_factor * replicas``
-  available nodes by key, chosen once per call. In batches of ``batch_size`` the best feasible
-  candidate is committed optimistically; conflicts (capacity, newcomer quota, anti-affinity inside
-  the batch) are resolved in replica order and the losers retry with fresh samples for
-  ``sample_rounds`` rounds. Reported scores are taken at commit time, as in exact mode.
+  available nodes by key, chosen once per call; there replica i's first candidate is the i-th of
+  the pool's best nodes (one per replica, O(n) selection, no sort), the others are uniform draws.
+  In batches of ``batch_size`` the best feasible candidate is committed optimistically; conflicts
+  (capacity, newcomer quota, anti-affinity inside the batch) are resolved in replica order and the
+  losers retry with fresh samples for ``sample_rounds`` rounds. Reported scores are taken at commit
+  time, as in exact mode.
 """
 
 from __future__ import annotations

@@ -78,11 +78,13 @@ def place_sampled(
     for grow in range(3):
         if left.shape[0] == 0 or ctx.nodes.size == 0:
             break
-        pool = _universe(ctx, scorers, weights, left.shape[0], grow)
+        pool, head = _universe(ctx, scorers, weights, left.shape[0], grow)
         if pool is not None and pool.shape[0] == 0:
             break
         sub = ctx if pool is None else ctx.subset(pool)
         level = None if pool is None else NodeLevel(sub, filters, scorers, weights)
+        if level is not None:
+            level.head = head
         left = _place_in(sub, rows, left, filters, scorers, weights, rng, out, pool, level)
         if pool is not None:
             ctx.used[pool] = sub.used
@@ -112,6 +114,7 @@ class NodeLevel:
         self.masks = {f.name: self._mask(f, every) for f in self.filters}
         self.factors = {s.name: self._factor(s, every) for s, _ in self.scorers}
         self.part = self._part(every)  # -inf where a node-only filter fails
+        self.head = 0  # the pool's first `head` positions are its best nodes
 
     def _mask(self, f: Filter, nodes: I32) -> Bool:
         out: Bool = f.mask(self.ctx, nodes[None, :], np.zeros(1, dtype=np.int32))[0]
@@ -172,19 +175,27 @@ def _place_in(
 
 def _universe(
     ctx: PlacementContext, scorers: tuple[Scorer, ...], weights: F64, batch: int, grow: int
-) -> I64 | None:
-    """Candidate pool for a batch, or None for "all nodes" (small batches: no O(n) work)."""
+) -> tuple[I64 | None, int]:
+    """Candidate pool (None: all nodes, for small calls: no O(n) work) and its head size h.
+
+    The pool's first h positions hold the h best available nodes by key (in no particular
+    order; O(n) selection, no sort): replica i's first candidate is head position i mod h.
+    h = 0 when there is no head (the batch is as large as the network).
+    """
     p = ctx.params.placement
     n = ctx.nodes.size
     if batch * p.sample_k * 4 < n:
-        return None
+        return None, 0
     avail = np.flatnonzero(available_mask(ctx.nodes, ctx.params, ctx.now_s))
-    pool = min(avail.shape[0], max(math.ceil(p.pool_factor * batch) << grow, 4 * p.sample_k))
-    if pool >= avail.shape[0]:
-        return avail
+    size = avail.shape[0]
+    pool = min(size, max(math.ceil(p.pool_factor * batch) << grow, 4 * p.sample_k))
+    head = min(batch, pool)
+    if head >= size:
+        return avail, 0  # every available node is needed: uniform draws only
     keys = node_keys(ctx, scorers, weights, avail)
-    top: I64 = avail[np.argpartition(-keys, pool - 1)[:pool]]
-    return np.sort(top)
+    kth = [head - 1] if pool in (head, size) else [head - 1, pool - 1]
+    order: I64 = np.argpartition(-keys, kth)[:pool]
+    return avail[order], head
 
 
 def _round(
@@ -201,6 +212,8 @@ def _round(
     """One optimistic round over ``ctx``'s nodes; returns who won and the (local) picks."""
     k = ctx.params.placement.sample_k
     cand = rng.integers(0, ctx.nodes.size, size=(reps.shape[0], k), dtype=np.int32)
+    if level is not None and level.head:  # every row gets one node of the pool's best
+        cand[:, 0] = slots % level.head
     total = _totals(ctx, scorers, weights, cand, reps, level)
     ok, first_fail = _feasible(ctx, filters, cand, reps, level, total)
     total[~ok] = -np.inf
