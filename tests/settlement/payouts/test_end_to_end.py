@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import update
 
 from settlement.chain.client import JsonRpcChainClient
 from settlement.chain.evm import EvmPayoutChain
 from settlement.ledger import Ledger
+from settlement.ledger.models import Batch, Payout
 from settlement.payouts.devnet import DevContracts, token_balance
 from settlement.payouts.outbox import Event, deliver_outbox
+from settlement.payouts.reconcile import reconcile
 from settlement.payouts.states import Finality, PayoutState
 from settlement.payouts.worker import SettlementWorker
 
@@ -73,3 +76,27 @@ def test_finalized_batches_reach_the_outbox_once(
     assert seen[0].topic == "PayoutBatchFinalized"
     assert seen[0].payload["tx_hash"] == book.usage_trace("o-1").tx_hash
     assert seen[0].payload["total_wei"] == "5"
+
+
+def test_reconcile_catches_a_ledger_that_disagrees_with_the_chain(
+    book: Ledger,
+    worker: SettlementWorker,
+    client: JsonRpcChainClient,
+    contracts: DevContracts,
+    chain: EvmPayoutChain,
+    tick_until: Callable[[SettlementWorker, Callable[[], bool]], None],
+) -> None:
+    book.record_usage("r-1", payee=PROVIDER, amount_wei=10**15)
+    tick_until(worker, lambda: book.usage_trace("r-1").payout_state == "mined")
+    client.request("anvil_mine", hex(chain.confirmations))
+    worker.tick()
+    healthy = reconcile(book, chain, token_address=contracts.token)
+    assert healthy.ok
+    assert healthy.logs_checked
+    with book.transaction() as session:  # corrupt the ledger's idea of what batch 1 paid
+        session.execute(update(Batch).values(total_wei=2 * 10**15))
+        session.execute(update(Payout).values(amount_wei=2 * 10**15))
+    broken = reconcile(book, chain, token_address=contracts.token)
+    assert not broken.ok
+    assert list(broken.batch_total_mismatches.values()) == [(2 * 10**15, 10**15)]
+    assert broken.balance_mismatches == {PROVIDER: (2 * 10**15, 10**15)}

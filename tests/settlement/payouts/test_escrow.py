@@ -70,3 +70,5 @@ def test_escrow_pays_reverts_when_short_and_recovers_after_top_up(
     report = reconcile(book, chain, token_address=contracts.token, escrow_id=1)
     assert report.ok, report
     assert report.escrow_balance_wei == 2 * 10**15 - 12 * 10**14
+    assert report.escrow_expected_wei == report.escrow_balance_wei  # from the contract's events
+    assert report.logs_checked
