@@ -58,11 +58,15 @@ def place(
     replicas: I32 | I64 | None = None,
     donate: bool = False,
 ) -> tuple[PlacementPlan, Snapshot]:
-    """Place ``replicas`` (default: every pending replica); unpaid services are not placed.
+    """Place the pending ones of ``replicas`` (default: all pending); unpaid services are not placed.
 
     Returns the plan (rows in the order placed) and the snapshot with the placements applied.
     """
-    rows = pending_rows(snapshot) if replicas is None else np.asarray(replicas, dtype=np.int64)
+    if replicas is None:
+        rows = pending_rows(snapshot)
+    else:  # only pending replicas can be placed; assigned ones are left where they are
+        rows = np.asarray(replicas, dtype=np.int64)
+        rows = rows[snapshot.replicas.node[rows] < 0]
     mode = mode or params.placement.mode
     names = tuple(params.placement.scorers)
     weights = np.array([params.placement.scorers[n] for n in names], dtype=float)
