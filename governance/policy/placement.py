@@ -58,7 +58,7 @@ def place(
     replicas: I32 | I64 | None = None,
     donate: bool = False,
 ) -> tuple[PlacementPlan, Snapshot]:
-    """Place the pending ones of ``replicas`` (default: all pending); unpaid services are not placed.
+    """Place the pending ones of ``replicas`` (default: all pending); unpaid services wait.
 
     Returns the plan (rows in the order placed) and the snapshot with the placements applied.
     """
