@@ -66,11 +66,12 @@ def _reconcile(args: argparse.Namespace) -> int:
     finally:
         worker.close()
     document = dataclasses.asdict(report)
-    document["balance_mismatches"] = {
-        k: [str(v[0]), str(v[1])] for k, v in report.balance_mismatches.items()
-    }
-    if document["escrow_balance_wei"] is not None:
-        document["escrow_balance_wei"] = str(document["escrow_balance_wei"])
+    # JSON carries wei as decimal strings.
+    for name in ("balance_mismatches", "batch_total_mismatches"):
+        document[name] = {k: [str(v[0]), str(v[1])] for k, v in getattr(report, name).items()}
+    for name in ("escrow_balance_wei", "escrow_expected_wei"):
+        if document[name] is not None:
+            document[name] = str(document[name])
     document["ok"] = report.ok
     print(json.dumps(document, indent=2))
     return 0 if report.ok else 1
