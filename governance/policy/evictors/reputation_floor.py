@@ -1,4 +1,4 @@
-"""Eviction: replicas on nodes whose reputation fell below the floor."""
+"""Eviction: replicas on nodes whose reputation fell below the floor for their tenure."""
 
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ if TYPE_CHECKING:
 
 
 class ReputationFloor:
-    """Nodes past the newcomer grace (``tiers.established_tenure_s``) scoring below the floor.
+    """Nodes past the newcomer grace whose score is below ``floor * tenure factor``.
 
-    New keys start at score 0: they are held in check by the newcomer quotas, not evicted for a
-    score they have had no time to earn. Off when reputation is disabled (the Kubernetes baseline).
+    The tenure factor, min(1, tenure / tenure_full_s), caps what any node can have earned by
+    now, so an honest node climbing from 0 stays above the bar while a node that loses its score
+    (lies, outages, failed jobs) falls under it; at full tenure the bar is the floor itself. New
+    keys (tenure below ``tiers.established_tenure_s``) are held in check by the newcomer quotas
+    instead. Off when reputation is disabled (the Kubernetes baseline).
     """
 
     name = "reputation_floor"
@@ -33,8 +36,11 @@ class ReputationFloor:
         rows = np.flatnonzero(low)
         if rows.size == 0:
             return np.empty(0, dtype=np.int64)
-        young = (now_s - nodes.joined_at_s[rows]) < params.tiers.established_tenure_s
-        low[rows[young]] = False
+        tenure_s = now_s - nodes.joined_at_s[rows]
+        factor = np.minimum(tenure_s / params.reputation.tenure_full_s, 1.0)
+        bar = params.eviction.reputation_floor * factor
+        keep = (tenure_s < params.tiers.established_tenure_s) | (nodes.reputation[rows] >= bar)
+        low[rows[keep]] = False
         return not_scheduled(snapshot, replicas_on(snapshot, low))
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from governance.policy import (
     EvictionOutcome,
     EvictionParams,
+    EvictionReason,
     PolicyParams,
     Snapshot,
     Tier,
@@ -126,3 +127,50 @@ def test_newcomers_are_not_evicted_for_a_score_they_could_not_earn() -> None:
     again = run_cycle(first, params, NOW + 60.0, np.random.default_rng(1))
     ev = again.plan.evictions
     assert not np.isin(ev.replica, np.flatnonzero(on_newcomer)).any()
+
+
+def test_an_honest_newcomer_is_not_evicted_while_its_score_climbs() -> None:
+    """The growth scenario's finding: with a fast grace the floor must scale with tenure."""
+    params = PolicyParams.from_mapping(
+        {
+            "reputation": {"tenure_full_s": 14400, "gain_tau_s": 7200, "loss_tau_s": 1800},
+            "tiers": {"established_tenure_s": 3600, "trusted_tenure_s": 14400},
+            "placement": {"mode": "exact"},
+            "eviction": {"notice_s": 600, "heartbeat_ttl_s": 1300, "cooldown_s": 3600},
+        }
+    )
+    snap = synthetic_network(40, 30, np.random.default_rng(2), now_s=NOW, newcomer_share=1.0)
+    joined = np.full(snap.nodes.size, NOW)  # every node is a brand-new, honest key
+    snap = dataclasses.replace(
+        snap,
+        nodes=dataclasses.replace(snap.nodes, joined_at_s=joined, reputation=np.zeros(40)),
+    )
+    rng = np.random.default_rng(0)
+    now = NOW
+    for _ in range(40):  # 40 steps of 600 s: through the grace and well past it
+        now += 600.0
+        hb = np.full(snap.nodes.size, now)
+        snap = dataclasses.replace(
+            snap,
+            nodes=dataclasses.replace(snap.nodes, last_heartbeat_s=hb),
+            observations=make_observations(snap.nodes.size, 600.0),
+        )
+        result = run_cycle(snap, params, now, rng)
+        floor = list(EvictionReason).index(EvictionReason.REPUTATION_BELOW_FLOOR)
+        assert not np.any(result.plan.evictions.reason == floor)
+        snap = result.snapshot
+    # ... while a liar among them is still caught by the floor
+    obs = make_observations(snap.nodes.size, 600.0)
+    reported = snap.nodes.capacity.copy()
+    reported[0] *= 2
+    liar = dataclasses.replace(
+        obs, reported_capacity=reported, observed_capacity=snap.nodes.capacity
+    )
+    for _ in range(6):
+        now += 600.0
+        hb = np.full(snap.nodes.size, now)
+        snap = dataclasses.replace(
+            snap, nodes=dataclasses.replace(snap.nodes, last_heartbeat_s=hb), observations=liar
+        )
+        snap = run_cycle(snap, params, now, rng).snapshot
+    assert snap.nodes.reputation[0] < 0.1 * snap.nodes.reputation[1:].mean()
