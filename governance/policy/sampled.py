@@ -71,7 +71,8 @@ def place_sampled(
     """Place ``rows``; see `governance.policy.placement`.
 
     The candidate pool is chosen once per call (grown at most twice when replicas find nothing
-    feasible in it); batches and their rounds all sample from it.
+    feasible in it; a small call's uniform draws fall back to a pool of available nodes the same
+    way); batches and their rounds all sample from it.
     """
     out = new_decisions(rows.shape[0], len(scorers))
     left = np.arange(rows.shape[0])
@@ -90,8 +91,8 @@ def place_sampled(
             ctx.used[pool] = sub.used
             ctx.held[pool] = sub.held
             ctx.forget()
-        if pool is None or not np.any(out.failing_filter[left] >= 0):
-            break  # only conflicts left (already retried), or the pool was every node
+        if not np.any(out.failing_filter[left] >= 0):
+            break  # only conflicts left: they were retried already
     return out
 
 
@@ -184,7 +185,9 @@ def _universe(
     """
     p = ctx.params.placement
     n = ctx.nodes.size
-    if batch * p.sample_k * 4 < n:
+    if batch * p.sample_k * 4 < n and grow == 0:
+        # Small call: uniform draws over every node row, no O(n) work. Rows that find nothing
+        # (say most rows are unavailable) retry from a pool of available nodes (grow > 0).
         return None, 0
     avail = np.flatnonzero(available_mask(ctx.nodes, ctx.params, ctx.now_s))
     size = avail.shape[0]
