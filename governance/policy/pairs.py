@@ -17,6 +17,27 @@ def sorted_counts(keys: I64) -> tuple[I64, I32]:
     return keys[first], counts
 
 
+def stable_argsort(values: I32 | I64) -> I64:
+    """``argsort(values, kind="stable")`` for integer keys, via one int64 sort of (key, position).
+
+    A plain sort of packed keys is ~10x faster than numpy's stable argsort (timsort/mergesort);
+    keys too wide to pack next to the positions fall back to the stable argsort.
+    """
+    n = values.shape[0]
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    bits = (n - 1).bit_length()
+    if int(values.min()) < 0 or int(values.max()) >= 1 << (62 - bits):
+        out: I64 = np.argsort(values, kind="stable")
+        return out
+    packed = values.astype(np.int64) << bits
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed &= (1 << bits) - 1
+    out = packed
+    return out
+
+
 class PairCounts:
     """Sorted (service * n_domains + domain) keys with counts; vector lookups, cheap batched adds.
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from governance.policy.context import Filter, PlacementContext, Scorer
+from governance.policy.pairs import stable_argsort
 from governance.policy.prepare import available_mask
 from governance.policy.types import F32, F64, I8, I32, I64, Bool, Tier
 
@@ -82,18 +83,51 @@ def place_sampled(
         pool, head = _universe(ctx, scorers, weights, left.shape[0], grow)
         if pool is not None and pool.shape[0] == 0:
             break
-        sub = ctx if pool is None else ctx.subset(pool)
+        # A pool of every available node needs no copy: draws map into it, and NodeLevel's
+        # node-only filters already rule out the nodes outside it.
+        whole = pool is not None and head == 0
+        sub = ctx if pool is None or whole else ctx.subset(pool)
+        if whole and ctx.limit is None:
+            ctx.limit = ctx.capacity_limit(np.arange(ctx.nodes.size))
+            ctx.forget()
         level = None if pool is None else NodeLevel(sub, filters, scorers, weights)
         if level is not None:
             level.head = head
-        left = _place_in(sub, rows, left, filters, scorers, weights, rng, out, pool, level)
-        if pool is not None:
+        draw = Draw(pool, pool.shape[0], whole) if pool is not None else Draw(None, 0, True)
+        left = _place_in(sub, rows, left, filters, scorers, weights, rng, out, draw, level)
+        if pool is not None and not whole:
             ctx.used[pool] = sub.used
             ctx.held[pool] = sub.held
             ctx.forget()
         if not np.any(out.failing_filter[left] >= 0):
             break  # only conflicts left: they were retried already
     return out
+
+
+@dataclass(slots=True)
+class Draw:
+    """Where a round's candidates come from: ``size`` positions of ``pool`` (None: every node).
+
+    ``global_`` says the round works on the full context (candidates are node rows, mapped
+    through ``pool`` when one is given); otherwise on a pool subset (candidates are positions).
+    """
+
+    pool: I64 | None
+    size: int
+    global_: bool
+
+    def candidates(self, rng: np.random.Generator, n_nodes: int, shape: tuple[int, int]) -> I32:
+        """Uniform draws: node rows of the context the round works on."""
+        if self.pool is None:
+            return rng.integers(0, n_nodes, size=shape, dtype=np.int32)
+        cand = rng.integers(0, self.size, size=shape, dtype=np.int32)
+        if self.global_ and self.size != n_nodes:  # a pool of every node is the identity
+            cand = self.pool[cand].astype(np.int32)
+        return cand
+
+    def node_rows(self, picks: I32) -> I32 | I64:
+        """Global node rows of the context's ``picks``."""
+        return picks if self.pool is None or self.global_ else self.pool[picks]
 
 
 class NodeLevel:
@@ -154,7 +188,7 @@ def _place_in(
     weights: F64,
     rng: np.random.Generator,
     out: Decisions,
-    pool: I64 | None,
+    draw: Draw,
     level: NodeLevel | None,
 ) -> I64:
     """Batches of optimistic rounds within one node set; returns the slots still unplaced."""
@@ -166,9 +200,8 @@ def _place_in(
             if part.shape[0] == 0:
                 break
             reps = rows[part].astype(np.int32)
-            won, chosen = _round(ctx, reps, filters, scorers, weights, rng, out, part, level)
-            placed = chosen[won]
-            out.node[part[won]] = placed if pool is None else pool[placed]
+            won, chosen = _round(ctx, reps, filters, scorers, weights, rng, out, part, level, draw)
+            out.node[part[won]] = draw.node_rows(chosen[won])
             part = part[~won]
         remaining.append(part)
     return np.concatenate(remaining) if remaining else left
@@ -211,10 +244,11 @@ def _round(
     out: Decisions,
     slots: I64,
     level: NodeLevel | None,
+    draw: Draw,
 ) -> tuple[Bool, I32]:
     """One optimistic round over ``ctx``'s nodes; returns who won and the (local) picks."""
     k = ctx.params.placement.sample_k
-    cand = rng.integers(0, ctx.nodes.size, size=(reps.shape[0], k), dtype=np.int32)
+    cand = draw.candidates(rng, ctx.nodes.size, (reps.shape[0], k))
     if level is not None and level.head:  # every row gets one node of the pool's best
         cand[:, 0] = slots % level.head
     total = _totals(ctx, scorers, weights, cand, reps, level)
@@ -306,34 +340,32 @@ def _commit_layers(
         return
     nodes = chosen[idx]  # ``idx`` is sorted by node, then by row
     rsel = reps[idx]
-    demand = ctx.services.demand[ctx.replicas.service[rsel]]
-    first = np.r_[True, nodes[1:] != nodes[:-1]]
+    svc = ctx.replicas.service[rsel]
+    demand = ctx.services.demand[svc]
+    first = np.empty(nodes.shape[0], dtype=bool)
+    first[0] = True
+    np.not_equal(nodes[1:], nodes[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    before = np.cumsum(demand, axis=0, dtype=np.float64) - demand
-    earlier = before - before[starts][np.cumsum(first) - 1]  # earlier winners on the same node
-    later = np.flatnonzero(~first)  # not the first winner on its node
     factors = np.empty((idx.shape[0], len(scorers)), dtype=np.float32)
     for j, scorer in enumerate(scorers):
         if level is not None and scorer.node_only:
             factors[:, j] = level.factors[scorer.name][nodes]  # current for first winners
         else:
             factors[:, j] = scorer.score(ctx, nodes[:, None], rsel)[:, 0]
-    if later.size:
-        # Their node-only factors see the usage left by the earlier winners on the same node.
-        view = ctx.subset(nodes[later].astype(np.int64), with_limit=False)
-        view.used = (ctx.used[nodes[later]] + earlier[later]).astype(np.float32)
-        local = np.arange(later.shape[0], dtype=np.int32)[:, None]
-        for j, scorer in enumerate(scorers):
-            if scorer.node_only:
-                factors[later, j] = scorer.score(view, local, rsel[later])[:, 0]
-    out.factors[slots[idx]] = factors
-    out.score[slots[idx]] = factors.astype(float) @ weights
+    if starts.shape[0] < nodes.shape[0]:
+        _later_factors(ctx, scorers, nodes, rsel, demand, first, starts, factors)
+    sl = slots[idx]
+    out.factors[sl] = factors
+    score = np.zeros(idx.shape[0], dtype=np.float64)
+    for j, w in enumerate(weights.tolist()):
+        if w:
+            score += w * factors[:, j].astype(np.float64)
+    out.score[sl] = score
     uniq = nodes[starts]
-    added = np.add.reduceat(demand, starts, axis=0).astype(np.float32)
+    added = np.add.reduceat(demand, starts, axis=0)
     ctx.used[uniq] += added
-    ctx.held[uniq] += np.diff(np.r_[starts, nodes.shape[0]]).astype(np.int32)
+    ctx.held[uniq] += np.diff(np.append(starts, nodes.shape[0])).astype(np.int32)
     headroom = ctx.headroom_columns(refresh=False)
-    svc = ctx.replicas.service[rsel]
     ctx.pairs.add(ctx.pairs.key(svc, ctx.nodes.failure_domain[nodes]))
     ctx.forget(keep_headroom=headroom is not None)
     if headroom is not None:  # keep it current in O(winners) instead of O(pool)
@@ -341,21 +373,56 @@ def _commit_layers(
             column[uniq] -= added[:, r]
 
 
+def _later_factors(
+    ctx: PlacementContext,
+    scorers: tuple[Scorer, ...],
+    nodes: I32,
+    rsel: I32,
+    demand: F32,
+    first: Bool,
+    starts: I64,
+    factors: F32,
+) -> None:
+    """Node-only factors of winners behind earlier winners on their node, layer by layer.
+
+    Layer l holds every node's l-th winner (distinct nodes), so the node's usage can be set to
+    usage + earlier winners' demand in place, scored, and restored: no copy of node columns.
+    """
+    seg = np.cumsum(first) - 1
+    rank = np.arange(nodes.shape[0]) - starts[seg]
+    later = np.flatnonzero(~first)
+    before = np.cumsum(demand, axis=0, dtype=np.float64) - demand
+    earlier = before[later] - before[starts[seg[later]]]  # earlier winners on the same node
+    only = [(j, s) for j, s in enumerate(scorers) if s.node_only]
+    layer_of = rank[later]
+    for layer in range(1, int(layer_of.max()) + 1):
+        pick = np.flatnonzero(layer_of == layer)
+        rows = later[pick]
+        at = nodes[rows]
+        saved = ctx.used[at]
+        ctx.used[at] = (saved + earlier[pick]).astype(np.float32)
+        for j, scorer in only:
+            factors[rows, j] = scorer.score(ctx, at[:, None], rsel[rows])[:, 0]
+        ctx.used[at] = saved
+    ctx.forget(keep_headroom=True)
+
+
 def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> tuple[Bool, I64]:
     """Which optimistic picks survive, in row order: capacity, newcomer quota, anti-affinity.
 
     Also returns the picks' order by node (stable), which the commit reuses.
     """
-    order = np.argsort(chosen, kind="stable")
-    by_node = order
+    order = stable_argsort(chosen)
     nodes = chosen[order]
-    demand = ctx.services.demand[ctx.replicas.service[reps[order]]].astype(float)
-    cum = np.cumsum(demand, axis=0)
-    seg_start = np.r_[True, nodes[1:] != nodes[:-1]]
+    demand = ctx.services.demand[ctx.replicas.service[reps[order]]]
+    cum = np.cumsum(demand, axis=0, dtype=np.float64)
+    seg_start = np.empty(nodes.shape[0], dtype=bool)
+    seg_start[:1] = True
+    np.not_equal(nodes[1:], nodes[:-1], out=seg_start[1:])
     starts = np.flatnonzero(seg_start)
     seg_id = np.cumsum(seg_start) - 1
-    before = np.vstack([np.zeros((1, demand.shape[1])), cum])[starts][seg_id]
-    within = cum - before  # cumulative demand on this node among earlier picks, this one included
+    # cumulative demand on this node among earlier picks, this one included
+    within = cum - (cum[starts] - demand[starts])[seg_id]
     headroom = ctx.headroom_columns()
     if headroom is not None:
         fits = np.ones(nodes.shape[0], dtype=bool)
@@ -364,21 +431,22 @@ def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> tuple[Bool, I64]:
     else:
         limit = ctx.capacity_limit(nodes).astype(float)
         fits = np.all(ctx.used[nodes].astype(float) + within <= limit, axis=1)
-    rank = np.arange(nodes.shape[0]) - starts[seg_id]
-    newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
     if ctx.params.reputation.enabled:
+        rank = np.arange(nodes.shape[0]) - starts[seg_id]
+        newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
         quota = ctx.params.tiers.newcomer_max_replicas
         fits &= ~newcomer | (ctx.held[nodes] + rank < quota)
     ok = np.zeros(reps.shape[0], dtype=bool)
     ok[order] = fits
     # Two replicas of one spreading service may not land in one domain in the same batch.
     svc = ctx.replicas.service[reps]
-    keys = ctx.pairs.key(svc, ctx.nodes.failure_domain[chosen])
     spread = ctx.spread_active[svc] & ok
     if spread.any():
         idx = np.flatnonzero(spread)
-        order = np.argsort(keys[idx], kind="stable")
-        sorted_keys = keys[idx][order]
-        dup = np.r_[False, sorted_keys[1:] == sorted_keys[:-1]]
-        ok[idx[order[dup]]] = False
-    return ok, by_node
+        keys = ctx.pairs.key(svc[idx], ctx.nodes.failure_domain[chosen[idx]])
+        by_key = stable_argsort(keys)
+        sorted_keys = keys[by_key]
+        dup = np.zeros(idx.shape[0], dtype=bool)
+        np.equal(sorted_keys[1:], sorted_keys[:-1], out=dup[1:])
+        ok[idx[by_key[dup]]] = False
+    return ok, order
