@@ -12,6 +12,7 @@ switch to vectorised chunks.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,6 +22,12 @@ from governance.policy.sampled import Decisions, new_decisions, node_keys, total
 from governance.policy.types import F64, I32, I64, Tier
 
 NEG_INF = float("-inf")
+# Per call: filters' `ok`, scorers' `score_one` (bound methods) and the weights as floats.
+_Calls = tuple[
+    tuple[Callable[[PlacementContext, int, int], bool], ...],
+    tuple[Callable[[PlacementContext, int, int], float], ...],
+    list[float],
+]
 SCALAR_STEPS = 256  # scalar evaluations per decision before switching to vectorised chunks
 CHUNK = 65_536
 
@@ -104,26 +111,46 @@ def place_exact(
     weighted = [(s, w) for s, w in zip(scorers, weights.tolist(), strict=True) if w]
     special: dict[int, list[int]] = {}  # per service: domains where a bonus exceeds the bound
     check_full = any(s.prefers_full for s, _ in weighted)
-    for i, rep in enumerate(rows.tolist()):
-        svc = int(ctx.replicas.service[rep])
+    # Decisions are gathered in Python lists and written once: per-element numpy writes cost
+    # more than the rest of a typical decision.
+    fails: list[int] = []
+    placed: list[int] = []  # positions in ``rows``
+    picks: list[int] = []
+    scores: list[float] = []
+    factor_rows: list[list[float]] = []
+    services = ctx.replicas.service[rows].tolist()
+    # Bound methods looked up once: a decision calls each a few times.
+    calls: _Calls = (
+        tuple(f.ok for f in filters),
+        tuple(s.score_one for s in scorers),
+        weights.tolist(),
+    )
+    bounds = [(s.bound_one, w) for s, w in weighted]
+    for i, (rep, svc) in enumerate(zip(rows.tolist(), services, strict=True)):
         if svc not in special:
             special[svc] = sorted({d for s, _ in weighted for d in s.special_domains(ctx, rep)})
         node, score, fail, factors = _decide(
-            ctx, index, rep, filters, scorers, weights, weighted, special[svc]
+            ctx, index, rep, filters, scorers, weights, weighted, special[svc], calls
         )
-        out.failing_filter[i] = fail
+        fails.append(fail)
         if node < 0:
             continue
-        out.node[i] = node
-        out.score[i] = score
-        out.factors[i] = factors or [s.score_one(ctx, node, rep) for s in scorers]
+        placed.append(i)
+        picks.append(node)
+        scores.append(score)
+        factor_rows.append(factors or [s.score_one(ctx, node, rep) for s in scorers])
         _commit_one(ctx, rep, node)
         new_key = 0.0
-        for s, w in weighted:
-            new_key += w * s.bound_one(ctx, node)
+        for bound_one, w in bounds:
+            new_key += w * bound_one(ctx, node)
         # Full nodes sink by themselves when keys fall as nodes fill; check only otherwise.
         alive = _can_take(ctx, node, min_demand) if check_full else True
         index.update(node, new_key, alive)
+    out.failing_filter[:] = fails
+    if placed:
+        out.node[placed] = picks
+        out.score[placed] = scores
+        out.factors[placed] = np.array(factor_rows, dtype=np.float64)
     return out
 
 
@@ -136,23 +163,24 @@ def _decide(
     weights: F64,
     weighted: list[tuple[Scorer, float]],
     special: list[int],
+    calls: _Calls,
 ) -> tuple[int, float, int, list[float] | None]:
-    best, best_node = -np.inf, -1
+    best, best_node = NEG_INF, -1
     best_factors: list[float] | None = None
     fails = [0] * len(filters)
+    oks, score_fns, weights_l = calls
     for d in special:
         node, score = _scan_domain(ctx, d, rep, filters, scorers, weights)
         if score > best or (score == best and 0 <= node < best_node):
             best, best_node, best_factors = score, node, None
     j, popped, steps = index.start, [], 0
-    weights_l = weights.tolist()
     order, keys, touched = index.order, index.keys, index.touched
     while True:
         while j < len(order) and order[j] in touched:
             j += 1
         if j == len(order) and index.more():
             continue
-        top_sorted = keys[j] if j < len(order) else -np.inf
+        top_sorted = keys[j] if j < len(order) else NEG_INF
         top_heap = index.heap_top()
         top = top_sorted if top_sorted >= top_heap else top_heap
         if top <= best or top == NEG_INF:
@@ -172,11 +200,15 @@ def _decide(
         else:
             node = order[j]
             j += 1
-        failed = _first_failing(ctx, filters, node, rep)
+        failed = -1
+        for i, ok in enumerate(oks):
+            if not ok(ctx, node, rep):
+                failed = i
+                break
         if failed >= 0:
             fails[failed] += 1
             continue
-        factors = [s.score_one(ctx, node, rep) for s in scorers]
+        factors = [fn(ctx, node, rep) for fn in score_fns]
         score = 0.0
         for f, w in zip(factors, weights_l, strict=True):
             if w:
@@ -187,13 +219,6 @@ def _decide(
         heapq.heappush(index.heap, item)
     fail = -1 if best_node >= 0 else (int(np.argmax(fails)) if any(fails) else -1)
     return best_node, float(best), fail, best_factors
-
-
-def _first_failing(ctx: PlacementContext, filters: tuple[Filter, ...], node: int, rep: int) -> int:
-    for i, f in enumerate(filters):
-        if not f.ok(ctx, node, rep):
-            return i
-    return -1
 
 
 def _vector_walk(
@@ -269,8 +294,8 @@ def _can_take(ctx: PlacementContext, node: int, min_demand: I32 | None) -> bool:
 
 
 def _commit_one(ctx: PlacementContext, rep: int, node: int) -> None:
-    svc = int(ctx.replicas.service[rep])
+    svc = ctx.replicas.service.item(rep)
     ctx.used[node] += ctx.services.demand[svc]
     ctx.held[node] += 1
-    ctx.pairs.add_one(svc * ctx.pairs.n_domains + int(ctx.nodes.failure_domain[node]))
+    ctx.pairs.add_one(svc * ctx.pairs.n_domains + ctx.nodes.failure_domain.item(node))
     ctx.forget()

@@ -20,10 +20,10 @@ class AntiAffinity:
         return out
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
-        svc = int(ctx.replicas.service[rep])
-        if not ctx.spread_active[svc]:
+        svc = ctx.replicas.service.item(rep)
+        if not ctx.spread_active.item(svc):
             return True
-        key = svc * ctx.pairs.n_domains + int(ctx.nodes.failure_domain[node])
+        key = svc * ctx.pairs.n_domains + ctx.nodes.failure_domain.item(node)
         return ctx.pairs.get(key) == 0
 
 

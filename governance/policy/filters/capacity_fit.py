@@ -29,10 +29,14 @@ class CapacityFit:
         return fits
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
-        demand = ctx.services.demand[int(ctx.replicas.service[rep])]
-        after = ctx.used[node] + demand
+        # Python floats: sums of whole numbers below 2**24 equal their float32 sums.
+        demand = ctx.services.demand[ctx.replicas.service.item(rep)].tolist()
+        used = ctx.used[node].tolist()
         limit = ctx.capacity_limit_one(node)
-        return all(a <= b for a, b in zip(after.tolist(), limit, strict=True))
+        for u, d, c in zip(used, demand, limit, strict=True):  # noqa: SIM110 (no generator per call)
+            if u + d > c:
+                return False
+        return True
 
 
 PLUGIN = CapacityFit()

@@ -27,8 +27,8 @@ class EvictionCooldown:
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
         r = ctx.replicas
-        cooling = ctx.now_s < float(r.last_evicted_at_s[rep]) + ctx.params.eviction.cooldown_s
-        return not (cooling and int(r.last_evicted_node[rep]) == ctx.global_row(node))
+        cooling = ctx.now_s < r.last_evicted_at_s.item(rep) + ctx.params.eviction.cooldown_s
+        return not (cooling and r.last_evicted_node.item(rep) == ctx.global_row(node))
 
 
 PLUGIN = EvictionCooldown()

@@ -22,9 +22,9 @@ class NewcomerQuota:
         return out
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
-        if not ctx.params.reputation.enabled or int(ctx.nodes.tier[node]) != Tier.NEWCOMER:
+        if not ctx.params.reputation.enabled or ctx.nodes.tier.item(node) != Tier.NEWCOMER:
             return True
-        return int(ctx.held[node]) < ctx.params.tiers.newcomer_max_replicas
+        return bool(ctx.held.item(node) < ctx.params.tiers.newcomer_max_replicas)
 
 
 PLUGIN = NewcomerQuota()

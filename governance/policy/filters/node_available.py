@@ -24,9 +24,9 @@ class NodeAvailable:
         n = ctx.nodes
         ttl = ctx.params.eviction.heartbeat_ttl_s
         return bool(
-            n.healthy[node]
-            and not n.draining[node]
-            and float(n.last_heartbeat_s[node]) >= ctx.now_s - ttl
+            n.healthy.item(node)
+            and not n.draining.item(node)
+            and n.last_heartbeat_s.item(node) >= ctx.now_s - ttl
         )
 
 

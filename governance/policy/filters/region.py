@@ -25,8 +25,8 @@ class Region:
         return out
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
-        want = int(ctx.services.region[int(ctx.replicas.service[rep])])
-        return want == NO_REGION or int(ctx.nodes.region[node]) == want
+        want = ctx.services.region.item(ctx.replicas.service.item(rep))
+        return bool(want == NO_REGION or ctx.nodes.region.item(node) == want)
 
 
 PLUGIN = Region()

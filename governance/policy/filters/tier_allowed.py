@@ -27,9 +27,9 @@ class TierAllowed:
         return out
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
-        if not ctx.params.reputation.enabled or int(ctx.nodes.tier[node]) != Tier.NEWCOMER:
+        if not ctx.params.reputation.enabled or ctx.nodes.tier.item(node) != Tier.NEWCOMER:
             return True
-        crit = int(ctx.services.criticality[int(ctx.replicas.service[rep])])
+        crit = ctx.services.criticality.item(ctx.replicas.service.item(rep))
         return crit <= ctx.params.tiers.newcomer_max_criticality
 
 

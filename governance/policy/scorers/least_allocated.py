@@ -27,7 +27,9 @@ def free_share_one(used: list[float], cap: list[float]) -> float:
     """Scalar `free_share` (same operations in the same order)."""
     total = 0.0
     for u, c in zip(used, cap, strict=True):
-        total += min(1.0, max(0.0, 1.0 - u / c)) if c > 0 else 0.0
+        if c > 0:
+            share = 1.0 - u / c
+            total += 1.0 if share > 1.0 else (share if share > 0.0 else 0.0)
     return total / len(cap)
 
 

@@ -29,9 +29,13 @@ class Locality:
         return out
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
-        svc = int(ctx.replicas.service[rep])
-        count = ctx.locality.get(svc * ctx.locality.n_domains + int(ctx.nodes.failure_domain[node]))
-        return count / max(int(ctx.n_deps[svc]), 1)
+        svc = ctx.replicas.service.item(rep)
+        deps = ctx.n_deps.item(svc)
+        if not deps:  # no dependencies: no locality entries, factor 0
+            return 0.0
+        count = ctx.locality.get(svc * ctx.locality.n_domains + ctx.nodes.failure_domain.item(node))
+        out: float = count / deps
+        return out
 
     def bound(self, ctx: PlacementContext, nodes: I64) -> F64:
         # Zero outside the special domains, which exact mode searches separately.
@@ -42,6 +46,8 @@ class Locality:
 
     def special_domains(self, ctx: PlacementContext, rep: int) -> list[int]:
         svc = int(ctx.replicas.service[rep])
+        if not ctx.n_deps[svc]:  # no dependencies: the factor is 0 everywhere
+            return []
         return ctx.locality.domains_of(svc)
 
 

@@ -18,14 +18,16 @@ class ReputationScore:
         return out
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
-        return float(ctx.nodes.reputation[node])
+        out: float = ctx.nodes.reputation.item(node)
+        return out
 
     def bound(self, ctx: PlacementContext, nodes: I64) -> F64:
         out: F64 = ctx.nodes.reputation[nodes].astype(float)
         return out
 
     def bound_one(self, ctx: PlacementContext, node: int) -> float:
-        return float(ctx.nodes.reputation[node])
+        out: float = ctx.nodes.reputation.item(node)
+        return out
 
     def special_domains(self, ctx: PlacementContext, rep: int) -> list[int]:
         return []

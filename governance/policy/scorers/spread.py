@@ -26,9 +26,9 @@ class Spread:
         return out
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
-        svc = int(ctx.replicas.service[rep])
-        count = ctx.pairs.get(svc * ctx.pairs.n_domains + int(ctx.nodes.failure_domain[node]))
-        want = max(int(ctx.services.replicas[svc]), 1)
+        svc = ctx.replicas.service.item(rep)
+        count = ctx.pairs.get(svc * ctx.pairs.n_domains + ctx.nodes.failure_domain.item(node))
+        want = max(ctx.services.replicas.item(svc), 1)
         return min(1.0, max(0.0, 1.0 - count / want))
 
     def bound(self, ctx: PlacementContext, nodes: I64) -> F64:
