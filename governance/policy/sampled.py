@@ -169,9 +169,8 @@ class NodeLevel:
             part[~self.masks[f.name][nodes]] = -np.inf
         return part
 
-    def refresh(self, nodes: I32) -> None:
-        """Recompute after replicas were committed to ``nodes``."""
-        touched = np.flatnonzero(np.bincount(nodes, minlength=self.ctx.nodes.size)).astype(np.int32)
+    def refresh(self, touched: I32) -> None:
+        """Recompute after replicas were committed to ``touched`` (distinct node rows)."""
         for f in self.filters:
             self.masks[f.name][touched] = self._mask(f, touched)
         for s, _ in self.scorers:
@@ -264,9 +263,9 @@ def _round(
     ok_has, by_node = _resolve(ctx, reps[has_idx], chosen[has_idx])
     won[has_idx] = ok_has
     winners = has_idx[by_node][ok_has[by_node]]  # sorted by node, then by row
-    _commit_layers(ctx, scorers, weights, reps, chosen, winners, out, slots, level)
+    touched = _commit_layers(ctx, scorers, weights, reps, chosen, winners, out, slots, level)
     if level is not None:
-        level.refresh(chosen[won])
+        level.refresh(touched)
     out.failing_filter[slots[won]] = -1
     return won, chosen
 
@@ -330,14 +329,15 @@ def _commit_layers(
     out: Decisions,
     slots: I64,
     level: NodeLevel | None,
-) -> None:
+) -> I32:
     """Score every winner as of its own commit, then commit the round at once.
 
     A winner's node-only factors are taken with the node's usage after the earlier winners on
     that node (row order), so reported scores are those at commit time, as in exact mode.
+    Returns the distinct nodes that received replicas, ascending.
     """
     if idx.size == 0:
-        return
+        return np.empty(0, dtype=np.int32)
     nodes = chosen[idx]  # ``idx`` is sorted by node, then by row
     rsel = reps[idx]
     svc = ctx.replicas.service[rsel]
@@ -371,6 +371,7 @@ def _commit_layers(
     if headroom is not None:  # keep it current in O(winners) instead of O(pool)
         for r, column in enumerate(headroom):
             column[uniq] -= added[:, r]
+    return uniq
 
 
 def _later_factors(
@@ -385,25 +386,25 @@ def _later_factors(
 ) -> None:
     """Node-only factors of winners behind earlier winners on their node, layer by layer.
 
-    Layer l holds every node's l-th winner (distinct nodes), so the node's usage can be set to
-    usage + earlier winners' demand in place, scored, and restored: no copy of node columns.
+    Layer l holds every node's l-th winner (distinct nodes; the (l-1)-th sits just before it,
+    as winners are sorted by node), so adding the previous layer's demand to the node's usage
+    in place gives the usage at this winner's commit: no copy of node columns. Usage is
+    restored at the end (sums of whole numbers are exact in float32).
     """
     seg = np.cumsum(first) - 1
     rank = np.arange(nodes.shape[0]) - starts[seg]
     later = np.flatnonzero(~first)
-    before = np.cumsum(demand, axis=0, dtype=np.float64) - demand
-    earlier = before[later] - before[starts[seg[later]]]  # earlier winners on the same node
-    only = [(j, s) for j, s in enumerate(scorers) if s.node_only]
     layer_of = rank[later]
+    only = [(j, s) for j, s in enumerate(scorers) if s.node_only]
+    second = later[layer_of == 1]  # one per node with later winners
+    saved = ctx.used[nodes[second]]
     for layer in range(1, int(layer_of.max()) + 1):
-        pick = np.flatnonzero(layer_of == layer)
-        rows = later[pick]
+        rows = second if layer == 1 else later[layer_of == layer]
         at = nodes[rows]
-        saved = ctx.used[at]
-        ctx.used[at] = (saved + earlier[pick]).astype(np.float32)
+        ctx.used[at] += demand[rows - 1]
         for j, scorer in only:
             factors[rows, j] = scorer.score(ctx, at[:, None], rsel[rows])[:, 0]
-        ctx.used[at] = saved
+    ctx.used[nodes[second]] = saved
     ctx.forget(keep_headroom=True)
 
 
