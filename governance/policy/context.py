@@ -137,12 +137,13 @@ class PlacementContext:
         if self.limit is not None:
             out: F32 = self.limit[nodes]
             return out
-        cap = self.nodes.capacity[nodes]
-        newcomer = self.nodes.tier[nodes] == Tier.NEWCOMER
+        cap = np.take(self.nodes.capacity, nodes, axis=0)  # a copy: scaled in place below
         if not self.params.reputation.enabled:
             return cap
+        newcomer = self.nodes.tier[nodes] == Tier.NEWCOMER
         frac = np.float32(self.params.tiers.newcomer_capacity_fraction)
-        return np.where(newcomer[..., None], cap * frac, cap)
+        np.multiply(cap, frac, out=cap, where=newcomer[..., None])
+        return cap
 
     def capacity_limit_one(self, node: int) -> list[float]:
         """Scalar `capacity_limit`."""

@@ -415,15 +415,15 @@ def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> tuple[Bool, I64]:
     """
     order = stable_argsort(chosen)
     nodes = chosen[order]
-    demand = ctx.services.demand[ctx.replicas.service[reps[order]]]
-    cum = np.cumsum(demand, axis=0, dtype=np.float64)
+    # within: cumulative demand on this node among earlier picks, this one included
+    within = ctx.services.demand[ctx.replicas.service[reps[order]]]
     seg_start = np.empty(nodes.shape[0], dtype=bool)
     seg_start[:1] = True
     np.not_equal(nodes[1:], nodes[:-1], out=seg_start[1:])
     starts = np.flatnonzero(seg_start)
     seg_id = np.cumsum(seg_start) - 1
-    # cumulative demand on this node among earlier picks, this one included
-    within = cum - (cum[starts] - demand[starts])[seg_id]
+    rank = np.arange(nodes.shape[0]) - starts[seg_id]
+    _cumulate_layers(within, seg_start, rank)
     headroom = ctx.headroom_columns()
     if headroom is not None:
         fits = np.ones(nodes.shape[0], dtype=bool)
@@ -433,7 +433,6 @@ def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> tuple[Bool, I64]:
         limit = ctx.capacity_limit(nodes).astype(float)
         fits = np.all(ctx.used[nodes].astype(float) + within <= limit, axis=1)
     if ctx.params.reputation.enabled:
-        rank = np.arange(nodes.shape[0]) - starts[seg_id]
         newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
         quota = ctx.params.tiers.newcomer_max_replicas
         fits &= ~newcomer | (ctx.held[nodes] + rank < quota)
@@ -451,3 +450,19 @@ def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> tuple[Bool, I64]:
         np.equal(sorted_keys[1:], sorted_keys[:-1], out=dup[1:])
         ok[idx[by_key[dup]]] = False
     return ok, order
+
+
+def _cumulate_layers(values: F32, first: Bool, rank: I64) -> None:
+    """In place, running sums of ``values`` rows within runs that start where ``first`` is set.
+
+    Layer by layer (the l-th row of every run at once): runs are short, so a few small passes
+    replace a full-length float64 cumsum. Float32 is exact: sums of whole numbers below 2**24,
+    and beyond that (far over any node's capacity) rounding cannot bring a sum back under it.
+    """
+    later = np.flatnonzero(~first)
+    if later.size == 0:
+        return
+    layer_of = rank[later]
+    for layer in range(1, int(layer_of.max()) + 1):
+        rows = later[layer_of == layer]
+        values[rows] += values[rows - 1]
