@@ -112,7 +112,6 @@ def _plan(
     """Assemble the plan: unpaid rows first, then the placed/unplaceable rows in order."""
     skipped = rows[unpaid]
     all_rows = np.concatenate([skipped, todo]).astype(np.int32)
-    node = np.concatenate([np.full(skipped.shape[0], -1, dtype=np.int32), decisions.node])
     placed = decisions.node >= 0
     unplaced = _NO_NODE if mode == "exact" else _NO_CANDIDATE
     reason = np.concatenate(
@@ -130,6 +129,17 @@ def _plan(
         dtype=np.int8,
     )
     failing = np.where(placed | (ff < 0), -1, filter_codes[ff]).astype(np.int8)
+    if skipped.shape[0] == 0:  # the usual case: the decision columns are the plan's, no copies
+        return PlacementPlan(
+            replica=all_rows,
+            node=decisions.node,
+            reason=reason,
+            score=decisions.score,
+            factor_names=names,
+            factor_scores=decisions.factors,
+            failing_filter=failing,
+        )
+    node = np.concatenate([np.full(skipped.shape[0], -1, dtype=np.int32), decisions.node])
     factors = np.concatenate(
         [np.full((skipped.shape[0], len(names)), np.nan, dtype=np.float32), decisions.factors]
     )
