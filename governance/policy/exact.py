@@ -128,7 +128,8 @@ def place_exact(
     bounds = [(s.bound_one, w) for s, w in weighted]
     for i, (rep, svc) in enumerate(zip(rows.tolist(), services, strict=True)):
         if svc not in special:
-            special[svc] = sorted({d for s, _ in weighted for d in s.special_domains(ctx, rep)})
+            found = [d for s, _ in weighted for d in s.special_domains(ctx, rep)]
+            special[svc] = sorted(set(found)) if found else found
         node, score, fail, factors = _decide(
             ctx, index, rep, filters, scorers, weights, weighted, special[svc], calls
         )

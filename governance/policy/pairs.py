@@ -122,7 +122,8 @@ class PairCounts:
 
     def get(self, key: int) -> int:
         """Scalar lookup (exact mode); backed by a dict built on first use."""
-        return self._as_dict().get(key, 0)
+        d = self._dict
+        return (d if d is not None else self._as_dict()).get(key, 0)
 
     def add_one(self, key: int) -> None:
         """Scalar add (exact mode); the arrays are rebuilt lazily on the next vector lookup."""
