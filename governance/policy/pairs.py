@@ -45,7 +45,16 @@ class PairCounts:
     their replicas, not to the whole network.
     """
 
-    __slots__ = ("_counts", "_dict", "_keys", "_present", "_present_version", "_stale", "n_domains")
+    __slots__ = (
+        "_counts",
+        "_dict",
+        "_keys",
+        "_present",
+        "_present_version",
+        "_spare",
+        "_stale",
+        "n_domains",
+    )
 
     def __init__(self, keys: I64, n_domains: int) -> None:
         self.n_domains = n_domains
@@ -54,6 +63,10 @@ class PairCounts:
         self._stale = False
         self._present: I64 | None = None
         self._present_version = -1
+        # Merge target of the next add (keys, counts, kept-row mask), swapped with the live
+        # table after each merge: reused buffers instead of fresh ones, whose first-touch page
+        # faults dominated the batched adds.
+        self._spare: tuple[I64, I32, Bool] | None = None
 
     def key(self, service: I32 | I64, domain: I32 | I64) -> I64:
         """Pair keys of broadcast ``service`` and ``domain`` arrays."""
@@ -114,11 +127,38 @@ class PairCounts:
         inside = pos < self._keys.shape[0]
         hit = np.zeros(new_keys.shape[0], dtype=bool)
         hit[inside] = self._keys[pos[inside]] == new_keys[inside]
-        counts = self._counts.copy()
-        counts[pos[hit]] += new_counts[hit]
-        self._keys = np.insert(self._keys, pos[~hit], new_keys[~hit])
-        self._counts = np.insert(counts, pos[~hit], new_counts[~hit])
+        self._counts[pos[hit]] += new_counts[hit]
+        fresh = ~hit
+        if fresh.any():
+            self._merge(pos[fresh], new_keys[fresh], new_counts[fresh])
         self._dict = None
+
+    def _merge(self, pos: I64, new_keys: I64, new_counts: I32) -> None:
+        """Insert absent ``new_keys`` before ``pos`` into the spare buffers, then swap them in."""
+        n = self._keys.shape[0]
+        m = n + new_keys.shape[0]
+        spare = self._spare
+        if spare is None or spare[0].shape[0] < m:
+            cap = m + m // 2
+            spare = (
+                np.empty(cap, dtype=np.int64),
+                np.empty(cap, dtype=np.int32),
+                np.empty(cap, dtype=bool),
+            )
+        keys, counts, kept = spare[0][:m], spare[1][:m], spare[2][:m]
+        at = pos + np.arange(new_keys.shape[0])
+        keys[at] = new_keys
+        counts[at] = new_counts
+        kept.fill(True)
+        kept[at] = False
+        keys[kept] = self._keys
+        counts[kept] = self._counts
+        old_keys, old_counts = self._keys, self._counts
+        if old_keys.base is not None and old_counts.base is not None:
+            self._spare = (old_keys.base, old_counts.base, spare[2])
+        else:
+            self._spare = None
+        self._keys, self._counts = keys, counts
 
     def get(self, key: int) -> int:
         """Scalar lookup (exact mode); backed by a dict built on first use."""

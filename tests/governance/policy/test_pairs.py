@@ -1,12 +1,14 @@
-"""`stable_argsort` equals numpy's stable argsort, on packable and too-wide keys alike."""
+"""`stable_argsort` equals numpy's stable argsort; `PairCounts` batched adds match a Counter."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governance.policy.pairs import stable_argsort
+from governance.policy.pairs import PairCounts, stable_argsort
 
 
 @settings(max_examples=60, deadline=None)
@@ -24,3 +26,34 @@ def test_stable_argsort_wide_keys_fall_back() -> None:
     keys = np.array([2**61, 3, 2**61, -1, 3], dtype=np.int64)
     assert stable_argsort(keys).tolist() == [3, 1, 4, 0, 2]
     assert stable_argsort(np.array([7], dtype=np.int32)).tolist() == [0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=60), max_size=40),
+    st.lists(
+        st.tuples(st.booleans(), st.lists(st.integers(min_value=0, max_value=60), max_size=40)),
+        max_size=8,
+    ),
+)
+def test_pair_counts_adds_match_counter(
+    initial: list[int], steps: list[tuple[bool, list[int]]]
+) -> None:
+    """Merges through the reused spare buffers, interleaved with scalar adds, lose nothing."""
+    pairs = PairCounts(np.array(initial, dtype=np.int64), n_domains=7)
+    expected = Counter(initial)
+    for scalar, keys in steps:
+        if scalar:
+            for k in keys:
+                pairs.add_one(k)
+        else:
+            pairs.add(np.array(keys, dtype=np.int64))
+        expected.update(keys)
+        assert pairs.keys.tolist() == sorted(expected)
+        assert pairs.lookup(np.arange(61, dtype=np.int64)).tolist() == [
+            expected[k] for k in range(61)
+        ]
+        for k in keys[:3]:
+            assert pairs.get(k) == expected[k]
+    services = {k // 7 for k, c in expected.items() if c}
+    assert pairs.present(np.arange(10)).tolist() == [s in services for s in range(10)]
