@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from settlement.chain.anvil import DEV_PRIVATE_KEYS, Anvil
+from settlement.chain.anvil import DEV_PRIVATE_KEYS
 from settlement.chain.client import JsonRpcChainClient
 from settlement.chain.evm import EvmPayoutChain
 from settlement.ledger import Ledger, open_ledger
@@ -18,13 +18,6 @@ from settlement.payouts.worker import SettlementWorker
 ADMIN_KEY, SETTLER_KEY = DEV_PRIVATE_KEYS[0], DEV_PRIVATE_KEYS[1]
 MINT_WEI = 10**26
 K = 3
-
-
-@pytest.fixture
-def client(anvil: Anvil) -> Iterator[JsonRpcChainClient]:
-    rpc = JsonRpcChainClient(anvil.rpc_url)
-    yield rpc
-    rpc.close()
 
 
 @pytest.fixture

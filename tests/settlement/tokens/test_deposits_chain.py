@@ -29,13 +29,6 @@ K = 2
 
 
 @pytest.fixture
-def client(anvil: Anvil) -> Iterator[JsonRpcChainClient]:
-    rpc = JsonRpcChainClient(anvil.rpc_url)
-    yield rpc
-    rpc.close()
-
-
-@pytest.fixture
 def contracts(client: JsonRpcChainClient) -> DevContracts:
     # The "settler" of the dev deployment holds minted tokens and approved the settlement
     # contract: here it plays a requestor funding escrows.
