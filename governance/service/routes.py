@@ -165,9 +165,9 @@ async def heartbeat(
     """Accept a node's metrics report (signed by that node)."""
     address = _same_node(address, caller.address)
     used = body.used.as_tuple()
-    reported = body.reported_capacity.as_tuple() if body.reported_capacity else used
-    if body.reported_capacity is None:
-        reported = tuple(float("nan") for _ in used)
+    # No claim in this report: NaN tells the reputation model there is nothing to compare.
+    claim = body.reported_capacity
+    reported = claim.as_tuple() if claim is not None else (float("nan"),) * len(used)
     beat = Heartbeat(
         used=used,
         reported_capacity=reported,

@@ -8,7 +8,7 @@ per-node counters that become the cycle's `Observations` (uptime = heartbeats re
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -24,6 +24,8 @@ from governance.policy.build import (
 )
 from governance.policy.results import CyclePlan
 from governance.policy.types import (
+    F32,
+    I32,
     N_RESOURCES,
     NO_NODE,
     EvictionHistory,
@@ -91,29 +93,27 @@ class Heartbeat:
     sla_violations: int
 
 
-@dataclass
-class _Counters:
-    """Per-node evidence gathered since the last cycle."""
+@dataclass(frozen=True, slots=True)
+class NodeEvidence:
+    """Per-node evidence gathered since the last cycle, as columns.
 
-    heartbeats: list[int] = field(default_factory=list)
-    jobs_succeeded: list[int] = field(default_factory=list)
-    jobs_failed: list[int] = field(default_factory=list)
-    sla_violations: list[int] = field(default_factory=list)
-    reported_capacity: list[tuple[float, ...]] = field(default_factory=list)
+    The counts restart at each cycle; the last report's capacity claim is kept across cycles.
+    """
 
-    def add_node(self) -> None:
-        self.heartbeats.append(0)
-        self.jobs_succeeded.append(0)
-        self.jobs_failed.append(0)
-        self.sla_violations.append(0)
-        self.reported_capacity.append((float("nan"),) * N_RESOURCES)
+    heartbeats: I32
+    jobs_succeeded: I32
+    jobs_failed: I32
+    sla_violations: I32
+    reported_capacity: F32
 
-    def reset(self) -> None:
-        n = len(self.heartbeats)
-        self.heartbeats = [0] * n
-        self.jobs_succeeded = [0] * n
-        self.jobs_failed = [0] * n
-        self.sla_violations = [0] * n
+    @classmethod
+    def empty(cls) -> NodeEvidence:
+        zeros = np.zeros(0, dtype=np.int32)
+        capacity = np.zeros((0, N_RESOURCES), dtype=np.float32)
+        return cls(zeros, zeros, zeros, zeros, capacity)
+
+
+_COUNTS = ("heartbeats", "jobs_succeeded", "jobs_failed", "sla_violations")
 
 
 GWEI = 10**9
@@ -133,7 +133,7 @@ class ClusterState:
         self.owner_ids: dict[str, int] = {}
         self._services: ServiceTable = make_services(np.zeros((0, N_RESOURCES)))
         self.history: EvictionHistory = make_history(0)
-        self._counters = _Counters()
+        self._evidence: GrowableTable[NodeEvidence] = GrowableTable(NodeEvidence.empty())
         self._last_cycle_s = started_at_s
         self.last_plan: CyclePlan | None = None
         self.last_observations: Observations | None = None
@@ -161,7 +161,13 @@ class ClusterState:
         )
         self.node_specs.append(spec)
         self.node_rows[spec.address] = row
-        self._counters.add_node()
+        self._evidence.append(
+            heartbeats=0,
+            jobs_succeeded=0,
+            jobs_failed=0,
+            sla_violations=0,
+            reported_capacity=(np.nan,) * N_RESOURCES,
+        )
         return row
 
     def node_row(self, address: str) -> int:
@@ -175,12 +181,12 @@ class ClusterState:
         """Store a node's report: usage and health now, evidence for the next reputation update."""
         row = self.node_row(address)
         self.nodes.update(row, used=beat.used, healthy=beat.healthy, last_heartbeat_s=now_s)
-        counters = self._counters
-        counters.heartbeats[row] += 1
-        counters.jobs_succeeded[row] += beat.jobs_succeeded
-        counters.jobs_failed[row] += beat.jobs_failed
-        counters.sla_violations[row] += beat.sla_violations
-        counters.reported_capacity[row] = beat.reported_capacity
+        evidence = self._evidence
+        evidence.column("heartbeats")[row] += 1
+        evidence.column("jobs_succeeded")[row] += beat.jobs_succeeded
+        evidence.column("jobs_failed")[row] += beat.jobs_failed
+        evidence.column("sla_violations")[row] += beat.sla_violations
+        evidence.column("reported_capacity")[row] = beat.reported_capacity
 
     def set_draining(self, address: str, draining: bool) -> None:
         """Mark a node as leaving: nothing new lands on it."""
@@ -266,20 +272,16 @@ class ClusterState:
     def _observations(self, now_s: float) -> Observations:
         interval_s = max(now_s - self._last_cycle_s, 1e-9)
         expected = max(interval_s / self.heartbeat_interval_s, 1.0)
-        counters = self._counters
-        n = len(counters.heartbeats)
-        observed = np.full((n, N_RESOURCES), np.nan, dtype=np.float32)
+        evidence = self._evidence.view()
+        heartbeats = evidence.heartbeats.astype(np.float32)
+        observed = np.full_like(evidence.reported_capacity, np.nan)
         return Observations(
             interval_s=interval_s,
-            uptime_fraction=np.minimum(
-                np.asarray(counters.heartbeats, dtype=np.float32) / np.float32(expected), 1.0
-            ).astype(np.float32),
-            jobs_succeeded=np.asarray(counters.jobs_succeeded, dtype=np.int32),
-            jobs_failed=np.asarray(counters.jobs_failed, dtype=np.int32),
-            sla_violations=np.asarray(counters.sla_violations, dtype=np.int32),
-            reported_capacity=np.asarray(counters.reported_capacity, dtype=np.float32).reshape(
-                n, N_RESOURCES
-            ),
+            uptime_fraction=np.minimum(heartbeats / np.float32(expected), np.float32(1.0)),
+            jobs_succeeded=evidence.jobs_succeeded.copy(),
+            jobs_failed=evidence.jobs_failed.copy(),
+            sla_violations=evidence.sla_violations.copy(),
+            reported_capacity=evidence.reported_capacity.copy(),
             # The service has no capacity probe yet: NaN means "not probed" to the reputation model.
             observed_capacity=observed,
         )
@@ -294,7 +296,8 @@ class ClusterState:
             self.nodes.replace(result.snapshot.nodes)
             self.replicas.replace(result.snapshot.replicas)
             self.history = result.snapshot.history
-            self._counters.reset()
+            for name in _COUNTS:
+                self._evidence.column(name)[:] = 0
             self._last_cycle_s = now_s
         self.last_plan = result.plan
         return result.plan
