@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -108,15 +109,32 @@ def save_cycle(engine: Engine, state: ClusterState) -> None:
     nodes = state.nodes.view()
     replicas = state.replicas.view()
     with engine.begin() as conn:
-        for row in range(nodes.size):
+        if nodes.size:
+            # One executemany for every node, not one statement per node.
             conn.execute(
                 update(nodes_table)
-                .where(nodes_table.c.row == row)
+                .where(nodes_table.c.row == bindparam("node_row"))
                 .values(
-                    reputation=float(nodes.reputation[row]),
-                    tier=int(nodes.tier[row]),
-                    draining=bool(nodes.draining[row]),
-                )
+                    reputation=bindparam("new_reputation"),
+                    tier=bindparam("new_tier"),
+                    draining=bindparam("new_draining"),
+                ),
+                [
+                    {
+                        "node_row": row,
+                        "new_reputation": reputation,
+                        "new_tier": tier,
+                        "new_draining": draining,
+                    }
+                    for row, (reputation, tier, draining) in enumerate(
+                        zip(
+                            nodes.reputation.tolist(),
+                            nodes.tier.tolist(),
+                            nodes.draining.tolist(),
+                            strict=True,
+                        )
+                    )
+                ],
             )
         conn.execute(delete(replicas_table))
         if replicas.size:

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from governance.service.app import create_app
+from governance.service.store import save_cycle
 
 ADMIN = {"Authorization": "Bearer operator-token-for-tests-0001"}
 SMALL = {"cpu_millicores": 100, "memory_mib": 64}
@@ -112,7 +113,17 @@ def test_state_survives_a_restart(api, keys, clock, db_path, make_settings) -> N
     service = _submit(api, keys.new())
     _cycle(api)
     before = _placement(api, service)
+    # Reputation takes days to earn: set distinct scores and persist them as a cycle does.
+    runtime = api.client.app.state.runtime
+    runtime.state.nodes.column("reputation")[:] = [0.1 * (i + 1) for i in range(len(nodes))]
+    save_cycle(runtime.engine, runtime.state)
+    earned = {
+        k.address: api.client.get(f"/v1/nodes/{k.address}").json()["reputation"] for k in nodes
+    }
+    assert len(set(earned.values())) == len(nodes)
     with TestClient(create_app(make_settings(db_path), clock=clock)) as client:
+        for address, score in earned.items():
+            assert client.get(f"/v1/nodes/{address}").json()["reputation"] == score
         replicas = client.get(f"/v1/services/{service}").json()["replicas"]
         assert [r["node"] for r in replicas] == before
         held = sum(client.get(f"/v1/nodes/{k.address}").json()["replicas_held"] for k in nodes)
