@@ -59,7 +59,6 @@ def build_context(
     pairs = PairCounts(keys, n_dom)
     locality = _locality(pairs.keys, dep_src, dep.astype(np.int64), n_dom)
     live_domains = _live_domains(nodes, params, now_s, n_dom, services.replicas[pending_svc])
-    demand = services.demand[replicas.service[rows]]
     return PlacementContext(
         nodes=nodes,
         services=services,
@@ -72,7 +71,12 @@ def build_context(
         locality=locality,
         n_deps=np.diff(services.dep_indptr).astype(np.int32),
         spread_active=services.replicas <= live_domains,
-        max_demand=demand.max(axis=0) if rows.size else np.zeros(3, dtype=np.float32),
+        # the pending services are exactly the services of ``rows``: no per-row demand gather
+        max_demand=(
+            services.demand[pending_svc].max(axis=0)
+            if rows.size
+            else np.zeros(services.demand.shape[1], dtype=np.float32)
+        ),
     )
 
 
