@@ -251,12 +251,10 @@ def _round(
     if level is not None and level.head:  # every row gets one node of the pool's best
         cand[:, 0] = slots % level.head
     total = _totals(ctx, scorers, weights, cand, reps, level)
-    ok, first_fail = _feasible(ctx, filters, cand, reps, level, total)
-    total[~ok] = -np.inf
-    pick = np.argmax(total, axis=1)
+    pick, has = _best_feasible(ctx, filters, cand, reps, level, total)
     idx = np.arange(reps.shape[0])
-    has = np.isfinite(total[idx, pick])
-    out.failing_filter[slots[~has]] = first_fail[~has]
+    if not has.all():
+        out.failing_filter[slots[~has]] = _first_failures(ctx, filters, cand, reps, level, ~has)
     chosen = cand[idx, pick]
     won = np.zeros(reps.shape[0], dtype=bool)
     has_idx = np.flatnonzero(has)
@@ -270,35 +268,65 @@ def _round(
     return won, chosen
 
 
-def _feasible(
+def _best_feasible(
     ctx: PlacementContext,
     filters: tuple[Filter, ...],
     cand: I32,
     reps: I32,
     level: NodeLevel | None,
     total: F64,
-) -> tuple[Bool, I8]:
-    """Candidates passing every filter, and per row the filter that rejected most candidates.
+) -> tuple[I64, Bool]:
+    """Per row the best-scoring candidate that passes every filter, and whether there is one.
 
-    With ``level``, node-only filters are already folded into ``total`` (-inf where they fail).
+    Filters are checked lazily: only on each row's best remaining candidate, which is struck off
+    (``total`` set to -inf) and replaced by the next best while it fails. The pick is the one a
+    check of all (B, k) candidates would give (the first feasible maximum), at a fraction of the
+    filter work, since the best candidate usually fits. With ``level``, node-only filters are
+    already folded into ``total`` (-inf where they fail).
     """
-    ok = np.isfinite(total) if level is not None else np.ones(cand.shape, dtype=bool)
-    masks: dict[str, Bool] = {}
-    for f in filters:
-        if level is None or not f.node_only:
-            masks[f.name] = f.mask(ctx, cand, reps)
-            ok &= masks[f.name]
-    first = np.full(cand.shape[0], -1, dtype=np.int8)
-    bad = np.flatnonzero(~ok.any(axis=1))
-    if bad.size and filters:  # count first failures only where no candidate passed
-        passed = np.ones((bad.shape[0], cand.shape[1]), dtype=bool)
-        fails = np.zeros((bad.shape[0], len(filters)), dtype=np.int32)
-        for i, f in enumerate(filters):
-            m = masks[f.name][bad] if f.name in masks else level.masks[f.name][cand[bad]]  # type: ignore[union-attr]
-            fails[:, i] = np.count_nonzero(passed & ~m, axis=1)
-            passed &= m
-        first[bad] = np.argmax(fails, axis=1)
-    return ok, first
+    checks = [f for f in filters if level is None or not f.node_only]
+    pick: I64 = np.argmax(total, axis=1)
+    todo = np.flatnonzero(np.isfinite(total[np.arange(total.shape[0]), pick]))
+    while todo.size and checks:
+        at = pick[todo]
+        nodes = cand[todo, at][:, None]
+        ok = np.ones(todo.shape[0], dtype=bool)
+        for f in checks:
+            ok &= f.mask(ctx, nodes, reps[todo])[:, 0]
+        bad = todo[~ok]
+        if bad.size == 0:
+            break
+        total[bad, at[~ok]] = -np.inf
+        pick[bad] = np.argmax(total[bad], axis=1)
+        todo = bad[np.isfinite(total[bad, pick[bad]])]
+    has: Bool = np.isfinite(total[np.arange(total.shape[0]), pick])
+    return pick, has
+
+
+def _first_failures(
+    ctx: PlacementContext,
+    filters: tuple[Filter, ...],
+    cand: I32,
+    reps: I32,
+    level: NodeLevel | None,
+    rows: Bool,
+) -> I8:
+    """For ``rows`` (no candidate passed), the filter that rejected most candidates first."""
+    first = np.full(int(np.count_nonzero(rows)), -1, dtype=np.int8)
+    if not filters:
+        return first
+    cand, reps = cand[rows], reps[rows]
+    passed = np.ones(cand.shape, dtype=bool)
+    fails = np.zeros((cand.shape[0], len(filters)), dtype=np.int32)
+    for i, f in enumerate(filters):
+        if level is not None and f.node_only:
+            m = level.masks[f.name][cand]
+        else:
+            m = f.mask(ctx, cand, reps)
+        fails[:, i] = np.count_nonzero(passed & ~m, axis=1)
+        passed &= m
+    first[:] = np.argmax(fails, axis=1)
+    return first
 
 
 def _totals(

@@ -22,7 +22,7 @@ from governance.policy import (
     registry,
 )
 from governance.policy.prepare import build_context
-from governance.policy.sampled import total_scores
+from governance.policy.sampled import NodeLevel, _best_feasible, total_scores
 from governance.policy.synthetic import DAY_S, synthetic_network
 
 NOW = 60 * DAY_S
@@ -187,6 +187,42 @@ def test_scalar_and_vector_plugin_forms_agree(seed: int) -> None:
                 np.all(vec <= s.bound(ctx, every[0].astype(np.int64)) + 1e-12)
                 or s.name == "locality"
             )
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), with_level=st.booleans())
+def test_lazy_filter_checks_pick_the_best_feasible_candidate(seed: int, with_level: bool) -> None:
+    # Sampled mode checks filters on each row's best candidate only; it must pick what checking
+    # every candidate would: the first maximum among the feasible ones, or none.
+    rng = np.random.default_rng(seed)
+    snap = _net(seed, 80, 50, domains=4, newcomer_share=0.3)
+    used = np.floor(snap.nodes.capacity * rng.uniform(0, 1.2, (80, 1))).astype(np.float32)
+    nodes = dataclasses.replace(snap.nodes, used=used, draining=rng.random(80) < 0.2)
+    snap = dataclasses.replace(snap, nodes=nodes)
+    params = PolicyParams()
+    rows = np.flatnonzero(snap.replicas.node < 0)[:30]
+    ctx = build_context(snap, params, NOW, rows, used.copy(), nodes.replicas_held.copy())
+    filters = registry.filters(params.placement.filters)
+    names = tuple(params.placement.scorers)
+    scorers = registry.scorers(names)
+    weights = np.array([params.placement.scorers[n] for n in names], dtype=float)
+    reps = rows.astype(np.int32)
+    cand = rng.integers(0, 80, size=(reps.shape[0], 6), dtype=np.int32)
+    total = total_scores(ctx, scorers, weights, cand, reps)
+    total[:, rng.integers(0, 6)] = total[:, 0]  # ties: the first feasible maximum wins
+    ok = np.ones(cand.shape, dtype=bool)
+    for f in filters:
+        ok &= f.mask(ctx, cand, reps)
+    want = np.where(ok, total, -np.inf)
+    level = NodeLevel(ctx, filters, scorers, weights) if with_level else None
+    lazy = total.copy()
+    if level is not None:  # node-only filters folded in, as `_totals` does with a level
+        for f in level.filters:
+            lazy[~level.masks[f.name][cand]] = -np.inf
+    pick, has = _best_feasible(ctx, filters, cand, reps, level, lazy)
+    assert has.tolist() == np.isfinite(want).any(axis=1).tolist()
+    assert not ok.all()  # some best candidates fail, so the lazy path strikes and retries
+    assert pick[has].tolist() == np.argmax(want, axis=1)[has].tolist()
 
 
 def test_sampled_quality_close_to_exact() -> None:
