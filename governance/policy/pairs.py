@@ -50,7 +50,6 @@ class PairCounts:
         "_dict",
         "_keys",
         "_present",
-        "_present_version",
         "_spare",
         "_stale",
         "n_domains",
@@ -61,8 +60,7 @@ class PairCounts:
         self._keys, self._counts = sorted_counts(keys)
         self._dict: dict[int, int] | None = None
         self._stale = False
-        self._present: I64 | None = None
-        self._present_version = -1
+        self._present: Bool | None = None  # per service id: any key counted (built lazily)
         # Merge target of the next add (keys, counts, kept-row mask), swapped with the live
         # table after each merge: reused buffers instead of fresh ones, whose first-touch page
         # faults dominated the batched adds.
@@ -73,20 +71,29 @@ class PairCounts:
         return service.astype(np.int64) * self.n_domains + domain
 
     def present(self, service: I32 | I64) -> Bool:
-        """Whether each service has any counted replica (a cheap pre-check before lookups)."""
+        """Whether each service has any counted replica (a cheap pre-check before lookups).
+
+        A dense flag per service id, built on first use and kept current by `add`: one gather
+        per call instead of a binary search per service.
+        """
         keys = self.keys
-        if self._present is None or self._present_version != keys.shape[0]:
-            services = keys // self.n_domains  # sorted, since keys are
-            services = (
-                services[np.r_[True, services[1:] != services[:-1]]] if services.size else services
-            )
-            self._present = services
-            self._present_version = keys.shape[0]
-        if self._present.shape[0] == 0:
-            return np.zeros(service.shape, dtype=bool)
-        pos = np.minimum(np.searchsorted(self._present, service), self._present.shape[0] - 1)
-        out: Bool = self._present[pos] == service
+        top = int(service.max()) + 1 if service.size else 0
+        flags = self._present
+        if flags is None:
+            size = max(top, int(keys[-1]) // self.n_domains + 1 if keys.size else 0)
+            flags = np.zeros(size, dtype=bool)
+            flags[keys // self.n_domains] = True
+            self._present = flags
+        elif top > flags.shape[0]:
+            flags = self._grow_present(flags, top)
+        out: Bool = flags[service]
         return out
+
+    def _grow_present(self, old: Bool, size: int) -> Bool:
+        flags = np.zeros(max(size, old.shape[0] * 3 // 2), dtype=bool)
+        flags[: old.shape[0]] = old
+        self._present = flags
+        return flags
 
     @property
     def keys(self) -> I64:
@@ -131,6 +138,13 @@ class PairCounts:
         fresh = ~hit
         if fresh.any():
             self._merge(pos[fresh], new_keys[fresh], new_counts[fresh])
+            flags = self._present
+            if flags is not None:
+                services = new_keys[fresh] // self.n_domains
+                top = int(services[-1]) + 1  # new keys are sorted
+                if top > flags.shape[0]:
+                    flags = self._grow_present(flags, top)
+                flags[services] = True
         self._dict = None
 
     def _merge(self, pos: I64, new_keys: I64, new_counts: I32) -> None:
@@ -184,4 +198,5 @@ class PairCounts:
         self._counts = np.fromiter(
             (d[k] for k in self._keys.tolist()), dtype=np.int32, count=len(d)
         )
+        self._present = None
         self._stale = False

@@ -55,5 +55,6 @@ def test_pair_counts_adds_match_counter(
         ]
         for k in keys[:3]:
             assert pairs.get(k) == expected[k]
-    services = {k // 7 for k, c in expected.items() if c}
-    assert pairs.present(np.arange(10)).tolist() == [s in services for s in range(10)]
+        services = {k // 7 for k, c in expected.items() if c}
+        ids = np.arange(12)  # beyond the largest service id (8) too
+        assert pairs.present(ids).tolist() == [s in services for s in range(12)]
