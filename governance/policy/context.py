@@ -118,7 +118,7 @@ class PlacementContext:
             _headroom=None,
         )
         if with_limit:
-            sub.limit = sub.capacity_limit(np.arange(pool.shape[0]))
+            sub.limit = sub.capacity_limit(None)
         return sub
 
     def domain_members(self, domain: int) -> I64:
@@ -132,15 +132,20 @@ class PlacementContext:
         lo, hi = int(self._domain_ptr[domain]), int(self._domain_ptr[domain + 1])
         return self._domain_order[lo:hi]
 
-    def capacity_limit(self, nodes: I32 | I64) -> F32:
-        """Capacity a node may hand out: newcomers only their quota fraction."""
+    def capacity_limit(self, nodes: I32 | I64 | None) -> F32:
+        """Capacity a node may hand out: newcomers only their quota fraction (None: every node)."""
         if self.limit is not None:
-            out: F32 = self.limit[nodes]
+            out: F32 = self.limit if nodes is None else self.limit[nodes]
             return out
-        cap = np.take(self.nodes.capacity, nodes, axis=0)  # a copy: scaled in place below
+        if nodes is None:  # a copy: scaled in place below
+            cap = self.nodes.capacity.copy()
+            tier = self.nodes.tier
+        else:
+            cap = np.take(self.nodes.capacity, nodes, axis=0)
+            tier = self.nodes.tier[nodes]
         if not self.params.reputation.enabled:
             return cap
-        newcomer = self.nodes.tier[nodes] == Tier.NEWCOMER
+        newcomer = tier == Tier.NEWCOMER
         frac = np.float32(self.params.tiers.newcomer_capacity_fraction)
         np.multiply(cap, frac, out=cap, where=newcomer[..., None])
         return cap

@@ -88,7 +88,7 @@ def place_sampled(
         whole = pool is not None and head == 0
         sub = ctx if pool is None or whole else ctx.subset(pool)
         if whole and ctx.limit is None:
-            ctx.limit = ctx.capacity_limit(np.arange(ctx.nodes.size))
+            ctx.limit = ctx.capacity_limit(None)
             ctx.forget()
         level = None if pool is None else NodeLevel(sub, filters, scorers, weights)
         if level is not None:
@@ -156,6 +156,9 @@ class NodeLevel:
         return out
 
     def _factor(self, s: Scorer, nodes: I32) -> F64:
+        if nodes.shape[0] == self.ctx.nodes.size and hasattr(s, "score_all"):
+            every: F64 = s.score_all(self.ctx)  # no gather through an identity index
+            return every
         dummy = np.zeros(1, dtype=np.int32)  # node-only plugins ignore the replica
         out: F64 = s.score(self.ctx, nodes[None, :], dummy)[0]
         return out

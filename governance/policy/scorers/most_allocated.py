@@ -18,6 +18,11 @@ class MostAllocated:
         out: F64 = 1.0 - free_share(ctx.used[nodes], ctx.nodes.capacity[nodes])
         return out
 
+    def score_all(self, ctx: PlacementContext) -> F64:
+        """`score` of every node row, without gathers."""
+        out: F64 = 1.0 - free_share(ctx.used, ctx.nodes.capacity)
+        return out
+
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
         return 1.0 - free_share_one(ctx.used[node].tolist(), ctx.nodes.capacity[node].tolist())
 

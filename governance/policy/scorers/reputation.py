@@ -17,6 +17,11 @@ class ReputationScore:
         out: F64 = ctx.nodes.reputation[nodes].astype(float)
         return out
 
+    def score_all(self, ctx: PlacementContext) -> F64:
+        """`score` of every node row, without gathers."""
+        out: F64 = ctx.nodes.reputation.astype(float)
+        return out
+
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
         out: float = ctx.nodes.reputation.item(node)
         return out

@@ -174,6 +174,7 @@ def test_scalar_and_vector_plugin_forms_agree(seed: int) -> None:
     rows = np.arange(min(snap.replicas.size, 10), dtype=np.int64)
     ctx = build_context(snap, params, NOW, rows, nodes.used.copy(), nodes.replicas_held.copy())
     every = np.arange(60, dtype=np.int32)[None, :]
+    assert ctx.capacity_limit(None).tolist() == ctx.capacity_limit(every[0]).tolist()
     for rep in rows.tolist():
         reps = np.array([rep], dtype=np.int32)
         for f in registry.filters(registry.FILTER_NAMES):
@@ -183,6 +184,8 @@ def test_scalar_and_vector_plugin_forms_agree(seed: int) -> None:
             vec = s.score(ctx, every, reps)[0]
             scal = [s.score_one(ctx, n, rep) for n in range(60)]
             assert np.allclose(vec, scal, atol=1e-6), s.name  # float32 inside the vector form
+            if hasattr(s, "score_all"):  # node-only scorers' gather-free form over every node
+                assert s.score_all(ctx).tolist() == vec.tolist(), s.name
             assert (
                 np.all(vec <= s.bound(ctx, every[0].astype(np.int64)) + 1e-12)
                 or s.name == "locality"
