@@ -2,8 +2,9 @@
 
 Governance may use settlement (never the reverse). With a link, every node or owner write needs a
 bearer token with the right scope whose subject is the signing key, each non-dry-run cycle credits
-nodes for the capacity they kept up (settlement's `credit_contribution`, idempotent per node and
-period), and the settlement router (`/v1/balances/...`, `/v1/tokens/...`) is mounted.
+nodes for the capacity they kept up (settlement's `credit_contributions`: one ledger transaction,
+idempotent per node and period), and the settlement router (`/v1/balances/...`,
+`/v1/tokens/...`) is mounted.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from settlement.api.routes import settlement_router
 from settlement.api.settings import BalancesApiSettings
 from settlement.errors import SettlementError
 from settlement.ledger.repository import open_ledger
-from settlement.tokens.earn import ContributionReport, credit_contribution
+from settlement.tokens.earn import ContributionReport, credit_contributions
 from settlement.tokens.scopes import Scope
 from settlement.tokens.service import TokenService
 from settlement.tokens.settings import TokenSettings
@@ -57,18 +58,18 @@ class SettlementLink:
         return float(claims.expires_at_s)
 
     def credit_contributions(self, state: ClusterState, uptime: np.ndarray, period: int) -> int:
-        """Credit every node for this period's capacity x uptime; return the wei credited."""
+        """Credit every node for this period's capacity x uptime in one ledger transaction."""
         cpu = state.nodes.column("capacity")[:, 0]
-        total = 0
-        for row, spec in enumerate(state.node_specs):
-            report = ContributionReport(
+        reports = [
+            ContributionReport(
                 address=spec.address,
                 period=period,
                 capacity_units=int(cpu[row]) // MILLICORES_PER_CAPACITY_UNIT,
                 uptime_ppm=min(PPM, max(0, round(float(uptime[row]) * PPM))),
             )
-            total += credit_contribution(self.credits, report)
-        return total
+            for row, spec in enumerate(state.node_specs)
+        ]
+        return credit_contributions(self.credits, reports)
 
 
 def build_settlement_link(

@@ -125,6 +125,22 @@ class Ledger:
         """Take off-chain credit from `address` once per key; refuse to go below zero."""
         return self._move(address, amount_wei, idempotency_key, reason, "debit")
 
+    def credit_many(self, entries: Iterable[tuple[str, int, str, str]]) -> list[bool]:
+        """Apply many ``(address, amount_wei, idempotency_key, reason)`` credits in one transaction.
+
+        Returns per entry whether it was applied now (False: its key was applied before, by an
+        earlier call or earlier in this batch). All or nothing: a key reused with other arguments
+        raises IdempotencyConflictError and applies none of the batch. One round trip per 500
+        keys and accounts instead of a transaction per entry.
+        """
+        rows = []
+        for address, amount_wei, key, reason in entries:
+            _check_key(key)
+            rows.append((normalize_address(address), validate_wei(amount_wei), key, reason))
+        if not rows:
+            return []
+        return self.run(lambda s: _apply_credits(s, rows))
+
     def _move(self, address: str, amount_wei: int, key: str, reason: str, kind: str) -> Recorded:
         account = normalize_address(address)
         amount = validate_wei(amount_wei)
@@ -252,6 +268,73 @@ def ensure_account(session: Session, address: str) -> Account:
     return session.scalars(
         select(Account).where(Account.address == address).with_for_update()
     ).one()
+
+
+_IN_CHUNK = 500  # bound parameters per IN (...) query
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+def _apply_credits(session: Session, rows: list[tuple[str, int, str, str]]) -> list[bool]:
+    seen: dict[str, tuple[str, int, str, str]] = {}
+    for chunk in _chunks([key for _, _, key, _ in rows]):
+        entries = select(LedgerEntry).where(LedgerEntry.idempotency_key.in_(chunk))
+        for e in session.scalars(entries):
+            seen[e.idempotency_key] = (e.address, e.amount_wei, e.kind, e.reason)
+    created: list[bool] = []
+    fresh: list[tuple[str, int, str, str]] = []
+    for address, amount, key, reason in rows:
+        line = (address, amount, "credit", reason)
+        before = seen.get(key)
+        if before is not None:
+            if before != line:
+                raise IdempotencyConflictError(
+                    f"idempotency key {key!r} was used for another entry"
+                )
+            created.append(False)
+            continue
+        seen[key] = line
+        fresh.append((address, amount, key, reason))
+        created.append(True)
+    if not fresh:
+        return created
+    stamp = now_ms()
+    # Sorted, so concurrent batches take PostgreSQL's row locks in one order (no deadlock).
+    addresses = sorted({address for address, _, _, _ in fresh})
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(Account).on_conflict_do_nothing(index_elements=["address"]),
+        [{"address": a, "credit_wei": 0, "created_at_ms": stamp} for a in addresses],
+    )
+    accounts: dict[str, Account] = {}
+    for chunk in _chunks(addresses):
+        locked = (
+            select(Account)
+            .where(Account.address.in_(chunk))
+            .order_by(Account.address)
+            .with_for_update()
+        )
+        accounts.update((a.address, a) for a in session.scalars(locked))
+    for address, amount, _, _ in fresh:
+        account = accounts[address]
+        account.credit_wei = validate_wei(account.credit_wei + amount, field="credit_wei")
+    session.add_all(
+        LedgerEntry(
+            idempotency_key=key,
+            address=address,
+            kind="credit",
+            amount_wei=amount,
+            reason=reason,
+            created_at_ms=stamp,
+        )
+        for address, amount, key, reason in fresh
+    )
+    session.flush()
+    return created
 
 
 def _apply_entry(

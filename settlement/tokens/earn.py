@@ -2,12 +2,14 @@
 
 The reward follows `settlement.economics` (the simulator uses the same rule): capacity units (CPU
 cores) times the per-capacity-step reward times the emission multiplier, scaled by the fraction of
-the period the node was up, converted from base units to wei at the chain edge. Governance calls
-`credit_contribution` once per node and period; the idempotency key makes repeats harmless.
+the period the node was up, converted from base units to wei at the chain edge. Governance credits
+every node of a period at once (`credit_contributions`, one ledger transaction); the idempotency
+key per node and period makes repeats harmless.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from settlement.economics.params import BASE_UNITS_PER_TOKEN, PPM, EconomicsParams
@@ -59,3 +61,21 @@ def credit_contribution(
         return 0
     key = f"earn:{address}:{report.period}"
     return amount if credits.credit(address, amount, key, "contribution") else 0
+
+
+def credit_contributions(
+    credits: CreditLedger,
+    reports: Iterable[ContributionReport],
+    params: EconomicsParams | None = None,
+    emission_ppm: int = PPM,
+) -> int:
+    """`credit_contribution` for many nodes in one ledger call; return the wei newly credited."""
+    params = params or EconomicsParams()
+    entries = []
+    for report in reports:
+        amount = earned_wei(report, params, emission_ppm)
+        if amount:
+            address = normalize_address(report.address)
+            entries.append((address, amount, f"earn:{address}:{report.period}", "contribution"))
+    created = credits.credit_many(entries)
+    return sum(amount for (_, amount, _, _), new in zip(entries, created, strict=True) if new)

@@ -48,6 +48,9 @@ class MemoryCreditLedger:
             self.balances[address] = self.balances.get(address, 0) + amount_wei
             return True
 
+    def credit_many(self, entries: Sequence[tuple[str, int, str, str]]) -> list[bool]:
+        return [self.credit(a, amount, key, reason) for a, amount, key, reason in entries]
+
     def debit(self, address: str, amount_wei: int, idempotency_key: str, reason: str) -> bool:
         with self._lock:
             if idempotency_key in self.applied:

@@ -30,6 +30,13 @@ class CreditLedger(Protocol):
         """Take credit (never below zero); return False if the key was already applied."""
         ...
 
+    def credit_many(self, entries: Sequence[tuple[str, int, str, str]]) -> list[bool]:
+        """Add ``(address, amount_wei, idempotency_key, reason)`` credits at once, all or none.
+
+        Returns per entry False where its key was already applied.
+        """
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Revocation:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from settlement.ledger.repository import Ledger, open_ledger
 from settlement.tokens.service import TokenPolicy, TokenService
@@ -38,6 +39,9 @@ class LedgerCredits:
         return self.ledger.debit(
             address, amount_wei, idempotency_key=idempotency_key, reason=reason
         ).created
+
+    def credit_many(self, entries: Sequence[tuple[str, int, str, str]]) -> list[bool]:
+        return self.ledger.credit_many(entries)
 
 
 def build_token_service(settings: TokenSettings, ledger: Ledger) -> TokenService:

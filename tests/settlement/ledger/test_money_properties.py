@@ -59,3 +59,30 @@ def test_credit_is_conserved_and_replays_change_nothing(tmp_path: Path, ops: lis
             assert book.pending_payouts(address) == owed[address]
     finally:
         book.close()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    amounts=st.lists(st.integers(min_value=0, max_value=10**30), min_size=13, max_size=13),
+    batches=st.lists(st.lists(st.integers(min_value=0, max_value=12), max_size=12), max_size=6),
+)
+def test_credit_many_equals_one_credit_at_a_time(
+    tmp_path: Path, amounts: list[int], batches: list[list[int]]
+) -> None:
+    # A key names its entry (address and amount), as the earn keys do: repeats, no conflicts.
+    batched = open_ledger(f"sqlite:///{tmp_path / uuid.uuid4().hex}.db")
+    single = open_ledger(f"sqlite:///{tmp_path / uuid.uuid4().hex}.db")
+    try:
+        for batch in batches:
+            entries = [(ADDRESSES[k % 3], amounts[k], f"earn-{k}", "contribution") for k in batch]
+            one = [
+                single.credit(w, a, idempotency_key=k, reason=r).created for w, a, k, r in entries
+            ]
+            assert batched.credit_many(entries) == one
+            for address in ADDRESSES:
+                assert batched.credit_balance(address) == single.credit_balance(address)
+    finally:
+        batched.close()
+        single.close()

@@ -116,3 +116,37 @@ def test_json_wei_round_trip() -> None:
 
     for value in (0, 1, 10**18, MAX):
         assert parse_wei(format_wei(value)) == value
+
+
+def test_credit_many_applies_once_and_reports_repeats(ledger: Ledger) -> None:
+    batch = [
+        (ALICE, 10, "earn:a:1", "contribution"),
+        (BOB, 7, "earn:b:1", "contribution"),
+        (ALICE, 10, "earn:a:1", "contribution"),  # a repeat inside the batch
+    ]
+    assert ledger.credit_many(batch) == [True, True, False]
+    assert ledger.credit_many(batch[:2]) == [False, False]  # a replayed batch changes nothing
+    assert ledger.credit_balance(ALICE) == 10
+    assert ledger.credit_balance(BOB) == 7
+    assert ledger.credit_many([]) == []
+
+
+def test_credit_many_is_all_or_nothing(ledger: Ledger) -> None:
+    ledger.credit(ALICE, 10, idempotency_key="dep-1")
+    with pytest.raises(IdempotencyConflictError):
+        ledger.credit_many([(BOB, 5, "dep-2", "deposit"), (ALICE, 11, "dep-1", "deposit")])
+    assert ledger.credit_balance(BOB) == 0  # the batch's first credit was rolled back
+    with pytest.raises(InvalidAmountError):
+        ledger.credit_many([(BOB, 5, "dep-3", "deposit"), (ALICE, -1, "dep-4", "deposit")])
+    assert ledger.credit_balance(BOB) == 0
+
+
+def test_credit_many_spans_query_chunks(ledger: Ledger) -> None:
+    # More keys and accounts than one IN (...) chunk holds.
+    addresses = ["0x" + f"{i:040x}" for i in range(1, 1202)]
+    batch = [(a, i + 1, f"k{i}", "contribution") for i, a in enumerate(addresses)]
+    assert ledger.credit_many(batch[:600]) == [True] * 600
+    assert ledger.credit_many(batch) == [False] * 600 + [True] * 601
+    assert [ledger.credit_balance(a) for a in addresses[::97]] == [
+        i + 1 for i in range(0, len(addresses), 97)
+    ]

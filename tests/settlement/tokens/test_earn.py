@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from settlement.economics.params import PPM, EconomicsParams
+from settlement.ledger import open_ledger
 from settlement.tokens.earn import (
     WEI_PER_BASE_UNIT,
     ContributionReport,
     InvalidContributionError,
     credit_contribution,
+    credit_contributions,
     earned_wei,
 )
 from settlement.tokens.memory import MemoryCreditLedger
+from settlement.tokens.wiring import LedgerCredits
 
 NODE = "0x" + "c3" * 20
 
@@ -57,3 +62,19 @@ def test_bad_reports_are_refused() -> None:
         ContributionReport(NODE, -1, 1, PPM)
     with pytest.raises(ValueError, match="address"):
         credit_contribution(MemoryCreditLedger(), ContributionReport("nope", 0, 1, PPM))
+
+
+def test_batch_credit_equals_one_report_at_a_time(tmp_path: Path) -> None:
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    nodes = ["0x" + f"{i:040x}" for i in range(1, 40)]
+    reports = [ContributionReport(a, 3, i % 5, (i * 37_000) % PPM) for i, a in enumerate(nodes)]
+    one_by_one = MemoryCreditLedger()
+    expected = sum(credit_contribution(one_by_one, r) for r in reports)
+    credits = LedgerCredits(ledger)
+    assert expected > 0
+    assert credit_contributions(credits, reports) == expected
+    assert credit_contributions(credits, reports) == 0  # the period was credited already
+    assert [ledger.credit_balance(a) for a in nodes] == [
+        one_by_one.credit_balance(a) for a in nodes
+    ]
+    ledger.close()
