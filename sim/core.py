@@ -118,7 +118,7 @@ class SimulationCore:
         payer = world.service_owner_account[world.snapshot.replicas.service[placed]]
         act = StepActivity(
             now_step=self.step_index,
-            active_nodes=int(world.present.sum()),
+            active_nodes=int(np.count_nonzero(world.present)),
             capacity_units=units,
             request_payer=served.batch_payer,
             request_provider=served.batch_provider,
@@ -130,15 +130,13 @@ class SimulationCore:
         flows = settle_step(self.book, self.controller, self.econ, act)
         # Revenue of providers this step: contribution rewards plus their share of requests.
         rate = self.econ.earn_base_units_per_capacity_step * self.controller.emission_ppm // 10**6
-        adv = world.adversarial
-        adv_income = int(units[adv].sum()) * rate + self._provider_share(served, adv)
+        adv_income = int(units[world.adversarial_slots].sum()) * rate + self._provider_share(served)
         income = flows.earned + flows.provider_rewards
         self.controller = flows.controller
         return flows, adv_income, income
 
-    def _provider_share(self, served: dynamics.Served, adv: np.ndarray) -> int:
-        mask = adv[served.batch_provider]
-        amount = served.batch_count[mask] * self.econ.request_price_base_units
+    def _provider_share(self, served: dynamics.Served) -> int:
+        amount = served.batch_count[served.adversary_batches] * self.econ.request_price_base_units
         fee = amount * self.econ.protocol_fee_bps // 10_000
         owner = (amount - fee) * self.econ.owner_share_bps // 10_000
         return int((amount - fee - owner).sum())
@@ -147,13 +145,13 @@ class SimulationCore:
         world = self.world
         nodes = world.snapshot.nodes
         up = world.up
-        cap = float(world.true_capacity[up, 0].sum())
+        cap = float(world.true_cpu_millicores[up].sum())
         sample = self._sample()
         rep = dynamics.mean_by_kind(world.kind[sample], nodes.reputation[sample])
         return StepKpis(
             step=step,
-            nodes_present=int(world.present.sum()),
-            nodes_up=int(up.sum()),
+            nodes_present=int(np.count_nonzero(world.present)),
+            nodes_up=int(np.count_nonzero(up)),
             replicas_desired=served.replicas_desired,
             availability=served.availability,
             sla_violations=served.sla_violations,

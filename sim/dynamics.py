@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from governance.policy.types import NO_NODE, Observations, PaymentStatus, ServiceKind, Tier
 from sim.scenario import Scenario
-from sim.world import F32, I8, I32, I64, B, NodeKind, World
+from sim.world import ADVERSARIAL_BIT, F32, I8, I32, I64, RING_BIT, B, NodeKind, World
 
 #: A service whose failed-request share exceeds this in a step violates its SLA.
 SLA_FAILED_SHARE = 0.05
@@ -49,6 +49,7 @@ class Served:
     batch_owner: I64
     batch_payer: I64
     batch_count: I64
+    adversary_batches: I64  # batch rows whose provider is adversarial
 
 
 def target_present(scenario: Scenario, nodes: int, steps: int, step: int) -> int:
@@ -127,15 +128,6 @@ def activate_services(world: World, scenario: Scenario, max_nodes: int) -> None:
         world.snapshot.services.payment[:k] = PaymentStatus.PAID
 
 
-def _first_of_group(service_of_running: I32) -> B:
-    """True at the first running replica of each service (rows are grouped by service)."""
-    first = np.empty(service_of_running.size, dtype=np.bool_)
-    if first.size:
-        first[0] = True
-        np.not_equal(service_of_running[1:], service_of_running[:-1], out=first[1:])
-    return first
-
-
 def draw_requests(rng: np.random.Generator, lam: NDArray[np.float32]) -> I64:
     """Requests per service: Poisson(lam), drawn as its normal approximation N(lam, lam) rounded.
 
@@ -154,42 +146,56 @@ def serve(
     behaviour: Behaviour,
     demand_rng: np.random.Generator,
 ) -> Served:
-    """Route this step's requests to running replicas; count failures, SLA, jobs and payments."""
+    """Route this step's requests to running replicas; count failures, SLA, jobs and payments.
+
+    A step touches each replica row a few times (one gather of a per-node code, per-service sums
+    from the few replicas that do not serve) and each node row a few times; per-node job counts
+    come from the policy's ``replicas_held`` (every replica a node holds shares its fate).
+    """
     snap = world.snapshot
-    reps, nodes = snap.replicas, snap.nodes
+    reps, services = snap.replicas, snap.services
     m = world.service_active.size
-    overloaded = nodes.used[:, 0] > world.true_capacity[:, 0] * 1.0001
-    node_ok = world.up & ~behaviour.failing & ~overloaded
-    running = np.flatnonzero(reps.node >= 0)
-    svc = reps.service[running]
-    on = reps.node[running]
-    ok = node_ok[on]
-    n_running = np.maximum(np.bincount(svc, minlength=m), 1)
-    n_ok = np.bincount(svc[ok], minlength=m)
-    desired = np.where(world.service_active, snap.services.replicas, 0)
+    ok_node, code = _node_codes(world, behaviour)
+    on = reps.node
+    rep_code = code[on]  # NO_NODE (-1) reads the sentinel 0: pending rows never serve
+    ok = (rep_code & np.uint8(1)).view(np.bool_)
+    bad = np.flatnonzero(~ok)  # pending or on a node that fails: few rows
+    bad_svc = reps.service[bad]
+    bad_running = on[bad] >= 0
+    n_ok = services.replicas - np.bincount(bad_svc, minlength=m)
+    n_running = services.replicas - np.bincount(bad_svc[~bad_running], minlength=m)
+    np.maximum(n_running, 1, out=n_running)
+    desired = np.where(world.service_active, services.replicas, 0)
     lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
     req = np.where(world.service_active, draw_requests(demand_rng, lam * world.service_weight), 0)
     # Split evenly over running replicas; the first running replica takes the remainder.
     quotient, remainder = np.divmod(req, n_running)
-    share = quotient[svc] + _first_of_group(svc) * remainder[svc]
-    served = np.where(ok, share, 0)
-    failed_s = req - np.bincount(svc, weights=served, minlength=m).astype(np.int64)
+    first = _first_running(world, bad[~bad_running], bad_svc[~bad_running])
+    served = quotient[reps.service]
+    served[~ok] = 0
+    first_ok = ok[first]
+    served[first[first_ok]] += remainder[first_ok]
+    total_served = quotient * n_ok + np.where(first_ok, remainder, 0)
+    failed_s = req - total_served
     sla = (failed_s > SLA_FAILED_SHARE * req) | (n_ok * 2 < desired)
     sla &= world.service_active
-    _track_replica_sla(world, running, ok)
-    jobs_ok, jobs_bad, node_sla = _node_outcomes(world, on, ok, sla[svc])
-    wash = _wash(world, scenario, on, ok)
+    failed_rows = bad[bad_running]
+    _track_replica_sla(world, ok, failed_rows)
+    jobs_ok, jobs_bad, node_sla = _node_outcomes(
+        world, ok_node, on[failed_rows], sla[bad_svc[bad_running]]
+    )
+    wash = _wash(scenario, on, rep_code)
     np.add.at(jobs_ok, wash[0], 1)  # wash trades look like successful jobs to the network
-    batches = _payments(world, svc, on, ok, served, wash)
+    batches = _payments(world, on, served, wash)
     total_desired = int(desired.sum())
     return Served(
         requests=int(req.sum()),
         requests_failed=int(failed_s.sum()),
-        sla_violations=int(sla.sum()),
+        sla_violations=int(np.count_nonzero(sla)),
         availability=float(np.minimum(n_ok, desired).sum() / max(total_desired, 1)),
         replicas_desired=total_desired,
-        running=int(running.size),
-        adversary_running=int(np.count_nonzero(world.adversarial[on])),
+        running=int(on.size - np.count_nonzero(~bad_running)),
+        adversary_running=int(np.count_nonzero(rep_code & ADVERSARIAL_BIT)),
         jobs_succeeded=jobs_ok,
         jobs_failed=jobs_bad,
         node_sla=node_sla,
@@ -197,51 +203,93 @@ def serve(
         batch_owner=batches[1],
         batch_payer=batches[2],
         batch_count=batches[3],
+        adversary_batches=np.concatenate(
+            [np.flatnonzero(rep_code & ADVERSARIAL_BIT), on.size + np.arange(wash[0].size)]
+        ),
     )
 
 
-def _node_outcomes(world: World, on: I32, ok: B, service_sla: B) -> tuple[I32, I32, I32]:
+def _node_codes(world: World, behaviour: Behaviour) -> tuple[B, NDArray[np.uint8]]:
+    """Per slot: does it serve this step (bool), and bit 0 = serves | its kind bits, plus a 0 row.
+
+    The extra last row makes ``code[NO_NODE]`` a node that neither serves nor is adversarial.
+    """
+    nodes = world.snapshot.nodes
+    overloaded = nodes.used[:, 0] > world.cpu_overload_millicores
+    ok: B = ~overloaded
+    ok &= world.up
+    ok &= ~behaviour.failing
+    code = np.zeros(world.slots + 1, dtype=np.uint8)
+    np.bitwise_or(world.kind_bits, ok.view(np.uint8), out=code[:-1])
+    return ok, code
+
+
+def _first_running(world: World, pending: I64, pending_svc: I32) -> I64:
+    """First running replica row of every service (its first row when that one is running).
+
+    A service with no running replica gets its first row (pending: it serves nothing anyway).
+    """
+    first = world.service_first_replica.copy()
+    if pending.size == 0:
+        return first
+    node = world.snapshot.replicas.node
+    replicas = world.snapshot.services.replicas
+    # Only services whose first row is pending need a search (a few): walk their rows.
+    svc = np.unique(pending_svc[pending == first[pending_svc]])
+    for k in range(1, int(replicas[svc].max(initial=1))):
+        svc = svc[k < replicas[svc]]
+        svc = svc[node[first[svc]] < 0]  # still pending: try the next row
+        first[svc] += 1
+    return first
+
+
+def _node_outcomes(world: World, ok_node: B, failed_on: I32, failed_sla: B) -> tuple[I32, I32, I32]:
     """Per node: replicas that served, replicas that failed, failed ones whose service broke SLA."""
-    slots = world.slots
-    jobs = np.bincount(on.astype(np.int64) * 2 + ok, minlength=2 * slots).astype(np.int32)
-    node_sla = np.bincount(on[~ok & service_sla], minlength=slots).astype(np.int32)
-    return jobs[1::2].copy(), jobs[0::2].copy(), node_sla
+    held = world.snapshot.nodes.replicas_held
+    jobs_ok = held * ok_node
+    jobs_bad = held - jobs_ok
+    node_sla = np.zeros(world.slots, dtype=np.int32)
+    np.add.at(node_sla, failed_on[failed_sla], 1)
+    return jobs_ok, jobs_bad, node_sla
 
 
 def _payments(
-    world: World, svc: I32, on: I32, ok: B, served: I64, wash: tuple[I64, I64, I64, I64]
+    world: World, on: I32, served: I64, wash: tuple[I64, I64, I64, I64]
 ) -> tuple[I64, I64, I64, I64]:
-    """Request batches (provider, owner, payer, count), ring wash trades included."""
-    paid = ok & (served > 0)
-    provider = on[paid].astype(np.int64)
-    owner = world.service_owner_account[svc[paid]]
-    payer = world.requestor_base + svc[paid].astype(np.int64) % world.requestors
-    count = served[paid].astype(np.int64)
+    """Request batches (provider, owner, payer, count): one per replica row, wash trades appended.
+
+    Rows that served nothing (pending, failed or no request) are batches of 0 requests, which the
+    economics step ignores; keeping every row avoids compacting five replica-length columns.
+    """
+    provider = np.maximum(on, 0).astype(np.int64)
+    owner, payer = world.replica_owner_account, world.replica_payer_account
     if wash[0].size == 0:
-        return provider, owner, payer, count
+        return provider, owner, payer, served
     return (
         np.concatenate([provider, wash[0]]),
         np.concatenate([owner, wash[1]]),
         np.concatenate([payer, wash[2]]),
-        np.concatenate([count, wash[3]]),
+        np.concatenate([served, wash[3]]),
     )
 
 
-def _track_replica_sla(world: World, running: I64, ok: B) -> None:
+def _track_replica_sla(world: World, ok: B, failed: I64) -> None:
     """Recent SLA violations per replica (a policy input): +1 on a failed step, -1 on a good one."""
     violations = world.snapshot.replicas.sla_violations
-    violations[running[~ok]] += 1
-    good = running[ok]
-    violations[good] = np.maximum(violations[good] - 1, 0)
+    recovering = np.flatnonzero(violations > 0)  # few rows: only these can count down
+    recovering = recovering[ok[recovering]]
+    violations[recovering] -= 1
+    violations[failed] += 1
 
 
-def _wash(world: World, scenario: Scenario, on: I32, ok: B) -> tuple[I64, I64, I64, I64]:
+def _wash(scenario: Scenario, on: I32, rep_code: NDArray[np.uint8]) -> tuple[I64, I64, I64, I64]:
     """Colluding rings route fake requests to replicas their members host and pay themselves.
 
     The host's own account pays, gets the provider share back and earns the job successes that feed
     its reputation; the protocol fee and the owner share are what the wash trade costs.
     """
-    hosts = on[ok & (world.kind[on] == NodeKind.RING)].astype(np.int64)
+    serving_ring = np.uint8(1) | RING_BIT
+    hosts = on[(rep_code & serving_ring) == serving_ring].astype(np.int64)
     count = np.full(hosts.size, scenario.adversaries.ring_wash_requests, dtype=np.int64)
     return hosts, hosts, hosts, count
 
@@ -260,20 +308,25 @@ def _demand_multiplier(scenario: Scenario, step: int) -> float:
 def observations(
     world: World, behaviour: Behaviour, served: Served | None, interval_s: float
 ) -> Observations:
-    """What the network measured per node since the last cycle: the reputation inputs."""
+    """What the network measured per node since the last cycle: the reputation inputs.
+
+    Probes reach a tenth of the nodes, so their measurements go in the sparse form (probed rows
+    and their observed capacity) instead of an (n, R) table that is mostly NaN.
+    """
     nodes = world.snapshot.nodes
-    observed = np.full(nodes.capacity.shape, np.nan, dtype=np.float32)
-    probed = behaviour.probed & world.up
-    observed[probed] = world.true_capacity[probed]
+    probed = np.flatnonzero(behaviour.probed & world.up)
+    uptime = world.buffer("uptime_fraction", world.slots, np.float32)
+    np.copyto(uptime, world.up)
     zeros = np.zeros(world.slots, dtype=np.int32)
     return Observations(
         interval_s=interval_s,
-        uptime_fraction=world.up.astype(np.float32),
+        uptime_fraction=uptime,
         jobs_succeeded=served.jobs_succeeded if served is not None else zeros,
         jobs_failed=served.jobs_failed if served is not None else zeros,
         sla_violations=served.node_sla if served is not None else zeros,
         reported_capacity=nodes.capacity,
-        observed_capacity=observed,
+        observed_capacity=world.true_capacity[probed],
+        observed_rows=probed.astype(np.int64),
     )
 
 

@@ -10,7 +10,7 @@ rows: slots first, then service owners, then requestors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -55,6 +55,10 @@ class NodeKind(IntEnum):
     RING = 4
 
 
+#: Bits of `World.kind_bits` (bit 0 is left for the per-step "node serves" flag of `dynamics`).
+ADVERSARIAL_BIT = np.uint8(2)
+RING_BIT = np.uint8(4)
+
 KIND_NAMES = tuple(k.name.lower() for k in NodeKind)
 ADVERSARIAL = np.array([False, False, True, True, True])  # indexed by NodeKind
 
@@ -80,6 +84,27 @@ class World:
     owners: int
     requestors: int
     next_identity: int
+    # Static per-slot and per-replica facts, derived once (kinds, true capacity, the replica ->
+    # service map and owners never change), so a step reads them instead of recomputing them.
+    true_cpu_millicores: F32  # true_capacity[:, 0], contiguous
+    cpu_overload_millicores: F32  # true CPU x 1.0001: above it a node is overloaded
+    adversarial_slots: I64  # rows of `adversarial`
+    kind_bits: NDArray[np.uint8]  # ADVERSARIAL_BIT | RING_BIT per slot
+    replica_owner_account: I64  # token account of each replica's service owner
+    replica_payer_account: I64  # requestor account paying each replica's requests
+    service_first_replica: I64  # first replica row of each service (rows are grouped by service)
+    buffers: dict[str, np.ndarray] = field(default_factory=dict, init=False)
+
+    def buffer(self, name: str, size: int, dtype: type) -> np.ndarray:
+        """A reusable step buffer (a fresh 1e7-row array costs more in page faults than in work).
+
+        Its content is overwritten the next time the same ``name`` is asked for: use it only for
+        values consumed before then.
+        """
+        out = self.buffers.get(name)
+        if out is None or out.shape[0] != size or out.dtype != dtype:
+            out = self.buffers[name] = np.empty(size, dtype=dtype)
+        return out
 
     @property
     def slots(self) -> int:
@@ -251,5 +276,26 @@ def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -
         owners=max(1, m // 4),
         requestors=sizes.requestors,
         next_identity=n,
+        **_derived(kind, true_cap, services, replicas, n, sizes.requestors),
     )
     return world
+
+
+def _derived(
+    kind: I8, true_cap: F32, services: ServiceTable, replicas: ReplicaTable, n: int, requestors: int
+) -> dict[str, np.ndarray]:
+    """The static `World` columns derived from the generated tables."""
+    bits = ADVERSARIAL[kind].astype(np.uint8) * ADVERSARIAL_BIT
+    bits |= (kind == NodeKind.RING).astype(np.uint8) * RING_BIT
+    service = replicas.service.astype(np.int64)
+    first = np.zeros(services.size, dtype=np.int64)
+    np.cumsum(services.replicas[:-1], out=first[1:])
+    return {
+        "true_cpu_millicores": np.ascontiguousarray(true_cap[:, 0]),
+        "cpu_overload_millicores": true_cap[:, 0] * 1.0001,
+        "adversarial_slots": np.flatnonzero(ADVERSARIAL[kind]).astype(np.int64),
+        "kind_bits": bits,
+        "replica_owner_account": n + services.owner[service],
+        "replica_payer_account": n + max(1, services.size // 4) + service % requestors,
+        "service_first_replica": first,
+    }

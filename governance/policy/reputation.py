@@ -58,9 +58,12 @@ def update_reputation(
     score = np.empty(n, dtype=np.float32)
     tier = np.empty(n, dtype=np.int8)
     lying = np.zeros(n, dtype=bool)
+    sparse = observations is not None and observations.observed_rows is not None
+    if sparse and observations is not None:
+        _lying_rows(observations, params.reputation.lie_tolerance, lying)
     for lo in range(0, n, CHUNK):
         part = slice(lo, min(n, lo + CHUNK))
-        _update_slice(nodes, observations, params, now_s, part, score, tier, lying)
+        _update_slice(nodes, observations, params, now_s, part, score, tier, lying, sparse)
     return ReputationUpdate(reputation=score, tier=tier, lying=lying)
 
 
@@ -73,8 +76,12 @@ def _update_slice(
     score_out: F32,
     tier_out: I8,
     lying_out: Bool,
+    lying_known: bool = False,
 ) -> None:
-    """The whole formula for the rows in ``part``, written into the output arrays."""
+    """The whole formula for the rows in ``part``, written into the output arrays.
+
+    With ``lying_known`` the lie flags of ``part`` are already in ``lying_out`` (sparse probes).
+    """
     rp = params.reputation
     # Subtract in float64 (epoch seconds need it), keep the difference as float32.
     tenure_s = (now_s - nodes.joined_at_s[part]).astype(np.float32)
@@ -87,8 +94,11 @@ def _update_slice(
         evidence -= score  # now the step towards the evidence
         evidence *= np.where(evidence >= 0, gain, loss)
         score += evidence
-        lying = _lying(obs, rp.lie_tolerance, part)
-        lying_out[part] = lying
+        if lying_known:
+            lying = lying_out[part]
+        else:
+            lying = _lying(obs, rp.lie_tolerance, part)
+            lying_out[part] = lying
         if lying.any():
             score[lying] *= np.float32(1.0 - rp.lie_penalty)
         np.clip(score, 0.0, 1.0, out=score)
@@ -132,6 +142,16 @@ def _lying(obs: Observations, tolerance: float, part: slice) -> Bool:
     for r in range(1, flags.shape[1]):  # column ORs: any(axis=1) is slow on 3 columns
         out |= flags[:, r]
     return out
+
+
+def _lying_rows(obs: Observations, tolerance: float, out: Bool) -> None:
+    """`_lying` for sparse probes: flag the probed rows that lie in ``out``."""
+    rows = obs.observed_rows
+    if rows is None or rows.size == 0:
+        return
+    reported = obs.reported_capacity[rows]
+    flags = reported > obs.observed_capacity * np.float32(1.0 + tolerance)
+    out[rows] = flags.any(axis=1)
 
 
 def tiers(

@@ -159,7 +159,9 @@ class Observations:
 
     ``uptime_fraction`` is the share of expected heartbeats received in ``interval_s``;
     ``reported_capacity`` is what the node claims, ``observed_capacity`` what probes measured (NaN =
-    not probed). Counts are per interval.
+    not probed). Counts are per interval. When probes reach only a few nodes, ``observed_rows`` may
+    name them: ``observed_capacity`` then has one row per entry and every other node is unprobed
+    (the same meaning as NaN rows, without an (n, R) table that is mostly NaN).
     """
 
     interval_s: float
@@ -169,6 +171,7 @@ class Observations:
     sla_violations: I32
     reported_capacity: F32
     observed_capacity: F32
+    observed_rows: I64 | None = None
 
 
 @dataclass(frozen=True, slots=True)

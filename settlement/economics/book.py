@@ -60,14 +60,30 @@ def sum_by(keys: NDArray[np.int64], amounts: NDArray[np.int64]) -> tuple[NDArray
         return keys, amounts
     low, high = int(keys.min()), int(keys.max())
     if high - low <= 4 * keys.size:
-        # Dense key range (few payers, many rows): integer scatter-add, no sort.
-        totals = np.zeros(high - low + 1, dtype=np.int64)
-        np.add.at(totals, keys - low, amounts)
-        counts = np.zeros(high - low + 1, dtype=np.int64)
-        np.add.at(counts, keys - low, 1)
+        # Dense key range (few payers, many rows): counting scatters, no sort.
+        shifted = keys - low if low else keys
+        counts = np.bincount(shifted, minlength=high - low + 1)
         present = np.flatnonzero(counts)
-        return present.astype(np.int64) + low, totals[present]
+        return present.astype(np.int64) + low, _dense_sums(shifted, amounts, high - low + 1)[
+            present
+        ]
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
     return sorted_keys[starts], np.add.reduceat(amounts[order], starts)
+
+
+def _dense_sums(
+    shifted: NDArray[np.int64], amounts: NDArray[np.int64], size: int
+) -> NDArray[np.int64]:
+    """Sums of ``amounts`` per key ``0 <= k < size``, exact.
+
+    ``bincount`` adds in float64, which is exact while every partial sum stays below 2**53 (true
+    whenever ``max|amount| * rows`` does); otherwise an integer scatter-add.
+    """
+    bound = max(abs(int(amounts.max())), abs(int(amounts.min()))) * amounts.size
+    if bound < 2**53:
+        return np.bincount(shifted, weights=amounts, minlength=size).astype(np.int64)
+    totals = np.zeros(size, dtype=np.int64)
+    np.add.at(totals, shifted, amounts)
+    return totals

@@ -62,75 +62,222 @@ class StepFlows:
     controller: ControllerState
 
 
-def _credit(book: TokenBook, accounts: NDArray[np.int64], amounts: NDArray[np.int64]) -> None:
-    np.add.at(book.balance, accounts, amounts)
-    np.add.at(book.income, accounts, amounts)
+#: Node rows per slice of the fused per-node pass (its temporaries stay in cache).
+CHUNK = 1 << 16
+#: A request count above this is split per batch instead of through a per-count table.
+_TABLE_MAX = 1 << 16
 
 
-def _charge(book: TokenBook, payers: NDArray[np.int64], costs: NDArray[np.int64], now: int) -> int:
-    """Debit grouped costs, buying what the spendable balance lacks; return base units bought."""
-    keys, totals = sum_by(payers, costs)
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """Per-batch request payment split (fee, owner share, provider share) and its totals."""
+
+    amount: NDArray[np.int64]
+    owner: NDArray[np.int64]
+    provider: NDArray[np.int64]
+    fees: int
+    owner_total: int
+    provider_total: int
+    #: A positive count always pays the owner / provider something (so a positive group total
+    #: means the group had a batch of at least one request).
+    owner_positive: bool
+    provider_positive: bool
+
+
+def _split(params: EconomicsParams, count: NDArray[np.int64]) -> _Split:
+    """Split each batch's payment; counts take few values, so a per-count table does it."""
+    price = params.request_price_base_units
+    top = int(count.max(initial=0))
+    if count.size and (top > _TABLE_MAX or int(count.min()) < 0):
+        return _split_each(params, count)
+    values = np.arange(top + 2, dtype=np.int64)  # at least counts 0 and 1
+    amount_t = values * price
+    fee_t = amount_t * params.protocol_fee_bps // BPS
+    owner_t = (amount_t - fee_t) * params.owner_share_bps // BPS
+    provider_t = amount_t - fee_t - owner_t
+    hist = np.bincount(count, minlength=top + 1)
+    used = np.flatnonzero(hist).tolist()
+    counts = [int(hist[v]) for v in used]
+
+    def total(table: NDArray[np.int64]) -> int:  # exact: Python ints over the distinct counts
+        return sum(c * int(table[v]) for c, v in zip(counts, used, strict=True))
+
+    return _Split(
+        amount=amount_t[count],
+        owner=owner_t[count],
+        provider=provider_t[count],
+        fees=total(fee_t),
+        owner_total=total(owner_t),
+        provider_total=total(provider_t),
+        # the split is non-decreasing in the count: positive at 1 means positive at every c >= 1
+        owner_positive=bool(owner_t[1] > 0),
+        provider_positive=bool(provider_t[1] > 0),
+    )
+
+
+def _split_each(params: EconomicsParams, count: NDArray[np.int64]) -> _Split:
+    amount = count * params.request_price_base_units
+    fee = amount * params.protocol_fee_bps // BPS
+    owner = (amount - fee) * params.owner_share_bps // BPS
+    provider = amount - fee - owner
+    return _Split(
+        amount=amount,
+        owner=owner,
+        provider=provider,
+        fees=int(fee.sum()),
+        owner_total=int(owner.sum()),
+        provider_total=int(provider.sum()),
+        owner_positive=False,
+        provider_positive=False,
+    )
+
+
+def _spendable(
+    book: TokenBook, keys: NDArray[np.int64], now: int, pending: _NodeCredit
+) -> NDArray[np.int64]:
+    """Balances of ``keys`` as the step has them so far, zero where expired.
+
+    Node rows still owe this step's pending node credit (applied later in one fused pass).
+    """
+    balance = book.balance[keys]
+    expires = book.expires_at_step[keys]
+    nodes = np.flatnonzero(keys < pending.n)
+    if nodes.size:
+        rows = keys[nodes]
+        balance[nodes] += pending.credit[rows]
+        expires[nodes] = np.where(pending.refreshed[rows], pending.refresh_to, expires[nodes])
+    out: NDArray[np.int64] = np.where(expires >= now, balance, 0)
+    return out
+
+
+def _charge(
+    book: TokenBook,
+    keys: NDArray[np.int64],
+    totals: NDArray[np.int64],
+    now: int,
+    pending: _NodeCredit,
+) -> int:
+    """Debit costs grouped by payer, buying what the spendable balance lacks; return bought."""
     if keys.size == 0:
         return 0
-    spendable = np.where(book.expires_at_step[keys] >= now, book.balance[keys], 0)
-    bought = np.maximum(totals - spendable, 0)
+    bought = np.maximum(totals - _spendable(book, keys, now, pending), 0)
     # Expired-but-unspendable balances stay frozen; the purchase covers the whole cost then.
     book.balance[keys] += bought - totals
     return int(bought.sum())
 
 
 def _expire(book: TokenBook, params: EconomicsParams, now: int) -> int:
-    dead = np.flatnonzero(
-        (book.expires_at_step + params.refresh_grace_steps < now) & (book.balance > 0)
-    )
+    stale = np.flatnonzero(book.expires_at_step < now - params.refresh_grace_steps)
+    dead = stale[book.balance[stale] > 0]
     burned = int(book.balance[dead].sum())
     book.balance[dead] = 0
     return burned
 
 
-def _earn(book: TokenBook, params: EconomicsParams, act: StepActivity, emission_ppm: int) -> int:
+@dataclass(slots=True)
+class _NodeCredit:
+    """What node rows ``[0, n)`` get this step (rewards, provider shares), not yet applied."""
+
+    n: int
+    credit: NDArray[np.int64]  # contribution rewards, then provider shares added
+    refreshed: NDArray[np.bool_]
+    refresh_to: int
+
+
+def _node_credit(
+    params: EconomicsParams, act: StepActivity, emission_ppm: int
+) -> tuple[_NodeCredit, int]:
+    """Contribution rewards of the step (pending) and their total."""
     rate = params.earn_base_units_per_capacity_step * emission_ppm // PPM
-    n = act.capacity_units.size
     reward = act.capacity_units * rate
-    book.balance[:n] += reward
-    book.income[:n] += reward
-    book.expires_at_step[:n] = np.where(
-        act.capacity_units > 0, act.now_step + params.token_lifetime_steps, book.expires_at_step[:n]
+    refresh_to = act.now_step + params.token_lifetime_steps
+    pending = _NodeCredit(
+        n=reward.size,
+        credit=reward,
+        refreshed=act.capacity_units > 0,
+        refresh_to=refresh_to,
     )
-    return int(reward.sum())
+    return pending, int(reward.sum())
+
+
+def _refresh(book: TokenBook, accounts: NDArray[np.int64], refresh_to: int) -> None:
+    book.expires_at_step[accounts] = refresh_to
 
 
 def _pay_requests(
-    book: TokenBook, params: EconomicsParams, act: StepActivity
+    book: TokenBook, params: EconomicsParams, act: StepActivity, pending: _NodeCredit
 ) -> tuple[int, int, int, int]:
-    amount = act.request_count * params.request_price_base_units
-    bought = _charge(book, act.request_payer, amount, act.now_step)
-    fee = amount * params.protocol_fee_bps // BPS
-    owner = (amount - fee) * params.owner_share_bps // BPS
-    provider = amount - fee - owner
-    _credit(book, act.request_owner, owner)
-    _credit(book, act.request_provider, provider)
-    refreshed = np.concatenate([act.request_owner, act.request_provider, act.request_payer])
-    book.expires_at_step[refreshed] = act.now_step + params.token_lifetime_steps
-    return bought, int(fee.sum()), int(owner.sum()), int(provider.sum())
+    """Requestors pay; owners are credited now, providers through ``pending``.
+
+    A batch of 0 requests is no activity: it moves nothing and refreshes nobody.
+    """
+    count = act.request_count
+    split = _split(params, count)
+    payer_keys, payer_sums = sum_by(act.request_payer, split.amount)
+    bought = _charge(book, payer_keys, payer_sums, act.now_step, pending)
+    owners, owner_sums = sum_by(act.request_owner, split.owner)
+    book.balance[owners] += owner_sums
+    book.income[owners] += owner_sums
+    provider = act.request_provider
+    if provider.size and int(provider.max()) >= pending.n:  # providers outside the node rows
+        np.add.at(book.balance, provider, split.provider)
+        np.add.at(book.income, provider, split.provider)
+        live = np.unique(np.concatenate([act.request_owner, provider])[np.tile(count > 0, 2)])
+        _refresh(book, live, pending.refresh_to)
+    else:
+        got = np.zeros(pending.n, dtype=np.int64)
+        np.add.at(got, provider, split.provider)
+        pending.credit += got
+        if split.provider_positive:
+            pending.refreshed |= got > 0
+        else:
+            pending.refreshed[provider[count > 0]] = True
+        live = owners[owner_sums > 0] if split.owner_positive else act.request_owner[count > 0]
+        _refresh(book, live, pending.refresh_to)
+    # with a positive price a payer paid something exactly when it had a batch of >= 1 request
+    if params.request_price_base_units > 0:
+        _refresh(book, payer_keys[payer_sums > 0], pending.refresh_to)
+    else:
+        _refresh(book, act.request_payer[count > 0], pending.refresh_to)
+    return bought, split.fees, split.owner_total, split.provider_total
+
+
+def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> int:
+    """Credit node rows, refresh them and redeem, slice by slice; return base units redeemed."""
+    redeemed = 0
+    for lo in range(0, pending.n, CHUNK):
+        hi = min(pending.n, lo + CHUNK)
+        credit = pending.credit[lo:hi]
+        balance = book.balance[lo:hi]
+        balance += credit
+        book.income[lo:hi] += credit
+        np.copyto(book.expires_at_step[lo:hi], pending.refresh_to, where=pending.refreshed[lo:hi])
+        redeem = balance * redeem_ppm
+        redeem //= PPM
+        balance -= redeem
+        redeemed += int(redeem.sum())
+    return redeemed
 
 
 def settle_step(
     book: TokenBook, controller: ControllerState, params: EconomicsParams, act: StepActivity
 ) -> StepFlows:
-    """Run one economics step on `book` (mutated in place) and return its exact flows."""
+    """Run one economics step on `book` (mutated in place) and return its exact flows.
+
+    Node rows receive their rewards and provider shares in one fused pass at the end, together with
+    the redemption; the steps in between read their balances as if already credited, so the result
+    is exactly that of the order in the module docstring.
+    """
     now = act.now_step
     expired = _expire(book, params, now)
-    earned = _earn(book, params, act, controller.emission_ppm)
-    bought_req, fees, owner_rewards, provider_rewards = _pay_requests(book, params, act)
+    pending, earned = _node_credit(params, act, controller.emission_ppm)
+    bought_req, fees, owner_rewards, provider_rewards = _pay_requests(book, params, act, pending)
     placement_cost = np.full(act.placement_payer.size, params.placement_price_base_units, np.int64)
-    bought_place = _charge(book, act.placement_payer, placement_cost, now)
+    place_keys, place_sums = sum_by(act.placement_payer, placement_cost)
+    bought_place = _charge(book, place_keys, place_sums, now, pending)
     placement_burned = int(placement_cost.sum())
     redeem_ppm = params.redeem_ppm if act.redeem_ppm is None else act.redeem_ppm
-    n = act.capacity_units.size
-    redeem = book.balance[:n] * redeem_ppm // PPM
-    book.balance[:n] -= redeem
-    redeemed = int(redeem.sum())
+    redeemed = _apply_nodes(book, pending, redeem_ppm)
     bought = bought_req + bought_place
     book.supply_base_units += earned + bought - expired - placement_burned - redeemed - fees
     spent = int(act.request_count.sum()) * params.request_price_base_units + placement_burned

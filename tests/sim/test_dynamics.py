@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from governance.policy import NO_NODE, Tier
+from governance.policy.build import recompute_usage
 from sim import dynamics
 from sim.core import STREAM_WORLD, new_core, stream
+from sim.engines.vector import VectorEngine
 from sim.scenario import Scenario
 from sim.world import NodeKind, generate_world
 
@@ -52,6 +56,11 @@ def test_requests_are_conserved_and_only_served_ones_pay(tiny_scenario: Scenario
     snap = world.snapshot
     healthy = np.flatnonzero(snap.nodes.healthy)
     snap.replicas.node[:] = healthy[np.arange(snap.replicas.size) % healthy.size]
+    # keep the world consistent: node usage and replica counts follow the assignment
+    world.snapshot = dataclasses.replace(
+        snap, nodes=recompute_usage(snap.nodes, snap.services, snap.replicas)
+    )
+    snap = world.snapshot
     n = world.slots
     failing = np.zeros(n, bool)
     failing[healthy[:10]] = True
@@ -67,5 +76,22 @@ def test_requests_are_conserved_and_only_served_ones_pay(tiny_scenario: Scenario
     paid_real = int(served.batch_count[~ring | (served.batch_payer != served.batch_provider)].sum())
     assert served.requests > 0
     assert served.requests - served.requests_failed == paid_real
-    assert not np.isin(served.batch_provider, healthy[:10]).any()
+    # a batch per replica row: the failing nodes' batches carry no request
+    assert served.batch_count[np.isin(served.batch_provider, healthy[:10])].sum() == 0
     assert served.jobs_failed[healthy[:10]].sum() > 0
+    held = snap.nodes.replicas_held
+    assert (served.jobs_failed[healthy[:10]] == held[healthy[:10]]).all()
+    plain = world.kind != NodeKind.RING  # ring hosts add wash trades to their successes
+    assert (served.jobs_succeeded + served.jobs_failed == held)[plain].all()
+
+
+def test_node_usage_follows_the_assignment_every_step(tiny_scenario: Scenario) -> None:
+    """`serve` counts jobs per node from ``replicas_held``: it must match the replica table."""
+    core = new_core(tiny_scenario, tiny_scenario.sizes, 5)
+    engine = VectorEngine(core)
+    for _ in range(12):
+        engine.step_once()
+        snap = core.world.snapshot
+        placed = snap.replicas.node[snap.replicas.node >= 0]
+        counts = np.bincount(placed, minlength=core.world.slots)
+        assert (snap.nodes.replicas_held == counts).all()

@@ -102,3 +102,33 @@ def test_disabled_reputation_leaves_scores_and_admits_everyone() -> None:
     up = update_reputation(nodes, make_observations(4, 60.0), kubernetes_baseline(), DAY)
     assert np.array_equal(up.reputation, nodes.reputation)  # type: ignore[attr-defined]
     assert set(up.tier.tolist()) == {Tier.ESTABLISHED}
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), probed_share=st.floats(0.0, 1.0))
+def test_sparse_probes_equal_nan_rows(seed: int, probed_share: float) -> None:
+    """``observed_rows`` (probed rows only) means exactly what NaN rows mean for the others."""
+    rng = np.random.default_rng(seed)
+    n, now = 200, 100 * DAY
+    nodes = make_nodes(
+        np.full((n, 3), 1000.0), reputation=rng.random(n), joined_at_s=now - 30 * DAY
+    )
+    reported = rng.uniform(500, 2000, (n, 3)).astype(np.float32)
+    truth = rng.uniform(500, 2000, (n, 3)).astype(np.float32)
+    probed = np.flatnonzero(rng.random(n) < probed_share)
+    dense = np.full((n, 3), np.nan, dtype=np.float32)
+    dense[probed] = truth[probed]
+    obs = dataclasses.replace(make_observations(n, 600.0), reported_capacity=reported)
+    full = update_reputation(
+        nodes, dataclasses.replace(obs, observed_capacity=dense), PolicyParams(), now
+    )
+    sparse = update_reputation(
+        nodes,
+        dataclasses.replace(obs, observed_capacity=truth[probed], observed_rows=probed),
+        PolicyParams(),
+        now,
+    )
+    assert full.lying.tolist() == sparse.lying.tolist()
+    assert full.reputation.tobytes() == sparse.reputation.tobytes()
+    assert full.tier.tolist() == sparse.tier.tolist()
+    assert full.lying.any() == bool(probed.size and full.lying[probed].any())

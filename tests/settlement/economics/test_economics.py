@@ -202,3 +202,126 @@ def test_group_sums_are_exact_on_both_paths(rows: list[tuple[int, int]], dense: 
         expected[k] = expected.get(k, 0) + a
     assert got_keys.tolist() == sorted(expected)
     assert got_sums.tolist() == [expected[k] for k in sorted(expected)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 9), st.integers(2**50, 2**58)), max_size=20))
+def test_group_sums_stay_exact_beyond_float_precision(rows: list[tuple[int, int]]) -> None:
+    from settlement.economics.book import sum_by
+
+    keys, amounts = _arr([k for k, _ in rows]), _arr([a for _, a in rows])
+    got_keys, got_sums = sum_by(keys, amounts)
+    expected: dict[int, int] = {}
+    for k, a in rows:
+        expected[k] = expected.get(k, 0) + a
+    assert got_sums.tolist() == [expected[k] for k in got_keys.tolist()]
+
+
+def _reference_step(book, ctl, params, act):  # type: ignore[no-untyped-def]
+    """The documented order, one operation at a time (what the fused `settle_step` must equal)."""
+    now, n = act.now_step, act.capacity_units.size
+    life = now + params.token_lifetime_steps
+    bal, exp, inc = book.balance, book.expires_at_step, book.income
+    dead = (exp + params.refresh_grace_steps < now) & (bal > 0)
+    expired = int(bal[dead].sum())
+    bal[dead] = 0
+    reward = act.capacity_units * (
+        params.earn_base_units_per_capacity_step * ctl.emission_ppm // 10**6
+    )
+    bal[:n] += reward
+    inc[:n] += reward
+    exp[:n] = np.where(act.capacity_units > 0, life, exp[:n])
+
+    def charge(payers, costs):  # type: ignore[no-untyped-def]
+        bought = 0
+        for key in sorted(set(payers.tolist())):
+            total = int(costs[payers == key].sum())
+            spendable = int(bal[key]) if exp[key] >= now else 0
+            extra = max(total - spendable, 0)
+            bal[key] += extra - total
+            bought += extra
+        return bought
+
+    amount = act.request_count * params.request_price_base_units
+    bought = charge(act.request_payer, amount)
+    fee = amount * params.protocol_fee_bps // 10_000
+    owner = (amount - fee) * params.owner_share_bps // 10_000
+    for accounts, share in (
+        (act.request_owner, owner),
+        (act.request_provider, amount - fee - owner),
+    ):
+        np.add.at(bal, accounts, share)
+        np.add.at(inc, accounts, share)
+    live = act.request_count > 0  # a batch of 0 requests refreshes nobody
+    for accounts in (act.request_owner, act.request_provider, act.request_payer):
+        exp[accounts[live]] = life
+    cost = np.full(act.placement_payer.size, params.placement_price_base_units, np.int64)
+    bought += charge(act.placement_payer, cost)
+    redeem_ppm = params.redeem_ppm if act.redeem_ppm is None else act.redeem_ppm
+    redeem = bal[:n] * redeem_ppm // 10**6
+    bal[:n] -= redeem
+    return expired, bought, int(fee.sum()), int(redeem.sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(step_st, min_size=1, max_size=10),
+    fee_bps=st.sampled_from([0, 500, 9_999, 10_000]),
+    owner_bps=st.sampled_from([0, 3_000, 10_000]),
+    price=st.sampled_from([0, 1, 2_000]),
+)
+def test_fused_step_equals_the_documented_order(
+    steps: list, fee_bps: int, owner_bps: int, price: int
+) -> None:
+    params = EconomicsParams(
+        token_lifetime_steps=2,
+        refresh_grace_steps=1,
+        protocol_fee_bps=fee_bps,
+        owner_share_bps=owner_bps,
+        request_price_base_units=price,
+    )
+    book, ref = new_book(ACCOUNTS), new_book(ACCOUNTS)
+    ctl = initial_controller(params)
+    for now, (caps, batches, placements, redeem) in enumerate(steps):
+        # providers may also pay (ring wash trades: a node's own account is the payer)
+        act = StepActivity(
+            now_step=now,
+            active_nodes=sum(c > 0 for c in caps),
+            capacity_units=_arr(caps),
+            request_payer=_arr([b[0] if b[3] % 3 else b[1] for b in batches]),
+            request_provider=_arr([b[1] for b in batches]),
+            request_owner=_arr([b[2] for b in batches]),
+            request_count=_arr([b[3] for b in batches]),
+            placement_payer=_arr(placements),
+            redeem_ppm=redeem,
+        )
+        flows = settle_step(book, ctl, params, act)
+        expired, bought, fees, redeemed = _reference_step(ref, ctl, params, act)
+        assert (flows.expired, flows.bought, flows.fees, flows.redeemed) == (
+            expired,
+            bought,
+            fees,
+            redeemed,
+        )
+        assert book.balance.tolist() == ref.balance.tolist()
+        assert book.income.tolist() == ref.income.tolist()
+        assert book.expires_at_step.tolist() == ref.expires_at_step.tolist()
+        ctl = flows.controller
+
+
+def test_a_batch_of_no_requests_refreshes_nobody() -> None:
+    params = EconomicsParams(token_lifetime_steps=2, refresh_grace_steps=1)
+    book = new_book(ACCOUNTS)
+    act = StepActivity(
+        now_step=5,
+        active_nodes=1,
+        capacity_units=np.zeros(PROVIDERS, np.int64),
+        request_payer=_arr([PROVIDERS + OWNERS, PROVIDERS + OWNERS + 1]),
+        request_provider=_arr([1, 2]),
+        request_owner=_arr([PROVIDERS, PROVIDERS + 1]),
+        request_count=_arr([0, 3]),
+    )
+    settle_step(book, initial_controller(params), params, act)
+    life = 5 + params.token_lifetime_steps
+    assert book.expires_at_step[[1, PROVIDERS, PROVIDERS + OWNERS]].tolist() == [0, 0, 0]
+    assert book.expires_at_step[[2, PROVIDERS + 1, PROVIDERS + OWNERS + 1]].tolist() == [life] * 3
