@@ -41,7 +41,16 @@ def run_cycle(
         after = snapshot
     else:
         evicted = apply_evictions(rated, evictions, params, now_s, donate=donate)
-        placements, after = place(evicted, params, now_s, rng, donate=donate)
+        # Applying evictions (without donation) already copied the node usage and the replica node
+        # column: placement may write into those copies instead of copying them again.
+        owned = donate or evicted is not rated
+        if owned and not donate:
+            reps = evicted.replicas
+            started = reps.started_at_s.copy()  # the one column placement writes that is not a copy
+            evicted = dataclasses.replace(
+                evicted, replicas=dataclasses.replace(reps, started_at_s=started)
+            )
+        placements, after = place(evicted, params, now_s, rng, donate=owned)
     plan = CyclePlan(
         params_version=params.version,
         now_s=now_s,

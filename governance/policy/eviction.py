@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from governance.policy import registry
+from governance.policy.eviction_plugins import Evictor, NodeEvictor
+from governance.policy.evictors.common import replicas_on_each
 from governance.policy.reasons import EVICTION_REASONS, EvictionOutcome, code
 from governance.policy.registry import EVICTOR_NAMES
 from governance.policy.results import EvictionPlan
@@ -69,8 +71,14 @@ def _candidates(
 ) -> tuple[I64, I8, np.ndarray]:
     """One proposal per replica, the most severe reason (registry order) winning; sorted."""
     found_rows, found_reason, found_bypass = [], [], []
-    for plugin in registry.evictors(params.eviction.plugins):
-        rows = plugin.propose(snapshot, params, now_s)
+    plugins = registry.evictors(params.eviction.plugins)
+    on_nodes = _on_flagged_nodes(snapshot, params, now_s, plugins)
+    for plugin in plugins:
+        rows = (
+            on_nodes[plugin.name]
+            if plugin.name in on_nodes
+            else plugin.propose(snapshot, params, now_s)
+        )
         found_rows.append(rows)
         found_reason.append(np.full(rows.shape[0], code(plugin.reason), dtype=np.int8))
         found_bypass.append(np.full(rows.shape[0], plugin.bypass_budgets))
@@ -86,6 +94,18 @@ def _candidates(
     _, first = np.unique(rows, return_index=True)
     keep = np.sort(first)  # the first (most severe) proposal of each replica, order kept
     return rows[keep], reason[keep], bypass[keep]
+
+
+def _on_flagged_nodes(
+    snapshot: Snapshot, params: PolicyParams, now_s: float, plugins: tuple[Evictor, ...]
+) -> dict[str, I64]:
+    """Proposals of the node-flagging plugins, their replicas found in one pass over replicas."""
+    node_based = [p for p in plugins if isinstance(p, NodeEvictor)]
+    masks = [p.nodes(snapshot, params, now_s) for p in node_based]
+    rows = replicas_on_each(snapshot, masks)
+    return {
+        p.name: p.refine(snapshot, params, now_s, r) for p, r in zip(node_based, rows, strict=True)
+    }
 
 
 _NAME_OF = {

@@ -20,3 +20,22 @@ def not_scheduled(snapshot: Snapshot, rows: I64) -> I64:
     """Drop rows that already carry a scheduled eviction (it runs at its deadline)."""
     out: I64 = rows[~np.isfinite(snapshot.replicas.evict_at_s[rows])]
     return out
+
+
+def replicas_on_each(snapshot: Snapshot, masks: list[Bool | None]) -> list[I64]:
+    """`replicas_on` for several node masks with one pass over the replicas (None: no node)."""
+    out = [np.empty(0, dtype=np.int64) for _ in masks]
+    live = [(i, mask) for i, mask in enumerate(masks) if mask is not None and mask.any()]
+    if len(live) <= 1 or len(live) > 8:  # one mask (or more than a byte of bits): one at a time
+        for i, mask in live:
+            out[i] = replicas_on(snapshot, mask)
+        return out
+    code = np.zeros(snapshot.nodes.size + 1, dtype=np.uint8)  # the last row: node == -1
+    for bit, (_, mask) in enumerate(live):
+        code[:-1] |= mask.view(np.uint8) << np.uint8(bit)
+    on = code[snapshot.replicas.node]
+    hit = np.flatnonzero(on)
+    codes = on[hit]
+    for bit, (i, _) in enumerate(live):
+        out[i] = hit[(codes & np.uint8(1 << bit)) != 0]
+    return out

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from governance.policy.evictors.common import replicas_on
 from governance.policy.reasons import EvictionReason
-from governance.policy.types import I64, Snapshot
+from governance.policy.types import I64, Bool, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
@@ -19,11 +19,19 @@ class NodeDead:
     reason = EvictionReason.NODE_DEAD
     bypass_budgets = True
 
-    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+    def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool:
         nodes = snapshot.nodes
-        stale = nodes.last_heartbeat_s < now_s - params.eviction.heartbeat_ttl_s
+        stale: Bool = nodes.last_heartbeat_s < now_s - params.eviction.heartbeat_ttl_s
         stale |= ~nodes.healthy
-        return replicas_on(snapshot, stale)
+        return stale
+
+    def refine(self, snapshot: Snapshot, params: PolicyParams, now_s: float, rows: I64) -> I64:
+        return rows  # every replica on a dead node, scheduled or not
+
+    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+        return self.refine(
+            snapshot, params, now_s, replicas_on(snapshot, self.nodes(snapshot, params, now_s))
+        )
 
 
 PLUGIN = NodeDead()

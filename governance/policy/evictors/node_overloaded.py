@@ -8,7 +8,7 @@ import numpy as np
 
 from governance.policy.evictors.common import not_scheduled, replicas_on
 from governance.policy.reasons import EvictionReason
-from governance.policy.types import I64, Snapshot
+from governance.policy.types import I64, Bool, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
@@ -21,15 +21,25 @@ class NodeOverloaded:
     reason = EvictionReason.NODE_OVERLOADED
     bypass_budgets = False
 
-    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
-        nodes, reps, svc = snapshot.nodes, snapshot.replicas, snapshot.services
+    def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool:
+        nodes = snapshot.nodes
         frac = np.float32(params.eviction.overload_fraction)
         limit = nodes.capacity if frac == 1 else nodes.capacity * frac
         flags = nodes.used > limit
-        over = flags[:, 0].copy()
+        over: Bool = flags[:, 0].copy()
         for r in range(1, flags.shape[1]):
             over |= flags[:, r]
-        rows = not_scheduled(snapshot, replicas_on(snapshot, over))
+        return over
+
+    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+        return self.refine(
+            snapshot, params, now_s, replicas_on(snapshot, self.nodes(snapshot, params, now_s))
+        )
+
+    def refine(self, snapshot: Snapshot, params: PolicyParams, now_s: float, rows: I64) -> I64:
+        nodes, reps, svc = snapshot.nodes, snapshot.replicas, snapshot.services
+        frac = np.float32(params.eviction.overload_fraction)
+        rows = not_scheduled(snapshot, rows)
         if rows.size == 0:
             return rows
         node = reps.node[rows]

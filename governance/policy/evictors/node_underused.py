@@ -8,7 +8,7 @@ import numpy as np
 
 from governance.policy.evictors.common import not_scheduled, replicas_on
 from governance.policy.reasons import EvictionReason
-from governance.policy.types import I64, Snapshot
+from governance.policy.types import I64, Bool, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
@@ -21,13 +21,21 @@ class NodeUnderused:
     reason = EvictionReason.NODE_UNDERUSED
     bypass_budgets = False
 
-    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+    def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool:
         nodes = snapshot.nodes
         frac = np.float32(params.eviction.underused_fraction)
-        low = nodes.replicas_held > 0
+        low: Bool = nodes.replicas_held > 0
         for r in range(nodes.capacity.shape[1]):
             low &= nodes.used[:, r] < nodes.capacity[:, r] * frac
-        return not_scheduled(snapshot, replicas_on(snapshot, low))
+        return low
+
+    def refine(self, snapshot: Snapshot, params: PolicyParams, now_s: float, rows: I64) -> I64:
+        return not_scheduled(snapshot, rows)
+
+    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+        return self.refine(
+            snapshot, params, now_s, replicas_on(snapshot, self.nodes(snapshot, params, now_s))
+        )
 
 
 PLUGIN = NodeUnderused()

@@ -8,7 +8,7 @@ import numpy as np
 
 from governance.policy.evictors.common import not_scheduled, replicas_on
 from governance.policy.reasons import EvictionReason
-from governance.policy.types import I64, Snapshot
+from governance.policy.types import I64, Bool, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
@@ -28,20 +28,29 @@ class ReputationFloor:
     reason = EvictionReason.REPUTATION_BELOW_FLOOR
     bypass_budgets = False
 
-    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+    def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool | None:
         if not params.reputation.enabled:
-            return np.empty(0, dtype=np.int64)
+            return None
         nodes = snapshot.nodes
-        low = nodes.reputation < np.float32(params.eviction.reputation_floor)
+        low: Bool = nodes.reputation < np.float32(params.eviction.reputation_floor)
         rows = np.flatnonzero(low)
         if rows.size == 0:
-            return np.empty(0, dtype=np.int64)
+            return None
         tenure_s = now_s - nodes.joined_at_s[rows]
         factor = np.minimum(tenure_s / params.reputation.tenure_full_s, 1.0)
         bar = params.eviction.reputation_floor * factor
         keep = (tenure_s < params.tiers.established_tenure_s) | (nodes.reputation[rows] >= bar)
         low[rows[keep]] = False
-        return not_scheduled(snapshot, replicas_on(snapshot, low))
+        return low
+
+    def refine(self, snapshot: Snapshot, params: PolicyParams, now_s: float, rows: I64) -> I64:
+        return not_scheduled(snapshot, rows)
+
+    def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
+        low = self.nodes(snapshot, params, now_s)
+        if low is None:
+            return np.empty(0, dtype=np.int64)
+        return self.refine(snapshot, params, now_s, replicas_on(snapshot, low))
 
 
 PLUGIN = ReputationFloor()

@@ -138,3 +138,25 @@ def test_donated_buffers_give_the_same_plans(mode: str) -> None:
             snap = result.snapshot
         runs.append(out)
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("mode", ["sampled", "exact"])
+def test_a_cycle_without_donation_leaves_its_input_untouched(mode: str) -> None:
+    params = PolicyParams(
+        placement=dataclasses.replace(PolicyParams().placement, mode=mode),  # type: ignore[arg-type]
+        eviction=dataclasses.replace(PolicyParams().eviction, notice_s=0.0),
+    )
+    snap = synthetic_network(800, 300, np.random.default_rng(5), now_s=NOW)
+    snap = run_cycle(snap, params, NOW, np.random.default_rng(1)).snapshot
+    later = NOW + 60.0
+    dead = np.arange(snap.nodes.size) % 5 == 0  # evictions and re-placements in the same cycle
+    nodes = dataclasses.replace(snap.nodes, last_heartbeat_s=np.where(dead, later - 1e4, later))
+    snap = dataclasses.replace(snap, nodes=nodes)
+    kept = _deep_copy(snap)
+    result = run_cycle(snap, params, later, np.random.default_rng(2))
+    assert len(result.plan.evictions) > 0
+    assert (result.plan.placements.node >= 0).any()
+    for name in ("nodes", "replicas", "history"):
+        table, copy = getattr(snap, name), getattr(kept, name)
+        for f in dataclasses.fields(table):
+            assert getattr(table, f.name).tobytes() == getattr(copy, f.name).tobytes(), f.name

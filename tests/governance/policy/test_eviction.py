@@ -196,3 +196,46 @@ def test_overloaded_node_sheds_lowest_priority_first() -> None:
         assert crit[chosen].max() <= crit[kept].min() or crit[chosen].min() <= crit[kept].min()
     freed = snap.services.demand[snap.replicas.service[chosen]].sum(axis=0)
     assert np.all(used[node] - freed <= cap[node])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), masks=st.integers(0, 9), share=st.floats(0.0, 0.5))
+def test_one_pass_over_replicas_finds_each_masks_replicas(
+    seed: int, masks: int, share: float
+) -> None:
+    from governance.policy.evictors.common import replicas_on, replicas_on_each
+
+    snap = _placed(seed, 200, 80, domains=4)
+    rng = np.random.default_rng(seed)
+    drawn = [rng.random(snap.nodes.size) < share for _ in range(masks)]
+    given_masks: list[np.ndarray | None] = [*drawn, None]
+    got = replicas_on_each(snap, given_masks)
+    assert got[-1].size == 0
+    for mask, rows in zip(drawn, got, strict=False):
+        assert rows.tolist() == replicas_on(snap, mask).tolist()
+
+
+def test_node_plugins_propose_what_the_planner_finds() -> None:
+    """Each node-flagging plugin's own `propose` equals its share of the one-pass planner."""
+    from governance.policy import registry
+    from governance.policy.eviction import _on_flagged_nodes
+
+    snap = _placed(3, 300, 150, domains=8)
+    n = snap.nodes.size
+    rng = np.random.default_rng(3)
+    snap = _with_nodes(
+        snap,
+        last_heartbeat_s=np.where(rng.random(n) < 0.2, NOW - 10_000.0, NOW),
+        reputation=np.where(rng.random(n) < 0.2, 0.01, 0.9).astype(np.float32),
+        used=snap.nodes.used * np.where(rng.random(n) < 0.2, 3.0, 1.0)[:, None].astype(np.float32),
+    )
+    params = PolicyParams(
+        eviction=dataclasses.replace(PolicyParams().eviction, plugins=registry.EVICTOR_NAMES)
+    )
+    plugins = registry.evictors(params.eviction.plugins)
+    found = _on_flagged_nodes(snap, params, NOW, plugins)
+    assert {"node_dead", "reputation_floor", "node_overloaded", "node_underused"} <= set(found)
+    assert sum(rows.size for rows in found.values()) > 0
+    for plugin in plugins:
+        if plugin.name in found:
+            assert found[plugin.name].tolist() == plugin.propose(snap, params, NOW).tolist()
