@@ -103,7 +103,8 @@ class SimulationCore:
         nodes = self.world.snapshot.nodes
         floor = self.params.eviction.reputation_floor if self.params.reputation.enabled else -1.0
         earning = self.world.up & (nodes.reputation >= floor)
-        units: I64 = self.world.reported_cores * earning
+        units: I64 = self.world.buffer("capacity_units", self.world.slots, np.int64)
+        np.multiply(self.world.reported_cores, earning, out=units)
         return units
 
     def _economics(
@@ -145,7 +146,9 @@ class SimulationCore:
         world = self.world
         nodes = world.snapshot.nodes
         up = world.up
-        cap = float(world.true_cpu_millicores[up].sum())
+        serving = np.flatnonzero(up)
+        cap = float(world.true_cpu_millicores[serving].sum())
+        used = float(nodes.used[:, 0][serving].sum())
         sample = self._sample()
         rep = dynamics.mean_by_kind(world.kind[sample], nodes.reputation[sample])
         return StepKpis(
@@ -167,7 +170,7 @@ class SimulationCore:
             sybil_rejoins=rejoins,
             adversary_placement_share=served.adversary_running / max(served.running, 1),
             adversary_revenue_share=adv_income / income if income > 0 else 0.0,
-            utilization=float(nodes.used[up, 0].sum()) / cap if cap > 0 else 0.0,
+            utilization=used / cap if cap > 0 else 0.0,
             supply_base_units=flows.supply,
             price_micro=flows.controller.price_micro,
             emission_ppm=flows.controller.emission_ppm,

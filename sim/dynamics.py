@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from governance.policy.types import NO_NODE, Observations, PaymentStatus, ServiceKind, Tier
+from governance.policy.types import NO_NODE, Observations, PaymentStatus, Tier
 from sim.scenario import Scenario
 from sim.world import ADVERSARIAL_BIT, F32, I8, I32, I64, RING_BIT, B, NodeKind, World
 
@@ -65,8 +65,9 @@ def join_count(present_after_leaves: int, target: int) -> int:
 
 def free_slots(world: World) -> I64:
     """Absent slots with nothing assigned (safe to hand to a new identity)."""
-    nodes = world.snapshot.nodes
-    return np.flatnonzero(~world.present & (nodes.replicas_held == 0)).astype(np.int64)
+    absent = np.flatnonzero(~world.present)  # a few percent of the slots
+    out: I64 = absent[world.snapshot.nodes.replicas_held[absent] == 0].astype(np.int64)
+    return out
 
 
 def drop_replicas(world: World, slots: I64) -> int:
@@ -120,7 +121,9 @@ def apply_behaviour(world: World, behaviour: Behaviour, now_s: float, initial_re
 
 def activate_services(world: World, scenario: Scenario, max_nodes: int) -> None:
     """Services arrive with the network (growth): the first k rows are active and paying."""
-    present = int(world.present.sum()) if scenario.churn.growth_factor > 1 else max_nodes
+    present = (
+        int(np.count_nonzero(world.present)) if scenario.churn.growth_factor > 1 else max_nodes
+    )
     m = world.service_active.size
     k = max(4, min(m, int(np.ceil(m * present / max_nodes))))
     if k > int(world.service_active.sum()):
@@ -317,7 +320,7 @@ def observations(
     probed = np.flatnonzero(behaviour.probed & world.up)
     uptime = world.buffer("uptime_fraction", world.slots, np.float32)
     np.copyto(uptime, world.up)
-    zeros = np.zeros(world.slots, dtype=np.int32)
+    zeros = np.zeros(world.slots if served is None else 0, dtype=np.int32)
     return Observations(
         interval_s=interval_s,
         uptime_fraction=uptime,
@@ -334,7 +337,7 @@ def finish_tasks(world: World) -> I64:
     """Tasks that ran their duration complete and respawn (to be placed again); return them."""
     snap = world.snapshot
     reps = snap.replicas
-    task_rows = np.flatnonzero(snap.services.kind[reps.service] == ServiceKind.TASK)
+    task_rows = world.task_replicas
     running = task_rows[reps.node[task_rows] >= 0]
     on_healthy = running[world.up[reps.node[running]]]
     svc = reps.service[on_healthy]

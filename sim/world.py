@@ -93,6 +93,7 @@ class World:
     replica_owner_account: I64  # token account of each replica's service owner
     replica_payer_account: I64  # requestor account paying each replica's requests
     service_first_replica: I64  # first replica row of each service (rows are grouped by service)
+    task_replicas: I64  # replica rows of task services
     buffers: dict[str, np.ndarray] = field(default_factory=dict, init=False)
 
     def buffer(self, name: str, size: int, dtype: type) -> np.ndarray:
@@ -298,4 +299,5 @@ def _derived(
         "replica_owner_account": n + services.owner[service],
         "replica_payer_account": n + max(1, services.size // 4) + service % requestors,
         "service_first_replica": first,
+        "task_replicas": np.flatnonzero(services.kind[service] == ServiceKind.TASK),
     }

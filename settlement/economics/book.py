@@ -21,6 +21,15 @@ class TokenBook:
     expires_at_step: NDArray[np.int64]
     income: NDArray[np.int64]
     supply_base_units: int = 0
+    #: Scratch rows reused by `settle_step` (a fresh 1e7-row array costs more in page faults than
+    #: the work done in it); no meaning between steps.
+    _work: NDArray[np.int64] | None = None
+
+    def work(self, rows: int) -> NDArray[np.int64]:
+        """The scratch array, at least ``rows`` long (content undefined)."""
+        if self._work is None or self._work.size < rows:
+            self._work = np.empty(rows, dtype=np.int64)
+        return self._work[:rows]
 
     @property
     def accounts(self) -> int:

@@ -144,8 +144,9 @@ def _spendable(
     nodes = np.flatnonzero(keys < pending.n)
     if nodes.size:
         rows = keys[nodes]
-        balance[nodes] += pending.credit[rows]
-        expires[nodes] = np.where(pending.refreshed[rows], pending.refresh_to, expires[nodes])
+        credit, refreshed = pending.at(rows)
+        balance[nodes] += credit
+        expires[nodes] = np.where(refreshed, pending.refresh_to, expires[nodes])
     out: NDArray[np.int64] = np.where(expires >= now, balance, 0)
     return out
 
@@ -176,28 +177,32 @@ def _expire(book: TokenBook, params: EconomicsParams, now: int) -> int:
 
 @dataclass(slots=True)
 class _NodeCredit:
-    """What node rows ``[0, n)`` get this step (rewards, provider shares), not yet applied."""
+    """What node rows ``[0, n)`` get this step, not yet applied: ``units * rate`` + ``shares``.
 
-    n: int
-    credit: NDArray[np.int64]  # contribution rewards, then provider shares added
-    refreshed: NDArray[np.bool_]
+    A node row is refreshed when it earns (``units > 0``) or receives a provider share
+    (``shares > 0`` when every paid batch gives its provider something, else ``flagged``).
+    """
+
+    units: NDArray[np.int64]
+    rate: int
     refresh_to: int
+    shares: NDArray[np.int64] | None = None
+    flagged: NDArray[np.bool_] | None = None
 
+    @property
+    def n(self) -> int:
+        return int(self.units.size)
 
-def _node_credit(
-    params: EconomicsParams, act: StepActivity, emission_ppm: int
-) -> tuple[_NodeCredit, int]:
-    """Contribution rewards of the step (pending) and their total."""
-    rate = params.earn_base_units_per_capacity_step * emission_ppm // PPM
-    reward = act.capacity_units * rate
-    refresh_to = act.now_step + params.token_lifetime_steps
-    pending = _NodeCredit(
-        n=reward.size,
-        credit=reward,
-        refreshed=act.capacity_units > 0,
-        refresh_to=refresh_to,
-    )
-    return pending, int(reward.sum())
+    def at(self, rows: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Pending credit and refresh flag of some node rows."""
+        credit = self.units[rows] * self.rate
+        refreshed = self.units[rows] > 0
+        if self.shares is not None:
+            credit += self.shares[rows]
+            refreshed |= self.shares[rows] > 0
+        if self.flagged is not None:
+            refreshed |= self.flagged[rows]
+        return credit, refreshed
 
 
 def _refresh(book: TokenBook, accounts: NDArray[np.int64], refresh_to: int) -> None:
@@ -225,13 +230,13 @@ def _pay_requests(
         live = np.unique(np.concatenate([act.request_owner, provider])[np.tile(count > 0, 2)])
         _refresh(book, live, pending.refresh_to)
     else:
-        got = np.zeros(pending.n, dtype=np.int64)
-        np.add.at(got, provider, split.provider)
-        pending.credit += got
-        if split.provider_positive:
-            pending.refreshed |= got > 0
-        else:
-            pending.refreshed[provider[count > 0]] = True
+        shares = book.work(pending.n)
+        shares.fill(0)
+        np.add.at(shares, provider, split.provider)
+        pending.shares = shares
+        if not split.provider_positive:
+            pending.flagged = np.zeros(pending.n, dtype=np.bool_)
+            pending.flagged[provider[count > 0]] = True
         live = owners[owner_sums > 0] if split.owner_positive else act.request_owner[count > 0]
         _refresh(book, live, pending.refresh_to)
     # with a positive price a payer paid something exactly when it had a batch of >= 1 request
@@ -245,13 +250,21 @@ def _pay_requests(
 def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> int:
     """Credit node rows, refresh them and redeem, slice by slice; return base units redeemed."""
     redeemed = 0
+    shares, flagged = pending.shares, pending.flagged
     for lo in range(0, pending.n, CHUNK):
         hi = min(pending.n, lo + CHUNK)
-        credit = pending.credit[lo:hi]
+        units = pending.units[lo:hi]
+        credit = units * pending.rate
+        refreshed = units > 0
+        if shares is not None:
+            credit += shares[lo:hi]
+            refreshed |= shares[lo:hi] > 0
+        if flagged is not None:
+            refreshed |= flagged[lo:hi]
         balance = book.balance[lo:hi]
         balance += credit
         book.income[lo:hi] += credit
-        np.copyto(book.expires_at_step[lo:hi], pending.refresh_to, where=pending.refreshed[lo:hi])
+        np.copyto(book.expires_at_step[lo:hi], pending.refresh_to, where=refreshed)
         redeem = balance * redeem_ppm
         redeem //= PPM
         balance -= redeem
@@ -270,7 +283,10 @@ def settle_step(
     """
     now = act.now_step
     expired = _expire(book, params, now)
-    pending, earned = _node_credit(params, act, controller.emission_ppm)
+    rate = params.earn_base_units_per_capacity_step * controller.emission_ppm // PPM
+    refresh_to = act.now_step + params.token_lifetime_steps
+    pending = _NodeCredit(units=act.capacity_units, rate=rate, refresh_to=refresh_to)
+    earned = int(act.capacity_units.sum()) * rate
     bought_req, fees, owner_rewards, provider_rewards = _pay_requests(book, params, act, pending)
     placement_cost = np.full(act.placement_payer.size, params.placement_price_base_units, np.int64)
     place_keys, place_sums = sum_by(act.placement_payer, placement_cost)

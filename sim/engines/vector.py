@@ -56,7 +56,7 @@ def regional_down(world: World, scenario: Scenario, step: int) -> np.ndarray | N
 def joining_slots(core: SimulationCore, leaves: int) -> I64:
     """The free slots (lowest first) that join this step."""
     world = core.world
-    present = int(world.present.sum()) - leaves
+    present = int(np.count_nonzero(world.present)) - leaves
     joins = join_count(present, core.join_target())
     if joins <= 0:
         return np.zeros(0, dtype=np.int64)
@@ -79,7 +79,7 @@ class VectorEngine:
         world, adv = core.world, core.scenario.adversaries
         n = world.slots
         present = world.present
-        n_present = int(present.sum())
+        n_present = int(np.count_nonzero(present))
         leaves = int(rng.binomial(n_present, core.scenario.churn.leave_p))
         leaving = _sample_rows(rng, present, leaves)
         joining = joining_slots(core, int(leaving.size))
