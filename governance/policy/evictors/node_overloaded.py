@@ -8,6 +8,7 @@ import numpy as np
 
 from governance.policy.evictors.common import not_scheduled, replicas_on
 from governance.policy.reasons import EvictionReason
+from governance.policy.reputation import CHUNK
 from governance.policy.types import I64, Bool, Snapshot
 
 if TYPE_CHECKING:
@@ -24,11 +25,18 @@ class NodeOverloaded:
     def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool:
         nodes = snapshot.nodes
         frac = np.float32(params.eviction.overload_fraction)
-        limit = nodes.capacity if frac == 1 else nodes.capacity * frac
-        flags = nodes.used > limit
-        over: Bool = flags[:, 0].copy()
-        for r in range(1, flags.shape[1]):
-            over |= flags[:, r]
+        over = np.empty(nodes.size, dtype=np.bool_)
+        for lo in range(0, nodes.size, CHUNK):  # (rows, R) temporaries stay in cache
+            part = slice(lo, min(nodes.size, lo + CHUNK))
+            limit = nodes.capacity[part] if frac == 1 else nodes.capacity[part] * frac
+            flags = nodes.used[part] > limit
+            out = over[part]
+            if flags.shape[1] == 1:
+                np.copyto(out, flags[:, 0])
+            else:  # column ORs: any(axis=1) is much slower on a few columns
+                np.logical_or(flags[:, 0], flags[:, 1], out=out)
+                for r in range(2, flags.shape[1]):
+                    out |= flags[:, r]
         return over
 
     def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,3 +133,20 @@ def test_sparse_probes_equal_nan_rows(seed: int, probed_share: float) -> None:
     assert full.reputation.tobytes() == sparse.reputation.tobytes()
     assert full.tier.tolist() == sparse.tier.tolist()
     assert full.lying.any() == bool(probed.size and full.lying[probed].any())
+
+
+@pytest.mark.parametrize(("gain", "loss"), [(0.08, 0.28), (0.28, 0.08), (0.5, 0.5)])
+def test_step_scaling_and_clamp_equal_the_plain_numpy_forms(gain: float, loss: float) -> None:
+    from governance.policy.reputation import _clamp01, _scale_step
+
+    rng = np.random.default_rng(0)
+    special = [0.0, -0.0, np.nan, 1e-45, -1e-45, 1.0, -1.0, 2.0, -2.0, np.inf, -np.inf]
+    x = np.concatenate([rng.normal(0, 1, 5000), special]).astype(np.float32)
+    g, lo = np.float32(gain), np.float32(loss)
+    want = x * np.where(x >= 0, g, lo)
+    got = x.copy()
+    _scale_step(got, g, lo)
+    assert want.tobytes() == got.tobytes()
+    clipped = x.copy()
+    _clamp01(clipped)
+    assert np.clip(x, 0.0, 1.0).tobytes() == clipped.tobytes()
