@@ -174,7 +174,7 @@ def serve(
     # Split evenly over running replicas; the first running replica takes the remainder.
     quotient, remainder = np.divmod(req, n_running)
     first = _first_running(world, bad[~bad_running], bad_svc[~bad_running])
-    served = quotient[reps.service]
+    served = np.take(quotient, reps.service, out=world.buffer("served", on.size, np.int64))
     served[~ok] = 0
     first_ok = ok[first]
     served[first[first_ok]] += remainder[first_ok]
@@ -218,12 +218,15 @@ def _node_codes(world: World, behaviour: Behaviour) -> tuple[B, NDArray[np.uint8
     The extra last row makes ``code[NO_NODE]`` a node that neither serves nor is adversarial.
     """
     nodes = world.snapshot.nodes
-    overloaded = nodes.used[:, 0] > world.cpu_overload_millicores
-    ok: B = ~overloaded
+    n = world.slots
+    ok = world.buffer("node_ok", n, np.bool_)
+    np.greater(nodes.used[:, 0], world.cpu_overload_millicores, out=ok)  # overloaded
+    np.logical_not(ok, out=ok)
     ok &= world.up
     ok &= ~behaviour.failing
-    code = np.zeros(world.slots + 1, dtype=np.uint8)
+    code = world.buffer("node_code", n + 1, np.uint8)
     np.bitwise_or(world.kind_bits, ok.view(np.uint8), out=code[:-1])
+    code[-1] = 0
     return ok, code
 
 
@@ -247,12 +250,23 @@ def _first_running(world: World, pending: I64, pending_svc: I32) -> I64:
 
 
 def _node_outcomes(world: World, ok_node: B, failed_on: I32, failed_sla: B) -> tuple[I32, I32, I32]:
-    """Per node: replicas that served, replicas that failed, failed ones whose service broke SLA."""
+    """Per node: replicas that served, replicas that failed, failed ones whose service broke SLA.
+
+    The arrays are reused step buffers: they are read by the next step's observations, before the
+    next `serve` overwrites them.
+    """
+    n = world.slots
     held = world.snapshot.nodes.replicas_held
-    jobs_ok = held * ok_node
-    jobs_bad = held - jobs_ok
-    node_sla = np.zeros(world.slots, dtype=np.int32)
-    np.add.at(node_sla, failed_on[failed_sla], 1)
+    jobs_ok = np.multiply(held, ok_node, out=world.buffer("jobs_ok", n, np.int32))
+    jobs_bad = np.subtract(held, jobs_ok, out=world.buffer("jobs_bad", n, np.int32))
+    node_sla = world.buffers.get("node_sla")
+    if node_sla is None or node_sla.shape[0] != n:
+        node_sla = world.buffers["node_sla"] = np.zeros(n, dtype=np.int32)
+    else:  # only last step's failed nodes can be non-zero
+        node_sla[world.buffers["node_sla_rows"]] = 0
+    rows = failed_on[failed_sla]
+    np.add.at(node_sla, rows, 1)
+    world.buffers["node_sla_rows"] = rows
     return jobs_ok, jobs_bad, node_sla
 
 
@@ -264,7 +278,8 @@ def _payments(
     Rows that served nothing (pending, failed or no request) are batches of 0 requests, which the
     economics step ignores; keeping every row avoids compacting five replica-length columns.
     """
-    provider = np.maximum(on, 0).astype(np.int64)
+    provider = world.buffer("batch_provider", on.size, np.int64)
+    np.maximum(on, 0, out=provider)
     owner, payer = world.replica_owner_account, world.replica_payer_account
     if wash[0].size == 0:
         return provider, owner, payer, served

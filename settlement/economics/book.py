@@ -96,3 +96,23 @@ def _dense_sums(
     totals = np.zeros(size, dtype=np.int64)
     np.add.at(totals, shifted, amounts)
     return totals
+
+
+def nonzero_sums(
+    keys: NDArray[np.int64], amounts: NDArray[np.int64], max_abs: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """`sum_by` without the keys whose sum is 0; ``max_abs`` bounds ``|amounts|`` (caller-known).
+
+    One counting scatter on a dense key range, no per-row bound or presence pass.
+    """
+    if keys.size == 0:
+        return keys, amounts
+    low, high = int(keys.min()), int(keys.max())
+    if high - low <= 4 * keys.size and max_abs * keys.size < 2**53:
+        shifted = keys - low if low else keys
+        sums = np.bincount(shifted, weights=amounts, minlength=high - low + 1).astype(np.int64)
+        nonzero = np.flatnonzero(sums)
+        return nonzero.astype(np.int64) + low, sums[nonzero]
+    found, totals = sum_by(keys, amounts)
+    keep = totals != 0
+    return found[keep], totals[keep]

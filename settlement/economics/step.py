@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from settlement.economics.book import TokenBook, sum_by
+from settlement.economics.book import TokenBook, nonzero_sums, sum_by
 from settlement.economics.controller import ControllerState, update_controller
 from settlement.economics.params import BPS, PPM, EconomicsParams
 
@@ -72,12 +72,13 @@ _TABLE_MAX = 1 << 16
 class _Split:
     """Per-batch request payment split (fee, owner share, provider share) and its totals."""
 
-    amount: NDArray[np.int64]
+    amount: NDArray[np.int64] | None  # None: ``count * price`` (payers are grouped by count)
     owner: NDArray[np.int64]
     provider: NDArray[np.int64]
     fees: int
     owner_total: int
     provider_total: int
+    owner_max: int  # bound of |owner| per batch
     #: A positive count always pays the owner / provider something (so a positive group total
     #: means the group had a batch of at least one request).
     owner_positive: bool
@@ -103,12 +104,13 @@ def _split(params: EconomicsParams, count: NDArray[np.int64]) -> _Split:
         return sum(c * int(table[v]) for c, v in zip(counts, used, strict=True))
 
     return _Split(
-        amount=amount_t[count],
+        amount=None,
         owner=owner_t[count],
         provider=provider_t[count],
         fees=total(fee_t),
         owner_total=total(owner_t),
         provider_total=total(provider_t),
+        owner_max=int(np.abs(owner_t).max()),
         # the split is non-decreasing in the count: positive at 1 means positive at every c >= 1
         owner_positive=bool(owner_t[1] > 0),
         provider_positive=bool(provider_t[1] > 0),
@@ -127,6 +129,7 @@ def _split_each(params: EconomicsParams, count: NDArray[np.int64]) -> _Split:
         fees=int(fee.sum()),
         owner_total=int(owner.sum()),
         provider_total=int(provider.sum()),
+        owner_max=2**63,  # unknown: exact integer sums
         owner_positive=False,
         provider_positive=False,
     )
@@ -218,9 +221,9 @@ def _pay_requests(
     """
     count = act.request_count
     split = _split(params, count)
-    payer_keys, payer_sums = sum_by(act.request_payer, split.amount)
+    payer_keys, payer_sums = _payer_sums(params, act, split)
     bought = _charge(book, payer_keys, payer_sums, act.now_step, pending)
-    owners, owner_sums = sum_by(act.request_owner, split.owner)
+    owners, owner_sums = nonzero_sums(act.request_owner, split.owner, split.owner_max)
     book.balance[owners] += owner_sums
     book.income[owners] += owner_sums
     provider = act.request_provider
@@ -237,7 +240,7 @@ def _pay_requests(
         if not split.provider_positive:
             pending.flagged = np.zeros(pending.n, dtype=np.bool_)
             pending.flagged[provider[count > 0]] = True
-        live = owners[owner_sums > 0] if split.owner_positive else act.request_owner[count > 0]
+        live = owners if split.owner_positive else act.request_owner[count > 0]
         _refresh(book, live, pending.refresh_to)
     # with a positive price a payer paid something exactly when it had a batch of >= 1 request
     if params.request_price_base_units > 0:
@@ -245,6 +248,20 @@ def _pay_requests(
     else:
         _refresh(book, act.request_payer[count > 0], pending.refresh_to)
     return bought, split.fees, split.owner_total, split.provider_total
+
+
+def _payer_sums(
+    params: EconomicsParams, act: StepActivity, split: _Split
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """What each payer owes for its batches (payers owing nothing are left out)."""
+    if split.amount is not None:
+        keys, sums = sum_by(act.request_payer, split.amount)
+        return keys[sums != 0], sums[sums != 0]
+    # amount = count * price: group the counts, then price the group sums
+    count = act.request_count
+    top = int(count.max(initial=0))
+    keys, counts = nonzero_sums(act.request_payer, count, top)
+    return keys, counts * params.request_price_base_units
 
 
 def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> int:

@@ -325,3 +325,26 @@ def test_a_batch_of_no_requests_refreshes_nobody() -> None:
     life = 5 + params.token_lifetime_steps
     assert book.expires_at_step[[1, PROVIDERS, PROVIDERS + OWNERS]].tolist() == [0, 0, 0]
     assert book.expires_at_step[[2, PROVIDERS + 1, PROVIDERS + OWNERS + 1]].tolist() == [life] * 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 50), st.integers(-(2**36), 2**36)), max_size=30),
+    huge=st.booleans(),
+)
+def test_nonzero_group_sums_are_exact_and_drop_zero_groups(
+    rows: list[tuple[int, int]], huge: bool
+) -> None:
+    from settlement.economics.book import nonzero_sums
+
+    scale = 2**20 if huge else 1  # beyond float64 precision: the exact path
+    keys = _arr([k for k, _ in rows])
+    amounts = _arr([a * scale for _, a in rows])
+    bound = int(np.abs(amounts).max(initial=0))
+    got_keys, got_sums = nonzero_sums(keys, amounts, bound)
+    expected: dict[int, int] = {}
+    for k, a in zip(keys.tolist(), amounts.tolist(), strict=True):
+        expected[k] = expected.get(k, 0) + a
+    want = sorted(k for k, v in expected.items() if v != 0)
+    assert got_keys.tolist() == want
+    assert got_sums.tolist() == [expected[k] for k in want]
