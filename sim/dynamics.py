@@ -365,9 +365,10 @@ def finish_tasks(world: World) -> I64:
 
 def sybils_to_cycle(world: World, threshold: float) -> I64:
     """Sybil slots whose reputation fell below `threshold`: they drop the key and rejoin."""
-    nodes = world.snapshot.nodes
-    sybil = world.present & (world.kind == NodeKind.SYBIL)
-    return np.flatnonzero(sybil & (nodes.reputation < threshold)).astype(np.int64)
+    slots = world.sybil_slots  # kinds never change per slot: look at the Sybil rows only
+    low = world.present[slots] & (world.snapshot.nodes.reputation[slots] < threshold)
+    out: I64 = slots[low]
+    return out
 
 
 def mean_by_kind(kind: I8, values: F32) -> NDArray[np.float64]:

@@ -89,6 +89,7 @@ class World:
     true_cpu_millicores: F32  # true_capacity[:, 0], contiguous
     cpu_overload_millicores: F32  # true CPU x 1.0001: above it a node is overloaded
     adversarial_slots: I64  # rows of `adversarial`
+    sybil_slots: I64  # rows of Sybil operators
     kind_bits: NDArray[np.uint8]  # ADVERSARIAL_BIT | RING_BIT per slot
     replica_owner_account: I64  # token account of each replica's service owner
     replica_payer_account: I64  # requestor account paying each replica's requests
@@ -295,6 +296,7 @@ def _derived(
         "true_cpu_millicores": np.ascontiguousarray(true_cap[:, 0]),
         "cpu_overload_millicores": true_cap[:, 0] * 1.0001,
         "adversarial_slots": np.flatnonzero(ADVERSARIAL[kind]).astype(np.int64),
+        "sybil_slots": np.flatnonzero(kind == NodeKind.SYBIL).astype(np.int64),
         "kind_bits": bits,
         "replica_owner_account": n + services.owner[service],
         "replica_payer_account": n + max(1, services.size // 4) + service % requestors,
