@@ -84,7 +84,8 @@ class SimulationCore:
         # the last cycle); then the policy acts and this step's requests hit the new assignment.
         obs = dynamics.observations(world, behaviour, self.last_served, world.step_s)
         before = replace(world.snapshot, observations=obs)
-        result = run_cycle(before, self.params, now_s, self.policy_rng)
+        # The actuator audits against the replica columns of `before`; node usage it recomputes.
+        result = run_cycle(before, self.params, now_s, self.policy_rng, donate_usage=True)
         act = apply_plan(world, before, result, self.params, step)
         served = dynamics.serve(world, self.scenario, step, behaviour, self.demand_rng)
         self.last_served = served

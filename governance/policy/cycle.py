@@ -24,12 +24,14 @@ def run_cycle(
     rng: np.random.Generator,
     *,
     donate: bool = False,
+    donate_usage: bool = False,
 ) -> CycleResult:
     """Run one cycle; the same call serves the network service and both simulator engines.
 
     With ``params.eviction.dry_run`` the returned snapshot is the input one and the plan says what
     would have happened. With ``donate=True`` the core may write into the input arrays (saves copies
-    at 1e7 nodes; the caller must not use the input snapshot afterwards).
+    at 1e7 nodes; the caller must not use the input snapshot afterwards). ``donate_usage=True``
+    donates only the nodes' ``used`` and ``replicas_held`` (the replica columns stay untouched).
     """
     rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s)
     nodes = dataclasses.replace(snapshot.nodes, reputation=rep.reputation, tier=rep.tier)
@@ -40,7 +42,9 @@ def run_cycle(
         placements, _ = place(rated, params, now_s, rng)
         after = snapshot
     else:
-        evicted = apply_evictions(rated, evictions, params, now_s, donate=donate)
+        evicted = apply_evictions(
+            rated, evictions, params, now_s, donate=donate, donate_usage=donate_usage
+        )
         # Applying evictions (without donation) already copied the node usage and the replica node
         # column: placement may write into those copies instead of copying them again.
         owned = donate or evicted is not rated
@@ -50,7 +54,9 @@ def run_cycle(
             evicted = dataclasses.replace(
                 evicted, replicas=dataclasses.replace(reps, started_at_s=started)
             )
-        placements, after = place(evicted, params, now_s, rng, donate=owned)
+        placements, after = place(
+            evicted, params, now_s, rng, donate=owned, donate_usage=donate_usage
+        )
     plan = CyclePlan(
         params_version=params.version,
         now_s=now_s,

@@ -164,8 +164,13 @@ def apply_evictions(
     now_s: float,
     *,
     donate: bool = False,
+    donate_usage: bool = False,
 ) -> Snapshot:
-    """Apply a plan: set deadlines, unassign executed replicas, update usage and flap history."""
+    """Apply a plan: set deadlines, unassign executed replicas, update usage and flap history.
+
+    ``donate`` gives every input column to the call; ``donate_usage`` only the nodes' ``used`` and
+    ``replicas_held`` (a caller that keeps the replica columns for an audit, like the simulator).
+    """
     if len(plan) == 0:
         return snapshot
     reps, nodes, hist = snapshot.replicas, snapshot.nodes, snapshot.history
@@ -179,7 +184,10 @@ def apply_evictions(
         col(reps.last_evicted_at_s),
         col(reps.evictions),
     )
-    used, held = col(nodes.used), col(nodes.replicas_held)
+    if donate_usage:
+        used, held = nodes.used, nodes.replicas_held
+    else:
+        used, held = col(nodes.used), col(nodes.replicas_held)
     sched = plan.replica[plan.outcome == _SCHEDULED]
     evict_at[sched] = plan.deadline_s[plan.outcome == _SCHEDULED]
     evict_reason[sched] = plan.reason[plan.outcome == _SCHEDULED]

@@ -160,3 +160,26 @@ def test_a_cycle_without_donation_leaves_its_input_untouched(mode: str) -> None:
         table, copy = getattr(snap, name), getattr(kept, name)
         for f in dataclasses.fields(table):
             assert getattr(table, f.name).tobytes() == getattr(copy, f.name).tobytes(), f.name
+
+
+@pytest.mark.parametrize("mode", ["sampled", "exact"])
+def test_donating_usage_only_gives_the_same_plans_and_keeps_replica_columns(mode: str) -> None:
+    params = PolicyParams(
+        placement=dataclasses.replace(PolicyParams().placement, mode=mode),  # type: ignore[arg-type]
+        eviction=dataclasses.replace(PolicyParams().eviction, notice_s=0.0),
+    )
+    snap = synthetic_network(800, 300, np.random.default_rng(6), now_s=NOW)
+    snap = run_cycle(snap, params, NOW, np.random.default_rng(1)).snapshot
+    later = NOW + 60.0
+    dead = np.arange(snap.nodes.size) % 4 == 1
+    nodes = dataclasses.replace(snap.nodes, last_heartbeat_s=np.where(dead, later - 1e4, later))
+    snap = dataclasses.replace(snap, nodes=nodes)
+    kept = _deep_copy(snap)
+    plain = run_cycle(_deep_copy(snap), params, later, np.random.default_rng(2))
+    donated = run_cycle(snap, params, later, np.random.default_rng(2), donate_usage=True)
+    assert len(plain.plan.evictions) > 0
+    assert plain.plan.placements.node.tobytes() == donated.plan.placements.node.tobytes()
+    assert plain.snapshot.nodes.used.tobytes() == donated.snapshot.nodes.used.tobytes()
+    assert snap.nodes.used is donated.snapshot.nodes.used  # written in place, not copied
+    for f in dataclasses.fields(snap.replicas):
+        assert getattr(snap.replicas, f.name).tobytes() == getattr(kept.replicas, f.name).tobytes()
