@@ -190,6 +190,7 @@ def serve(
     wash = _wash(scenario, on, rep_code)
     np.add.at(jobs_ok, wash[0], 1)  # wash trades look like successful jobs to the network
     batches = _payments(world, on, served, wash)
+    adversary_rows = np.flatnonzero(rep_code & ADVERSARIAL_BIT)  # running on adversarial slots
     total_desired = int(desired.sum())
     return Served(
         requests=int(req.sum()),
@@ -198,7 +199,7 @@ def serve(
         availability=float(np.minimum(n_ok, desired).sum() / max(total_desired, 1)),
         replicas_desired=total_desired,
         running=int(on.size - np.count_nonzero(~bad_running)),
-        adversary_running=int(np.count_nonzero(rep_code & ADVERSARIAL_BIT)),
+        adversary_running=int(adversary_rows.size),
         jobs_succeeded=jobs_ok,
         jobs_failed=jobs_bad,
         node_sla=node_sla,
@@ -206,9 +207,7 @@ def serve(
         batch_owner=batches[1],
         batch_payer=batches[2],
         batch_count=batches[3],
-        adversary_batches=np.concatenate(
-            [np.flatnonzero(rep_code & ADVERSARIAL_BIT), on.size + np.arange(wash[0].size)]
-        ),
+        adversary_batches=np.concatenate([adversary_rows, on.size + np.arange(wash[0].size)]),
     )
 
 
@@ -343,7 +342,7 @@ def observations(
         jobs_failed=served.jobs_failed if served is not None else zeros,
         sla_violations=served.node_sla if served is not None else zeros,
         reported_capacity=nodes.capacity,
-        observed_capacity=world.true_capacity[probed],
+        observed_capacity=np.take(world.true_capacity, probed, axis=0),
         observed_rows=probed.astype(np.int64),
     )
 

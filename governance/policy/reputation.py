@@ -175,7 +175,7 @@ def _lying_rows(obs: Observations, tolerance: float, out: Bool) -> None:
     rows = obs.observed_rows
     if rows is None or rows.size == 0:
         return
-    reported = obs.reported_capacity[rows]
+    reported = np.take(obs.reported_capacity, rows, axis=0)
     flags = reported > obs.observed_capacity * np.float32(1.0 + tolerance)
     lying = flags[:, 0].copy()
     for r in range(1, flags.shape[1]):  # column ORs: any(axis=1) is slow on 3 columns
