@@ -263,7 +263,7 @@ def _node_outcomes(world: World, ok_node: B, failed_on: I32, failed_sla: B) -> t
         node_sla = world.buffers["node_sla"] = np.zeros(n, dtype=np.int32)
     else:  # only last step's failed nodes can be non-zero
         node_sla[world.buffers["node_sla_rows"]] = 0
-    rows = failed_on[failed_sla]
+    rows = failed_on[failed_sla].astype(np.intp)  # add.at is ~2x faster with intp indices
     np.add.at(node_sla, rows, 1)
     world.buffers["node_sla_rows"] = rows
     return jobs_ok, jobs_bad, node_sla
