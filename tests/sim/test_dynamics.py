@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import numpy as np
+import pytest
 
 from governance.policy import NO_NODE, Tier
 from governance.policy.build import recompute_usage
@@ -13,6 +15,7 @@ from sim.core import STREAM_WORLD, new_core, stream
 from sim.engines.vector import VectorEngine
 from sim.scenario import Scenario
 from sim.world import NodeKind, generate_world
+from tests.sim.conftest import tiny
 
 
 def test_dropping_replicas_returns_their_resources(tiny_scenario: Scenario) -> None:
@@ -95,3 +98,87 @@ def test_node_usage_follows_the_assignment_every_step(tiny_scenario: Scenario) -
         placed = snap.replicas.node[snap.replicas.node >= 0]
         counts = np.bincount(placed, minlength=core.world.slots)
         assert (snap.nodes.replicas_held == counts).all()
+
+
+def _reference_serve(world, scenario, step, behaviour, rng):  # type: ignore[no-untyped-def]
+    """The serving rule replica by replica, in plain Python (what `serve` must equal)."""
+    snap = world.snapshot
+    reps, services, n = snap.replicas, snap.services, world.slots
+    overloaded = snap.nodes.used[:, 0] > world.true_capacity[:, 0] * 1.0001
+    node_ok = world.up & ~behaviour.failing & ~overloaded
+    mult = dynamics._demand_multiplier(scenario, step)
+    lam = np.float32(scenario.demand.requests_per_service_step * mult)
+    req = np.where(world.service_active, dynamics.draw_requests(rng, lam * world.service_weight), 0)
+    jobs_ok, jobs_bad, node_sla = np.zeros(n, int), np.zeros(n, int), np.zeros(n, int)
+    violations = reps.sla_violations.copy()
+    batches: Counter[tuple[int, int, int, int]] = Counter()
+    out = {"failed": 0, "sla": 0, "available": 0, "desired": 0, "running": 0, "adversary": 0}
+    for s in range(services.size):
+        rows = [r for r in np.flatnonzero(reps.service == s) if reps.node[r] >= 0]
+        ok = [bool(node_ok[reps.node[r]]) for r in rows]
+        desired = int(services.replicas[s]) if world.service_active[s] else 0
+        quotient, remainder = divmod(int(req[s]), max(len(rows), 1))
+        served = [(quotient + (remainder if i == 0 else 0)) * ok[i] for i in range(len(rows))]
+        failed = int(req[s]) - sum(served)
+        broke = bool(world.service_active[s]) and (
+            failed > dynamics.SLA_FAILED_SHARE * req[s] or sum(ok) * 2 < desired
+        )
+        out["failed"] += failed
+        out["sla"] += broke
+        out["available"] += min(sum(ok), desired)
+        out["desired"] += desired
+        payer = world.requestor_base + s % world.requestors
+        for r, good, count in zip(rows, ok, served, strict=True):
+            node = int(reps.node[r])
+            out["running"] += 1
+            out["adversary"] += bool(world.adversarial[node])
+            if good:
+                jobs_ok[node] += 1
+                violations[r] = max(violations[r] - 1, 0)
+                if count > 0:
+                    batches[(node, int(world.service_owner_account[s]), payer, count)] += 1
+                if world.kind[node] == NodeKind.RING:
+                    jobs_ok[node] += 1
+                    wash = scenario.adversaries.ring_wash_requests
+                    batches[(node, node, node, wash)] += 1
+            else:
+                jobs_bad[node] += 1
+                violations[r] += 1
+                node_sla[node] += broke
+    return int(req.sum()), out, jobs_ok, jobs_bad, node_sla, violations, batches
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_serve_equals_the_replica_by_replica_rule(seed: int) -> None:
+    scenario = tiny(
+        adversaries={"flaky": 0.2, "sybil": 0.1, "liar": 0.1, "ring": 0.1, "sybil_fail_p": 0.5}
+    )
+    core = new_core(scenario, scenario.sizes, seed)
+    engine = VectorEngine(core)
+    for step in range(6):
+        engine.step_once()
+        world = core.world
+        reps = world.snapshot.replicas
+        # some pending replicas, including first rows of their service
+        reps.node[np.flatnonzero(reps.node >= 0)[step::7]] = NO_NODE
+        world.snapshot = dataclasses.replace(
+            world.snapshot,
+            nodes=recompute_usage(world.snapshot.nodes, world.snapshot.services, reps),
+        )
+        behaviour = engine.behaviour()
+        want = _reference_serve(world, scenario, step, behaviour, np.random.default_rng(step))
+        got = dynamics.serve(world, scenario, step, behaviour, np.random.default_rng(step))
+        requests, out, jobs_ok, jobs_bad, node_sla, violations, batches = want
+        assert (got.requests, got.requests_failed) == (requests, out["failed"])
+        assert got.sla_violations == out["sla"]
+        assert got.availability == out["available"] / max(out["desired"], 1)
+        assert (got.running, got.adversary_running) == (out["running"], out["adversary"])
+        assert got.jobs_succeeded.tolist() == jobs_ok.tolist()
+        assert got.jobs_failed.tolist() == jobs_bad.tolist()
+        assert got.node_sla.tolist() == node_sla.tolist()
+        assert reps.sla_violations.tolist() == violations.tolist()
+        paid = got.batch_count > 0
+        columns = (got.batch_provider, got.batch_owner, got.batch_payer, got.batch_count)
+        assert Counter(zip(*(c[paid].tolist() for c in columns), strict=True)) == batches
+        assert out["failed"] > 0  # the case is not trivial: failures ...
+        assert any(k[0] == k[1] for k in batches)  # ... and wash trades happen
