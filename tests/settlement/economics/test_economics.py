@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -269,9 +270,11 @@ def _reference_step(book, ctl, params, act):  # type: ignore[no-untyped-def]
     fee_bps=st.sampled_from([0, 500, 9_999, 10_000]),
     owner_bps=st.sampled_from([0, 3_000, 10_000]),
     price=st.sampled_from([0, 1, 2_000]),
+    per_batch=st.booleans(),
+    outside=st.booleans(),
 )
 def test_fused_step_equals_the_documented_order(
-    steps: list, fee_bps: int, owner_bps: int, price: int
+    steps: list, fee_bps: int, owner_bps: int, price: int, per_batch: bool, outside: bool
 ) -> None:
     params = EconomicsParams(
         token_lifetime_steps=2,
@@ -289,13 +292,18 @@ def test_fused_step_equals_the_documented_order(
             active_nodes=sum(c > 0 for c in caps),
             capacity_units=_arr(caps),
             request_payer=_arr([b[0] if b[3] % 3 else b[1] for b in batches]),
-            request_provider=_arr([b[1] for b in batches]),
+            # outside: a provider account beyond the node rows (the general path)
+            request_provider=_arr(
+                [ACCOUNTS - 1 if outside and b[3] % 2 else b[1] for b in batches]
+            ),
             request_owner=_arr([b[2] for b in batches]),
             request_count=_arr([b[3] for b in batches]),
             placement_payer=_arr(placements),
             redeem_ppm=redeem,
         )
-        flows = settle_step(book, ctl, params, act)
+        # per_batch: counts too large for the per-count table take the batch-by-batch split
+        with mock.patch("settlement.economics.step._TABLE_MAX", 0 if per_batch else 1 << 16):
+            flows = settle_step(book, ctl, params, act)
         expired, bought, fees, redeemed = _reference_step(ref, ctl, params, act)
         assert (flows.expired, flows.bought, flows.fees, flows.redeemed) == (
             expired,
