@@ -52,8 +52,8 @@ def build_context(
     relevant = np.zeros(services.size, dtype=bool)
     relevant[pending_svc] = True
     relevant[dep] = True
-    sel = relevant[replicas.service] & (replicas.node >= 0)
-    sel_rows = np.flatnonzero(sel)
+    sel_rows = np.flatnonzero(relevant[replicas.service])  # few rows: test placement on those
+    sel_rows = sel_rows[replicas.node[sel_rows] >= 0]
     keys = replicas.service[sel_rows].astype(np.int64) * n_dom
     keys += nodes.failure_domain[replicas.node[sel_rows]]
     pairs = PairCounts(keys, n_dom)
