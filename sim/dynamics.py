@@ -173,12 +173,12 @@ def serve(
     req = np.where(world.service_active, draw_requests(demand_rng, lam * world.service_weight), 0)
     # Split evenly over running replicas; the first running replica takes the remainder.
     quotient, remainder = np.divmod(req, n_running)
-    first = _first_running(world, bad[~bad_running], bad_svc[~bad_running])
-    served = np.take(quotient, reps.service, out=world.buffer("served", on.size, np.int64))
-    served[~ok] = 0
+    first, moved = _first_running(world, bad[~bad_running], bad_svc[~bad_running])
     first_ok = ok[first]
-    served[first[first_ok]] += remainder[first_ok]
-    total_served = quotient * n_ok + np.where(first_ok, remainder, 0)
+    extra = np.where(first_ok, remainder, 0)
+    served = _shares(world, quotient, extra, first, moved)
+    served[~ok] = 0
+    total_served = quotient * n_ok + extra
     failed_s = req - total_served
     sla = (failed_s > SLA_FAILED_SHARE * req) | (n_ok * 2 < desired)
     sla &= world.service_active
@@ -229,23 +229,46 @@ def _node_codes(world: World, behaviour: Behaviour) -> tuple[B, NDArray[np.uint8
     return ok, code
 
 
-def _first_running(world: World, pending: I64, pending_svc: I32) -> I64:
-    """First running replica row of every service (its first row when that one is running).
+def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I64]:
+    """First running replica row of every service, and the services where it is not the first row.
 
     A service with no running replica gets its first row (pending: it serves nothing anyway).
     """
     first = world.service_first_replica.copy()
     if pending.size == 0:
-        return first
+        return first, np.zeros(0, dtype=np.int64)
     node = world.snapshot.replicas.node
     replicas = world.snapshot.services.replicas
     # Only services whose first row is pending need a search (a few): walk their rows.
     svc = np.unique(pending_svc[pending == first[pending_svc]])
+    moved = svc.astype(np.int64)
     for k in range(1, int(replicas[svc].max(initial=1))):
         svc = svc[k < replicas[svc]]
         svc = svc[node[first[svc]] < 0]  # still pending: try the next row
         first[svc] += 1
-    return first
+    return first, moved[first[moved] != world.service_first_replica[moved]]
+
+
+def _shares(world: World, quotient: I64, extra: I64, first: I64, moved: I64) -> I64:
+    """Requests per replica row: the quotient, plus ``extra`` on each service's first running row.
+
+    One streaming gather from a per-service (quotient, quotient + extra) table instead of a
+    scatter into the first rows: `World.replica_share_slot` points each row at its service's
+    pair (odd slot for the service's first row); services whose first running row is a later row
+    (``moved``) are re-pointed for the gather and restored after it.
+    """
+    table = np.empty(2 * quotient.size, dtype=np.int64)
+    table[0::2] = quotient
+    np.add(quotient, extra, out=table[1::2])
+    slot = world.replica_share_slot
+    static_first = world.service_first_replica[moved]
+    slot[static_first] -= 1
+    slot[first[moved]] += 1
+    out = world.buffer("served", slot.size, np.int64)
+    np.take(table, slot, out=out)
+    slot[first[moved]] -= 1
+    slot[static_first] += 1
+    return out
 
 
 def _node_outcomes(world: World, ok_node: B, failed_on: I32, failed_sla: B) -> tuple[I32, I32, I32]:

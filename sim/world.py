@@ -95,6 +95,7 @@ class World:
     replica_payer_account: I64  # requestor account paying each replica's requests
     service_first_replica: I64  # first replica row of each service (rows are grouped by service)
     task_replicas: I64  # replica rows of task services
+    replica_share_slot: I64  # 2 * service, + 1 on each service's first row (see `dynamics`)
     buffers: dict[str, np.ndarray] = field(default_factory=dict, init=False)
 
     def buffer(self, name: str, size: int, dtype: type) -> np.ndarray:
@@ -302,4 +303,5 @@ def _derived(
         "replica_payer_account": n + max(1, services.size // 4) + service % requestors,
         "service_first_replica": first,
         "task_replicas": np.flatnonzero(services.kind[service] == ServiceKind.TASK),
+        "replica_share_slot": 2 * service + (np.arange(service.size) == first[service]),
     }
