@@ -79,6 +79,7 @@ class _Split:
     owner_total: int
     provider_total: int
     owner_max: int  # bound of |owner| per batch
+    count_max: int  # largest request count of a batch
     #: A positive count always pays the owner / provider something (so a positive group total
     #: means the group had a batch of at least one request).
     owner_positive: bool
@@ -111,6 +112,7 @@ def _split(params: EconomicsParams, count: NDArray[np.int64]) -> _Split:
         owner_total=total(owner_t),
         provider_total=total(provider_t),
         owner_max=int(np.abs(owner_t).max()),
+        count_max=top,
         # the split is non-decreasing in the count: positive at 1 means positive at every c >= 1
         owner_positive=bool(owner_t[1] > 0),
         provider_positive=bool(provider_t[1] > 0),
@@ -130,6 +132,7 @@ def _split_each(params: EconomicsParams, count: NDArray[np.int64]) -> _Split:
         owner_total=int(owner.sum()),
         provider_total=int(provider.sum()),
         owner_max=2**63,  # unknown: exact integer sums
+        count_max=int(count.max(initial=0)),
         owner_positive=False,
         provider_positive=False,
     )
@@ -259,8 +262,7 @@ def _payer_sums(
         return keys[sums != 0], sums[sums != 0]
     # amount = count * price: group the counts, then price the group sums
     count = act.request_count
-    top = int(count.max(initial=0))
-    keys, counts = nonzero_sums(act.request_payer, count, top)
+    keys, counts = nonzero_sums(act.request_payer, count, split.count_max)
     return keys, counts * params.request_price_base_units
 
 
