@@ -33,7 +33,11 @@ class Behaviour:
 
 @dataclass(frozen=True, slots=True)
 class Served:
-    """Outcome of serving one step of requests."""
+    """Outcome of serving one step of requests.
+
+    Request batches: one per replica row (0 requests where it did not serve), then one per ring
+    wash trade. The per-node arrays are reused step buffers, valid until the next `serve`.
+    """
 
     requests: int
     requests_failed: int
