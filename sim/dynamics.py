@@ -142,7 +142,12 @@ def draw_requests(rng: np.random.Generator, lam: NDArray[np.float32]) -> I64:
     (tens of requests per service and step) the two laws are close.
     """
     noise = rng.standard_normal(lam.size, dtype=np.float32)
-    counts: I64 = np.rint(np.maximum(lam + np.sqrt(lam) * noise, 0.0)).astype(np.int64)
+    draws = np.sqrt(lam)
+    draws *= noise
+    draws += lam
+    draws[draws < 0] = 0  # max(draw, 0): few rows, and numpy's max against a scalar is slow
+    np.rint(draws, out=draws)
+    counts: I64 = draws.astype(np.int64)
     return counts
 
 
@@ -174,7 +179,9 @@ def serve(
     np.maximum(n_running, 1, out=n_running)
     desired = np.where(world.service_active, services.replicas, 0)
     lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
-    req = np.where(world.service_active, draw_requests(demand_rng, lam * world.service_weight), 0)
+    req = draw_requests(demand_rng, lam * world.service_weight)
+    if not world.service_active.all():  # growth: services not yet arrived send nothing
+        req[~world.service_active] = 0
     # Split evenly over running replicas; the first running replica takes the remainder.
     quotient, remainder = np.divmod(req, n_running)
     first, moved = _first_running(world, bad[~bad_running], bad_svc[~bad_running])
