@@ -177,7 +177,7 @@ def serve(
     n_ok = services.replicas - np.bincount(bad_svc, minlength=m)
     n_running = services.replicas - np.bincount(bad_svc[~bad_running], minlength=m)
     np.maximum(n_running, 1, out=n_running)
-    desired = np.where(world.service_active, services.replicas, 0)
+    desired = services.replicas * world.service_active  # (np.where with a scalar is slow)
     lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
     req = draw_requests(demand_rng, lam * world.service_weight)
     if not world.service_active.all():  # growth: services not yet arrived send nothing
@@ -186,7 +186,7 @@ def serve(
     quotient, remainder = np.divmod(req, n_running)
     first, moved = _first_running(world, bad[~bad_running], bad_svc[~bad_running])
     first_ok = ok[first]
-    extra = np.where(first_ok, remainder, 0)
+    extra = remainder * first_ok
     served = _shares(world, quotient, extra, first, moved)
     served[~ok] = 0
     total_served = quotient * n_ok + extra
