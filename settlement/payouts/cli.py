@@ -26,11 +26,26 @@ def register(subparsers: Any) -> None:
     run.set_defaults(handler=_run)
     audit = actions.add_parser("reconcile", help="compare the ledger with the chain")
     audit.add_argument("--token", default=None, help="token address to check balances against")
+    audit.add_argument(
+        "--from-block", type=_block_number, default=0,
+        help="first block of the contract's events to read (default 0, always right; the "
+        "settlement contract's deployment block from deployments/<chain-id>.json reads less)",
+    )  # fmt: skip
     audit.set_defaults(handler=_reconcile)
     trace = actions.add_parser("trace", help="follow a usage event to its on-chain transfer")
     trace.add_argument("idempotency_key")
     trace.add_argument("--database-url", default=None)
     trace.set_defaults(handler=_trace)
+
+
+def _block_number(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a block number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a block number is >= 0, not {value}")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -61,7 +76,11 @@ def _reconcile(args: argparse.Namespace) -> int:
     worker = build_worker(settings)
     try:
         report = reconcile(
-            worker.ledger, worker.chain, token_address=args.token, escrow_id=settings.escrow_id
+            worker.ledger,
+            worker.chain,
+            token_address=args.token,
+            escrow_id=settings.escrow_id,
+            from_block=args.from_block,
         )
     finally:
         worker.close()
@@ -73,6 +92,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         if document[name] is not None:
             document[name] = str(document[name])
     document["ok"] = report.ok
+    document["from_block"] = args.from_block
     print(json.dumps(document, indent=2))
     return 0 if report.ok else 1
 

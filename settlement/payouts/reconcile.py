@@ -17,6 +17,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import select
 
 from settlement.chain.client import RpcError
+from settlement.errors import FatalSettlementError
 from settlement.ledger.models import Batch, Payout
 from settlement.ledger.repository import Ledger
 from settlement.payouts.sender import PayoutChain
@@ -39,6 +40,10 @@ ESCROW_IN = (
     _topic("EscrowToppedUp(uint256,uint256,uint256)"),
 )
 ESCROW_OUT = _topic("EscrowWithdrawn(uint256,address,uint256)")
+
+
+class BlockRangeError(FatalSettlementError, ValueError):
+    """The first block to read lies beyond the chain's head."""
 
 
 @dataclass(slots=True)
@@ -80,7 +85,14 @@ def reconcile(
     probe_ids_beyond: int = 8,
     from_block: int = 0,
 ) -> ReconcileReport:
-    """Compare the ledger's batches and payouts of `chain` with the contract and the token."""
+    """Compare the ledger's batches and payouts of `chain` with the contract and the token.
+
+    Contract events are read from ``from_block`` on: 0 is always right, the settlement contract's
+    deployment block reads less; a later block misses events and shows up as mismatches.
+    """
+    head = chain.client.block_number()
+    if from_block > head:  # a node answers such a range with an error or nothing: say so instead
+        raise BlockRangeError(f"--from-block {from_block} is beyond the chain head {head}")
     report = ReconcileReport()
     with ledger.transaction() as session:
         batches = session.execute(

@@ -45,6 +45,20 @@ def test_settle_run_pays_then_reconcile_and_trace_agree(
     audit = _hyperbrick("settle", "reconcile", "--token", contracts.token, env=env)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert json.loads(audit.stdout)["ok"] is True
+    # Events before --from-block are not read: the batch's payment event is then missing.
+    client.request("evm_mine")  # a block after the payment, so that reading from it misses it
+    head = client.block_number()
+    late = _hyperbrick("settle", "reconcile", "--from-block", str(head), env=env)
+    assert late.returncode == 1, late.stdout + late.stderr
+    assert json.loads(late.stdout)["from_block"] == head
+    assert list(json.loads(late.stdout)["batch_total_mismatches"].values()) == [
+        [str(42 * 10**15), "0"]
+    ]
+    for bad, message in (("-3", "block number"), (str(head + 1), "beyond the chain head")):
+        refused = _hyperbrick("settle", "reconcile", "--from-block", bad, env=env)
+        assert refused.returncode == 2
+        assert message in refused.stderr
+        assert "Traceback" not in refused.stderr
     traced = _hyperbrick("settle", "trace", "cli-1", env=env)
     document = json.loads(traced.stdout)
     assert document["payout_state"] == "final"
