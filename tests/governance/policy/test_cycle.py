@@ -140,18 +140,24 @@ def test_donated_buffers_give_the_same_plans(mode: str) -> None:
     assert runs[0] == runs[1]
 
 
-@pytest.mark.parametrize("mode", ["sampled", "exact"])
-def test_a_cycle_without_donation_leaves_its_input_untouched(mode: str) -> None:
+def _dead_node_cycle(mode: str, seed: int, dead_every: int) -> tuple[PolicyParams, Snapshot, float]:
+    """A placed network one minute on, every ``dead_every``-th node dead: the next cycle evicts
+    from the dead nodes and re-places in the same call (no notice window)."""
     params = PolicyParams(
         placement=dataclasses.replace(PolicyParams().placement, mode=mode),  # type: ignore[arg-type]
         eviction=dataclasses.replace(PolicyParams().eviction, notice_s=0.0),
     )
-    snap = synthetic_network(800, 300, np.random.default_rng(5), now_s=NOW)
+    snap = synthetic_network(800, 300, np.random.default_rng(seed), now_s=NOW)
     snap = run_cycle(snap, params, NOW, np.random.default_rng(1)).snapshot
     later = NOW + 60.0
-    dead = np.arange(snap.nodes.size) % 5 == 0  # evictions and re-placements in the same cycle
+    dead = np.arange(snap.nodes.size) % dead_every == seed % dead_every
     nodes = dataclasses.replace(snap.nodes, last_heartbeat_s=np.where(dead, later - 1e4, later))
-    snap = dataclasses.replace(snap, nodes=nodes)
+    return params, dataclasses.replace(snap, nodes=nodes), later
+
+
+@pytest.mark.parametrize("mode", ["sampled", "exact"])
+def test_a_cycle_without_donation_leaves_its_input_untouched(mode: str) -> None:
+    params, snap, later = _dead_node_cycle(mode, seed=5, dead_every=5)
     kept = _deep_copy(snap)
     result = run_cycle(snap, params, later, np.random.default_rng(2))
     assert len(result.plan.evictions) > 0
@@ -164,16 +170,7 @@ def test_a_cycle_without_donation_leaves_its_input_untouched(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", ["sampled", "exact"])
 def test_donating_usage_only_gives_the_same_plans_and_keeps_replica_columns(mode: str) -> None:
-    params = PolicyParams(
-        placement=dataclasses.replace(PolicyParams().placement, mode=mode),  # type: ignore[arg-type]
-        eviction=dataclasses.replace(PolicyParams().eviction, notice_s=0.0),
-    )
-    snap = synthetic_network(800, 300, np.random.default_rng(6), now_s=NOW)
-    snap = run_cycle(snap, params, NOW, np.random.default_rng(1)).snapshot
-    later = NOW + 60.0
-    dead = np.arange(snap.nodes.size) % 4 == 1
-    nodes = dataclasses.replace(snap.nodes, last_heartbeat_s=np.where(dead, later - 1e4, later))
-    snap = dataclasses.replace(snap, nodes=nodes)
+    params, snap, later = _dead_node_cycle(mode, seed=6, dead_every=4)
     kept = _deep_copy(snap)
     plain = run_cycle(_deep_copy(snap), params, later, np.random.default_rng(2))
     donated = run_cycle(snap, params, later, np.random.default_rng(2), donate_usage=True)
