@@ -26,7 +26,7 @@ from settlement.ledger.amounts import normalize_address
 from settlement.tokens.format import TokenClaims
 from settlement.tokens.rules import QuotaWindows
 from settlement.tokens.scopes import SCOPE_BITS, Scope
-from settlement.tokens.service import IssuedToken, TokenService
+from settlement.tokens.service import TokenService
 
 M = TypeVar("M", bound=BaseModel)
 BALANCES_READ = SCOPE_BITS[Scope.BALANCES_READ]
@@ -79,20 +79,6 @@ def _bearer(request: Request) -> str:
 
 def _json(payload: object, status: int = 200) -> Response:
     return Response(json.dumps(payload).encode(), status_code=status, media_type=JSON)
-
-
-def _token_json(issued: IssuedToken) -> dict[str, object]:
-    claims = issued.claims
-    return {
-        "token": issued.token,
-        "token_id": claims.token_id_hex,
-        "subject": claims.subject_address,
-        "scopes": sorted(scope.value for scope in claims.scopes),
-        "issued_at_s": claims.issued_at_s,
-        "expires_at_s": claims.expires_at_s,
-        "quota_per_min": claims.quota_per_min,
-        "generation": claims.generation,
-    }
 
 
 async def _body(request: Request, model: type[M]) -> M | Response:
@@ -149,7 +135,7 @@ class SettlementEndpoints:
             issued = await asyncio.to_thread(self.tokens.refresh, _bearer(request))
         except SettlementError as error:
             return error_response(error)
-        return _json(_token_json(issued), 201)
+        return _json(issued.document(), 201)
 
     async def issue_token(self, request: Request) -> Response:
         """`POST /v1/tokens` (scope `tokens:admin`)."""
@@ -163,7 +149,7 @@ class SettlementEndpoints:
             )
         except SettlementError as error:
             return error_response(error)
-        return _json(_token_json(issued), 201)
+        return _json(issued.document(), 201)
 
     async def revoke_token(self, request: Request) -> Response:
         """`POST /v1/tokens/revoke` (scope `tokens:admin`)."""

@@ -86,21 +86,7 @@ def _service(args: argparse.Namespace) -> Any:
 
 
 def _print_token(issued: Any) -> None:
-    claims = issued.claims
-    print(
-        json.dumps(
-            {
-                "token": issued.token,
-                "token_id": claims.token_id_hex,
-                "subject": claims.subject_address,
-                "scopes": sorted(scope.value for scope in claims.scopes),
-                "issued_at_s": claims.issued_at_s,
-                "expires_at_s": claims.expires_at_s,
-                "quota_per_min": claims.quota_per_min,
-                "generation": claims.generation,
-            }
-        )
-    )
+    print(json.dumps(issued.document()))
 
 
 def _issue(args: argparse.Namespace) -> int:

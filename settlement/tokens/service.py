@@ -33,6 +33,20 @@ class IssuedToken:
     token: str
     claims: TokenClaims
 
+    def document(self) -> dict[str, object]:
+        """The JSON form the API and the CLI print (times in unix seconds)."""
+        claims = self.claims
+        return {
+            "token": self.token,
+            "token_id": claims.token_id_hex,
+            "subject": claims.subject_address,
+            "scopes": sorted(scope.value for scope in claims.scopes),
+            "issued_at_s": claims.issued_at_s,
+            "expires_at_s": claims.expires_at_s,
+            "quota_per_min": claims.quota_per_min,
+            "generation": claims.generation,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class TokenPolicy:
