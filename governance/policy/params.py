@@ -56,15 +56,7 @@ class PlacementParams:
     """Placement pipeline: named filters, weighted scorers, mode and sampling knobs."""
 
     mode: Literal["exact", "sampled"] = "sampled"
-    filters: tuple[str, ...] = (
-        "node_available",
-        "capacity_fit",
-        "tier_allowed",
-        "newcomer_quota",
-        "region",
-        "anti_affinity",
-        "eviction_cooldown",
-    )
+    filters: tuple[str, ...] = FILTER_NAMES  # every filter, in the registry's order
     scorers: Mapping[str, float] = field(
         default_factory=lambda: {
             "reputation": 1.0,
