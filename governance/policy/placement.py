@@ -20,6 +20,7 @@ replica r = sum of weight * factor over the enabled scorers, each factor in [0, 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -30,7 +31,7 @@ from governance.policy.prepare import build_context
 from governance.policy.reasons import FILTER_REASONS, PlacementReason, code
 from governance.policy.results import PlacementPlan
 from governance.policy.sampled import Decisions, new_decisions, place_sampled
-from governance.policy.types import I32, I64, Bool, PaymentStatus, Snapshot
+from governance.policy.types import I8, I32, I64, Bool, PaymentStatus, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
@@ -102,6 +103,15 @@ def place(
     return plan, new
 
 
+@functools.cache
+def _filter_codes(filters: tuple[str, ...]) -> I8:
+    """Per filter position its reason code, -1 last (for "no filter"): fixed per filter list."""
+    codes = [FILTER_REASONS.index(registry.filters((f,))[0].reason) for f in filters]
+    out: I8 = np.array([*codes, -1], dtype=np.int8)
+    out.setflags(write=False)
+    return out
+
+
 def _plan(
     params: PolicyParams,
     rows: I64,
@@ -124,12 +134,8 @@ def _plan(
             ).astype(np.int8),
         ]
     )
-    filters = params.placement.filters
     ff = decisions.failing_filter
-    filter_codes = np.array(
-        [FILTER_REASONS.index(registry.filters((f,))[0].reason) for f in filters] + [-1],
-        dtype=np.int8,
-    )
+    filter_codes = _filter_codes(params.placement.filters)
     failing = np.where(placed | (ff < 0), -1, filter_codes[ff]).astype(np.int8)
     if skipped.shape[0] == 0:  # the usual case: the decision columns are the plan's, no copies
         return PlacementPlan(

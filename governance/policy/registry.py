@@ -7,6 +7,7 @@ import the plugin modules.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ EVICTOR_NAMES: tuple[str, ...] = (
 )
 
 
+@functools.cache  # resolved once per name: a small network's cycle resolves ~20 plugins
 def _load(package: str, name: str) -> Any:
     return importlib.import_module(f"governance.policy.{package}.{name}").PLUGIN
 
