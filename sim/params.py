@@ -30,6 +30,8 @@ def policy_params(
 ) -> PolicyParams:
     """Build the PolicyParams a run uses (`policy` overrides the scenario's choice)."""
     which = policy or scenario.policy
+    if which not in ("hyperbrick", "baseline"):
+        raise ScenarioError(f"{source}: policy: unknown policy {which!r} (hyperbrick or baseline)")
     try:
         if which == "baseline":
             timing = scenario.policy_params.get("eviction", {})

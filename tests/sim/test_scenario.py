@@ -91,6 +91,13 @@ def test_invalid_policy_params_are_reported_against_the_scenario_file(tmp_path: 
         policy_params(scenario, source=str(path))
 
 
+def test_an_unknown_policy_name_is_refused_not_replaced() -> None:
+    scenario = load_scenario("baseline")
+    assert policy_params(scenario, "baseline") != policy_params(scenario, "hyperbrick")
+    with pytest.raises(ScenarioError, match=r"unknown policy 'kubernetes'"):
+        policy_params(scenario, "kubernetes")
+
+
 def test_broken_yaml_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"line 3: not valid YAML \(expected ',' or ']'"):
         load_scenario(_write(tmp_path, "name: x\nsizes: [1, 2\n"))
