@@ -15,6 +15,7 @@ balances as if already credited, so results equal the order above exactly (a tes
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,11 +103,11 @@ def _split(params: EconomicsParams, count: NDArray[np.int64]) -> _Split:
     owner_t = (amount_t - fee_t) * params.owner_share_bps // BPS
     provider_t = amount_t - fee_t - owner_t
     hist = np.bincount(count, minlength=top + 1)
-    used = np.flatnonzero(hist).tolist()
-    counts = [int(hist[v]) for v in used]
+    used = np.flatnonzero(hist)
+    counts = hist[used].tolist()
 
     def total(table: NDArray[np.int64]) -> int:  # exact: Python ints over the distinct counts
-        return sum(c * int(table[v]) for c, v in zip(counts, used, strict=True))
+        return sum(map(operator.mul, counts, table[used].tolist()))
 
     return _Split(
         amount=None,
