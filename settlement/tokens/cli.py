@@ -51,7 +51,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     watch.add_argument("--rpc-url", required=True)
     watch.add_argument("--escrow-address", required=True, help="the settlement/escrow contract")
     watch.add_argument("--confirmations", type=int, default=12, help="blocks before crediting")
-    watch.add_argument("--from-block", type=int, default=0, help="first block to scan")
+    watch.add_argument(
+        "--from-block", type=int, default=0,
+        help="first block to scan (a later stored cursor wins unless --rescan)",
+    )  # fmt: skip
+    watch.add_argument(
+        "--rescan", action="store_true",
+        help="start at --from-block even if an earlier run got further (credits stay once)",
+    )  # fmt: skip
     watch.add_argument("--interval-s", type=float, default=5.0)
     watch.add_argument("--once", action="store_true", help="scan once and exit")
     watch.set_defaults(handler=_watch_deposits)
@@ -161,21 +168,29 @@ def _watch_deposits(args: argparse.Namespace) -> int:
     from settlement.ledger.amounts import normalize_address
     from settlement.ledger.repository import open_ledger
     from settlement.tokens.deposits import DepositWatcher
+    from settlement.tokens.store import SqlScanCursors, create_tables
     from settlement.tokens.wiring import LedgerCredits
 
     if args.confirmations < 0:
         raise TokenCommandError("--confirmations must be >= 0")
+    if args.from_block < 0:
+        raise TokenCommandError("--from-block must be >= 0")
     escrow = normalize_address(args.escrow_address, field="--escrow-address")
     ledger = open_ledger(args.db)
+    create_tables(ledger.engine)
     client = JsonRpcChainClient(args.rpc_url)
+    stored = SqlScanCursors(ledger.engine)
     try:
+        chain_id = client.chain_id()
         watcher = DepositWatcher(
             client,
             LedgerCredits(ledger),
-            chain_id=client.chain_id(),
+            chain_id=chain_id,
             escrow_address=escrow,
             confirmations=args.confirmations,
             from_block=args.from_block,
+            cursors=stored,
+            rescan=args.rescan,
         )
         while True:
             for movement in watcher.poll():

@@ -4,8 +4,10 @@ The watcher scans the settlement contract's `EscrowDeposited` and `EscrowToppedU
 `head - confirmations` and credits the escrow's funder; `EscrowWithdrawn` (the unspent remainder
 taken back after expiry) debits the funder's credit, never below zero. Every entry's idempotency
 key is `buy:<chain id>:<tx hash>:<log index>` (`unbuy:` for withdrawals), so a rescan, a restart
-or two watchers at once never count a log twice. A reorg deeper than `confirmations` blocks could
-still remove a credited deposit: choose `confirmations` per chain as the payout side does.
+or two watchers at once never count a log twice. With a cursor store the watcher also remembers
+where it stopped, so a restart resumes there instead of rescanning from `from_block`. A reorg
+deeper than `confirmations` blocks could still remove a credited deposit: choose `confirmations`
+per chain as the payout side does.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Protocol
 from eth_utils.crypto import keccak
 
 from settlement.ledger.repository import IdempotencyConflictError, InsufficientCreditError
-from settlement.tokens.ports import CreditLedger
+from settlement.tokens.ports import CreditLedger, ScanCursors
 
 DEPOSITED = "0x" + keccak(text="EscrowDeposited(uint256,address,uint256,uint64)").hex()
 TOPPED_UP = "0x" + keccak(text="EscrowToppedUp(uint256,uint256,uint256)").hex()
@@ -74,13 +76,20 @@ class DepositWatcher:
         escrow_address: str,
         confirmations: int,
         from_block: int = 0,
+        cursors: ScanCursors | None = None,
+        rescan: bool = False,
     ) -> None:
         self.chain = chain
         self.credits = credits
         self.chain_id = chain_id
         self.escrow = escrow_address.lower()
         self.confirmations = confirmations
-        self.next_block = from_block  # where the next scan starts; a restart may rescan safely
+        # With ``cursors``, a restart resumes after the last applied chunk (never before
+        # ``from_block``) unless ``rescan``; a rescan only costs time (credits apply once).
+        self.cursors = cursors
+        self.cursor_name = f"deposits:{chain_id}:{self.escrow}"
+        stored = cursors.get(self.cursor_name) if cursors is not None and not rescan else None
+        self.next_block = from_block if stored is None else max(from_block, stored)
         self._funders: dict[int, str] = {}
 
     def poll(self) -> list[EscrowMovement]:
@@ -93,6 +102,8 @@ class DepositWatcher:
                 if self._apply(movement):
                     applied.append(movement)
             self.next_block = end + 1
+            if self.cursors is not None:  # after applying: a crash before it only rescans
+                self.cursors.advance(self.cursor_name, self.next_block)
         return applied
 
     def movements(self, first: int, last: int) -> list[EscrowMovement]:

@@ -103,3 +103,16 @@ class MemoryTokenStore:
 
     def revocations_after(self, seq: int, now_s: int) -> Sequence[Revocation]:
         return [row for row in self.rows if row.seq > seq and row.expires_at_s > now_s]
+
+
+@dataclass
+class MemoryScanCursors:
+    """Scanner cursors in a dict."""
+
+    cursors: dict[str, int] = field(default_factory=dict)
+
+    def get(self, name: str) -> int | None:
+        return self.cursors.get(name)
+
+    def advance(self, name: str, next_block: int) -> None:
+        self.cursors[name] = max(next_block, self.cursors.get(name, next_block))

@@ -38,6 +38,16 @@ class CreditLedger(Protocol):
         ...
 
 
+class ScanCursors(Protocol):
+    """Where each chain scanner resumes: the first block it has not applied yet, by name."""
+
+    def get(self, name: str) -> int | None: ...
+
+    def advance(self, name: str, next_block: int) -> None:
+        """Store ``next_block`` for ``name`` unless a larger one is stored (never moves back)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Revocation:
     """One revocation row: a token id, or every token of a subject issued at or before a cut-off."""

@@ -1,10 +1,10 @@
 """SQL token store and the per-process revocation cache that makes a revoke effective everywhere.
 
 The tables live on this module's own MetaData and are created with `create_all` in the ledger's
-database: the ledger's Alembic history belongs to the ledger, and these three tables are additive
-and never altered in place (a new layout would get new table names). Every service process reads
-revocations from the shared database at most `ttl_s` apart, so a revoke takes effect everywhere
-within one cache lifetime.
+database: the ledger's Alembic history belongs to the ledger, and these tables (tokens issued,
+refreshed and revoked; the chain scanners' cursors) are additive and never altered in place (a new
+layout would get new table names). Every service process reads revocations from the shared
+database at most `ttl_s` apart, so a revoke takes effect everywhere within one cache lifetime.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    case,
     insert,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from settlement.errors import RetryableSettlementError
@@ -65,6 +68,15 @@ token_revocations = Table(
     Column("expires_at_s", BigInteger, nullable=False, index=True),
     Column("revoked_at_s", BigInteger, nullable=False),
     Column("reason", String(200), nullable=False),
+)
+
+
+# Where each chain scanner (the deposit watcher) resumes after a restart.
+scan_cursors = Table(
+    "scan_cursors",
+    METADATA,
+    Column("name", String(200), primary_key=True),
+    Column("next_block", BigInteger, nullable=False),
 )
 
 
@@ -235,3 +247,31 @@ class RevocationCache:
         self.verifier.revocations = RevocationSet(frozenset(self._ids), dict(self._cutoffs))
         self._loaded_at_s = now_s
         self._loads += 1
+
+
+class SqlScanCursors:
+    """`ScanCursors` in the ledger's database (the token tables' `scan_cursors`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, name: str) -> int | None:
+        query = select(scan_cursors.c.next_block).where(scan_cursors.c.name == name)
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        return None if value is None else int(value)
+
+    def advance(self, name: str, next_block: int) -> None:
+        upsert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = upsert(scan_cursors).values(name=name, next_block=next_block)
+        newer = statement.excluded.next_block > scan_cursors.c.next_block
+        statement = statement.on_conflict_do_update(
+            index_elements=[scan_cursors.c.name],
+            set_={
+                "next_block": case(
+                    (newer, statement.excluded.next_block), else_=scan_cursors.c.next_block
+                )
+            },
+        )
+        with self.engine.begin() as conn:
+            conn.execute(statement)

@@ -19,6 +19,7 @@ from settlement.chain.client import JsonRpcChainClient
 from settlement.ledger.repository import Ledger, open_ledger
 from settlement.payouts.devnet import DevContracts, deploy_dev_contracts, send_and_wait
 from settlement.tokens.deposits import DepositKind, DepositWatcher
+from settlement.tokens.store import SqlScanCursors
 from settlement.tokens.wiring import LedgerCredits
 
 pytestmark = pytest.mark.chain
@@ -184,8 +185,14 @@ def test_cli_watch_deposits_once(
     assert [(x["kind"], x["amount_wei"], x["funder"]) for x in lines] == [
         ("deposited", "9", contracts.settler)
     ]
-    assert main(argv) == 0  # a second scan of the same blocks credits nothing
+    assert main(argv) == 0  # a second run resumes after the scanned blocks: nothing new
+    assert capsys.readouterr().out == ""
+    assert main([*argv, "--rescan"]) == 0  # scans the same blocks again: credits nothing twice
     assert capsys.readouterr().out == ""
     ledger = open_ledger(db)
     assert ledger.credit_balance(contracts.settler) == 9
+    cursors = SqlScanCursors(ledger.engine)
+    name = f"deposits:{client.chain_id()}:{contracts.settlement.lower()}"
+    assert cursors.get(name) == client.block_number() + 1  # --confirmations 0: up to the head
     ledger.close()
+    assert main([*argv[:-3], "--from-block", "-1", "--once"]) == 2  # a clean refusal
