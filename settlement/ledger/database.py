@@ -8,6 +8,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -51,3 +53,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def upsert_insert(dialect_name: str) -> Any:
+    """The dialect's INSERT construct, which has ``on_conflict_do_nothing/do_update``."""
+    return pg_insert if dialect_name == "postgresql" else sqlite_insert

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +20,7 @@ from settlement.errors import FatalSettlementError, RetryableSettlementError
 from settlement.ledger.amounts import normalize_address, validate_wei
 from settlement.ledger.clock import now_ms
 from settlement.ledger.config import LedgerSettings
-from settlement.ledger.database import create_ledger_engine, migrate
+from settlement.ledger.database import create_ledger_engine, migrate, upsert_insert
 from settlement.ledger.models import Account, Batch, LedgerEntry, Payout, UsageEvent
 from settlement.payouts.states import UNPAID, PayoutState
 
@@ -258,8 +256,7 @@ def _check_key(key: str) -> None:
 
 def ensure_account(session: Session, address: str) -> Account:
     """Create `address` if absent and return it locked for update (row lock on PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     session.execute(
         insert(Account)
         .values(address=address, credit_wei=0, created_at_ms=now_ms())
@@ -304,8 +301,7 @@ def _apply_credits(session: Session, rows: list[tuple[str, int, str, str]]) -> l
     stamp = now_ms()
     # Sorted, so concurrent batches take PostgreSQL's row locks in one order (no deadlock).
     addresses = sorted({address for address, _, _, _ in fresh})
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     session.execute(
         insert(Account).on_conflict_do_nothing(index_elements=["address"]),
         [{"address": a, "credit_wei": 0, "created_at_ms": stamp} for a in addresses],

@@ -26,11 +26,10 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from settlement.errors import RetryableSettlementError
+from settlement.ledger.database import upsert_insert
 from settlement.tokens.format import TokenClaims
 from settlement.tokens.ports import Clock, Revocation, TokenStore
 from settlement.tokens.verify import RevocationSet, Verifier
@@ -262,8 +261,8 @@ class SqlScanCursors:
         return None if value is None else int(value)
 
     def advance(self, name: str, next_block: int) -> None:
-        upsert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = upsert(scan_cursors).values(name=name, next_block=next_block)
+        insert_row = upsert_insert(self.engine.dialect.name)(scan_cursors)
+        statement = insert_row.values(name=name, next_block=next_block)
         newer = statement.excluded.next_block > scan_cursors.c.next_block
         statement = statement.on_conflict_do_update(
             index_elements=[scan_cursors.c.name],
