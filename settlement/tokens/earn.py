@@ -48,6 +48,17 @@ def earned_wei(report: ContributionReport, params: EconomicsParams, emission_ppm
     return base_units * WEI_PER_BASE_UNIT
 
 
+def _earn_entry(
+    report: ContributionReport, params: EconomicsParams, emission_ppm: int
+) -> tuple[str, int, str, str] | None:
+    """The ledger credit of one report as ``(address, wei, idempotency key, reason)``, or None."""
+    address = normalize_address(report.address)  # checked even when nothing is earned
+    amount = earned_wei(report, params, emission_ppm)
+    if amount == 0:
+        return None
+    return address, amount, f"earn:{address}:{report.period}", "contribution"
+
+
 def credit_contribution(
     credits: CreditLedger,
     report: ContributionReport,
@@ -55,12 +66,10 @@ def credit_contribution(
     emission_ppm: int = PPM,
 ) -> int:
     """Credit the node owner for one period once; return the wei credited (0 on a repeat)."""
-    address = normalize_address(report.address)
-    amount = earned_wei(report, params or EconomicsParams(), emission_ppm)
-    if amount == 0:
+    entry = _earn_entry(report, params or EconomicsParams(), emission_ppm)
+    if entry is None:
         return 0
-    key = f"earn:{address}:{report.period}"
-    return amount if credits.credit(address, amount, key, "contribution") else 0
+    return entry[1] if credits.credit(*entry) else 0
 
 
 def credit_contributions(
@@ -71,11 +80,6 @@ def credit_contributions(
 ) -> int:
     """`credit_contribution` for many nodes in one ledger call; return the wei newly credited."""
     params = params or EconomicsParams()
-    entries = []
-    for report in reports:
-        amount = earned_wei(report, params, emission_ppm)
-        if amount:
-            address = normalize_address(report.address)
-            entries.append((address, amount, f"earn:{address}:{report.period}", "contribution"))
+    entries = [e for r in reports if (e := _earn_entry(r, params, emission_ppm)) is not None]
     created = credits.credit_many(entries)
     return sum(amount for (_, amount, _, _), new in zip(entries, created, strict=True) if new)
