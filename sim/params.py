@@ -8,7 +8,7 @@ from governance.errors import GovernanceError
 from governance.policy import PolicyParams, kubernetes_baseline
 from settlement.economics import EconomicsParams
 from sim.errors import ScenarioError
-from sim.scenario import Scenario
+from sim.scenario import POLICY_NAMES, Scenario
 
 #: Timing knobs a scenario sets for its time scale; the baseline shares them so that comparisons
 #: differ in policy, not in clock.
@@ -30,8 +30,9 @@ def policy_params(
 ) -> PolicyParams:
     """Build the PolicyParams a run uses (`policy` overrides the scenario's choice)."""
     which = policy or scenario.policy
-    if which not in ("hyperbrick", "baseline"):
-        raise ScenarioError(f"{source}: policy: unknown policy {which!r} (hyperbrick or baseline)")
+    if which not in POLICY_NAMES:
+        names = " or ".join(POLICY_NAMES)
+        raise ScenarioError(f"{source}: policy: unknown policy {which!r} ({names})")
     try:
         if which == "baseline":
             timing = scenario.policy_params.get("eviction", {})

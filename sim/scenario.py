@@ -8,7 +8,7 @@ naming the file, the field and the reason (a `ScenarioError`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -113,13 +113,17 @@ class Bound(_Strict):
     max: float | None = None
 
 
+PolicyName = Literal["hyperbrick", "baseline"]
+POLICY_NAMES: tuple[str, ...] = get_args(PolicyName)
+
+
 class Scenario(_Strict):
     """A whole scenario file."""
 
     name: str = Field(min_length=1)
     description: str = ""
     seed: int = Field(ge=0, lt=2**63)
-    policy: Literal["hyperbrick", "baseline"] = "hyperbrick"
+    policy: PolicyName = "hyperbrick"
     #: Simulated seconds per step (the policy's time constants are in seconds).
     step_s: float = Field(default=600.0, gt=0, le=86_400)
     sizes: Sizes
