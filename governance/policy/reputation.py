@@ -34,25 +34,36 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from governance.policy.reputation_kernel import (
+    ESTABLISHED_REP,
+    ESTABLISHED_TENURE,
+    GAIN,
+    INV_TENURE_FULL,
+    KEEP_AFTER_LIE,
+    LOSS,
+    N_CONSTANTS,
+    NEG_W_SLA,
+    TRUSTED_REP,
+    TRUSTED_TENURE,
+    W_JOBS,
+    W_SLA,
+    W_UPTIME,
+    reputation_loop,
+)
 from governance.policy.results import ReputationUpdate
-from governance.policy.types import F32, I8, Bool, NodeTable, Observations, Tier
+from governance.policy.types import F32, N_RESOURCES, Bool, NodeTable, Observations, Tier
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
 
 
-CHUNK = 1 << 16  # rows per slice: every temporary stays in cache, memory is read about once
-# numpy's minimum/maximum against a scalar are ~6x slower than against an array: clamp with these.
-_ZEROS = np.zeros(CHUNK, dtype=np.float32)
-_ONES = np.ones(CHUNK, dtype=np.float32)
-_ZEROS.flags.writeable = False
-_ONES.flags.writeable = False
+CHUNK = 1 << 16  # rows per slice of the dense lie check (its temporaries stay in cache)
 
 
 def update_reputation(
     nodes: NodeTable, observations: Observations | None, params: PolicyParams, now_s: float
 ) -> ReputationUpdate:
-    """Return new scores and tiers for every node (O(n), float32, in cache-sized slices)."""
+    """Return new scores and tiers for every node (O(n), float32, one compiled pass)."""
     n = nodes.size
     if not params.reputation.enabled:
         return ReputationUpdate(
@@ -63,101 +74,68 @@ def update_reputation(
     score = np.empty(n, dtype=np.float32)
     tier = np.empty(n, dtype=np.int8)
     lying = np.zeros(n, dtype=bool)
-    sparse = observations is not None and observations.observed_rows is not None
-    if sparse and observations is not None:
-        _lying_rows(observations, params.reputation.lie_tolerance, lying)
-    for lo in range(0, n, CHUNK):
-        part = slice(lo, min(n, lo + CHUNK))
-        _update_slice(nodes, observations, params, now_s, part, score, tier, lying, sparse)
+    observed = observations is not None and observations.interval_s > 0
+    obs = observations if observations is not None else _no_observations()
+    if obs.observed_rows is not None:  # probes flag liars even in a cycle of zero length
+        _lying_rows(obs, params.reputation.lie_tolerance, lying)
+    elif observed:
+        for lo in range(0, n, CHUNK):
+            part = slice(lo, min(n, lo + CHUNK))
+            lying[part] = _lying(obs, params.reputation.lie_tolerance, part)
+    reputation_loop(
+        float(now_s),
+        nodes.joined_at_s,
+        nodes.reputation,
+        nodes.stake_gwei,
+        params.tiers.stake_gwei_for_established,
+        nodes.paid_access,
+        observed,
+        obs.uptime_fraction,
+        obs.jobs_succeeded,
+        obs.jobs_failed,
+        obs.sla_violations,
+        lying,
+        _constants(params, obs.interval_s if observed else 0.0),
+        score,
+        tier,
+    )
     return ReputationUpdate(reputation=score, tier=tier, lying=lying)
 
 
-def _update_slice(
-    nodes: NodeTable,
-    obs: Observations | None,
-    params: PolicyParams,
-    now_s: float,
-    part: slice,
-    score_out: F32,
-    tier_out: I8,
-    lying_out: Bool,
-    lying_known: bool = False,
-) -> None:
-    """The whole formula for the rows in ``part``, written into the output arrays.
-
-    With ``lying_known`` the lie flags of ``part`` are already in ``lying_out`` (sparse probes).
-    """
-    rp = params.reputation
-    # Subtract in float64 (epoch seconds need it), keep the difference as float32.
-    tenure_s = (now_s - nodes.joined_at_s[part]).astype(np.float32)
-    score = score_out[part]
-    score[:] = nodes.reputation[part]
-    if obs is not None and obs.interval_s > 0:
-        evidence = _evidence(tenure_s, obs, params, part)
-        gain = np.float32(1.0 - math.exp(-obs.interval_s / rp.gain_tau_s))
-        loss = np.float32(1.0 - math.exp(-obs.interval_s / rp.loss_tau_s))
-        evidence -= score  # now the step towards the evidence
-        _scale_step(evidence, gain, loss)
-        score += evidence
-        if lying_known:
-            lying = lying_out[part]
-        else:
-            lying = _lying(obs, rp.lie_tolerance, part)
-            lying_out[part] = lying
-        if lying.any():
-            score[lying] *= np.float32(1.0 - rp.lie_penalty)
-        _clamp01(score)
-    tier_out[part] = tiers(nodes, score, tenure_s, params, part)
-
-
-def _clamp01(x: F32) -> None:
-    """``np.clip(x, 0, 1, out=x)`` (same values, NaN and -0.0 kept), against constant arrays."""
-    np.maximum(_ZEROS[: x.shape[0]], x, out=x)  # this operand order keeps -0.0, as clip does
-    np.minimum(x, _ONES[: x.shape[0]], out=x)
-
-
-def _scale_step(step: F32, gain: np.float32, loss: np.float32) -> None:
-    """``step *= where(step >= 0, gain, loss)`` in place, without a per-row select.
-
-    For positive factors, rounding keeps ``e * a <= e * b`` when ``e >= 0`` and ``a <= b`` (and the
-    reverse when ``e < 0``), so the wanted product is the smaller (``gain <= loss``) or the larger
-    of the two; NaN stays NaN.
-    """
-    other = step * gain
-    step *= loss
-    if gain <= loss:
-        np.minimum(other, step, out=step)
-    else:
-        np.maximum(other, step, out=step)
-
-
-def _evidence(tenure_s: F32, obs: Observations, params: PolicyParams, part: slice) -> F32:
-    """Tenure * weighted behaviour quality for the rows in ``part`` (float32, in place)."""
-    rp = params.reputation
-    f32 = np.float32
+def _constants(params: PolicyParams, interval_s: float) -> F32:
+    """The formula's float32 constants, rounded from float64 exactly as the formula states."""
+    rp, tp = params.reputation, params.tiers
     wsum = rp.weight_uptime + rp.weight_jobs + rp.weight_sla
-    ok = obs.jobs_succeeded[part].astype(f32)
-    jobs = obs.jobs_failed[part].astype(f32)
-    jobs += ok
-    # job factor (ok + 1) / (jobs + 2), weighted, accumulated into `quality`
-    ok += f32(1)
-    denom = jobs + f32(2)
-    ok /= denom
-    quality = obs.uptime_fraction[part] * f32(rp.weight_uptime / wsum)
-    ok *= f32(rp.weight_jobs / wsum)
-    quality += ok
-    # SLA factor 1 - min(1, violations / max(1, jobs)), reusing `denom`
-    np.maximum(jobs, _ONES[: jobs.shape[0]], out=denom)
-    sla = obs.sla_violations[part].astype(f32)
-    sla /= denom
-    np.minimum(sla, _ONES[: sla.shape[0]], out=sla)
-    sla *= f32(-rp.weight_sla / wsum)
-    sla += f32(rp.weight_sla / wsum)
-    quality += sla
-    tenure = tenure_s * f32(1.0 / rp.tenure_full_s)
-    _clamp01(tenure)
-    quality *= tenure
-    return quality
+    c = np.zeros(N_CONSTANTS, dtype=np.float32)
+    c[W_UPTIME] = rp.weight_uptime / wsum
+    c[W_JOBS] = rp.weight_jobs / wsum
+    c[W_SLA] = rp.weight_sla / wsum
+    c[NEG_W_SLA] = -rp.weight_sla / wsum
+    if interval_s > 0:
+        c[GAIN] = 1.0 - math.exp(-interval_s / rp.gain_tau_s)
+        c[LOSS] = 1.0 - math.exp(-interval_s / rp.loss_tau_s)
+    c[INV_TENURE_FULL] = 1.0 / rp.tenure_full_s
+    c[KEEP_AFTER_LIE] = 1.0 - rp.lie_penalty
+    c[ESTABLISHED_REP] = tp.established_reputation
+    c[ESTABLISHED_TENURE] = tp.established_tenure_s
+    c[TRUSTED_REP] = tp.trusted_reputation
+    c[TRUSTED_TENURE] = tp.trusted_tenure_s
+    return c
+
+
+def _no_observations() -> Observations:
+    """Empty observation columns (the loop reads none of them without observations)."""
+    none_f = np.zeros(0, dtype=np.float32)
+    none_i = np.zeros(0, dtype=np.int32)
+    return Observations(
+        interval_s=0.0,
+        uptime_fraction=none_f,
+        jobs_succeeded=none_i,
+        jobs_failed=none_i,
+        sla_violations=none_i,
+        reported_capacity=np.zeros((0, N_RESOURCES), dtype=np.float32),
+        observed_capacity=np.zeros((0, N_RESOURCES), dtype=np.float32),
+    )
 
 
 def _lying(obs: Observations, tolerance: float, part: slice) -> Bool:
@@ -181,20 +159,3 @@ def _lying_rows(obs: Observations, tolerance: float, out: Bool) -> None:
     for r in range(1, flags.shape[1]):  # column ORs: any(axis=1) is slow on 3 columns
         lying |= flags[:, r]
     out[rows] = lying
-
-
-def tiers(
-    nodes: NodeTable, score: F32, tenure_s: F32, params: PolicyParams, part: slice | None = None
-) -> I8:
-    """Tier per node (or per row of ``part``) from score, tenure, stake and paid access."""
-    part = part if part is not None else slice(0, nodes.size)
-    tp = params.tiers
-    established = score >= np.float32(tp.established_reputation)
-    established &= tenure_s >= np.float32(tp.established_tenure_s)
-    established |= nodes.stake_gwei[part] >= tp.stake_gwei_for_established
-    established |= nodes.paid_access[part]
-    trusted = score >= np.float32(tp.trusted_reputation)
-    trusted &= tenure_s >= np.float32(tp.trusted_tenure_s)
-    trusted &= established  # trusted is a step above established, never instead of it
-    out: I8 = established.view(np.int8) + trusted.view(np.int8)  # 0, 1 or 2 without a scatter
-    return out

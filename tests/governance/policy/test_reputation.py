@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -135,18 +134,73 @@ def test_sparse_probes_equal_nan_rows(seed: int, probed_share: float) -> None:
     assert full.lying.any() == bool(probed.size and full.lying[probed].any())
 
 
-@pytest.mark.parametrize(("gain", "loss"), [(0.08, 0.28), (0.28, 0.08), (0.5, 0.5)])
-def test_step_scaling_and_clamp_equal_the_plain_numpy_forms(gain: float, loss: float) -> None:
-    from governance.policy.reputation import _clamp01, _scale_step
+def _reference(nodes, obs, params: PolicyParams, now: float):  # type: ignore[no-untyped-def]
+    """The formula of the module docstring as plain float32 numpy, one operation at a time."""
+    rp, tp, f32 = params.reputation, params.tiers, np.float32
+    wsum = rp.weight_uptime + rp.weight_jobs + rp.weight_sla
+    tenure_s = (now - nodes.joined_at_s).astype(f32)
+    ok = obs.jobs_succeeded.astype(f32)
+    jobs = obs.jobs_failed.astype(f32) + ok
+    job_factor = (ok + f32(1)) / (jobs + f32(2))
+    quality = obs.uptime_fraction * f32(rp.weight_uptime / wsum) + job_factor * f32(
+        rp.weight_jobs / wsum
+    )
+    sla = np.minimum(obs.sla_violations.astype(f32) / np.maximum(jobs, f32(1)), f32(1))
+    quality += sla * f32(-rp.weight_sla / wsum) + f32(rp.weight_sla / wsum)
+    evidence = quality * np.clip(tenure_s * f32(1.0 / rp.tenure_full_s), f32(0), f32(1))
+    step = evidence - nodes.reputation
+    gain = f32(1.0 - np.exp(-obs.interval_s / rp.gain_tau_s))
+    loss = f32(1.0 - np.exp(-obs.interval_s / rp.loss_tau_s))
+    score = nodes.reputation + step * np.where(step >= 0, gain, loss)
+    lying = (obs.reported_capacity > obs.observed_capacity * f32(1.0 + rp.lie_tolerance)).any(1)
+    score = np.clip(np.where(lying, score * f32(1.0 - rp.lie_penalty), score), f32(0), f32(1))
+    established = (score >= f32(tp.established_reputation)) & (
+        tenure_s >= f32(tp.established_tenure_s)
+    )
+    established |= (nodes.stake_gwei >= tp.stake_gwei_for_established) | nodes.paid_access
+    trusted = (
+        established & (score >= f32(tp.trusted_reputation)) & (tenure_s >= f32(tp.trusted_tenure_s))
+    )
+    return score, established.astype(np.int8) + trusted.astype(np.int8), lying
 
-    rng = np.random.default_rng(0)
-    special = [0.0, -0.0, np.nan, 1e-45, -1e-45, 1.0, -1.0, 2.0, -2.0, np.inf, -np.inf]
-    x = np.concatenate([rng.normal(0, 1, 5000), special]).astype(np.float32)
-    g, lo = np.float32(gain), np.float32(loss)
-    want = x * np.where(x >= 0, g, lo)
-    got = x.copy()
-    _scale_step(got, g, lo)
-    assert want.tobytes() == got.tobytes()
-    clipped = x.copy()
-    _clamp01(clipped)
-    assert np.clip(x, 0.0, 1.0).tobytes() == clipped.tobytes()
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 300),
+    interval=st.floats(1.0, 30 * DAY),
+    special=st.booleans(),
+)
+def test_compiled_pass_equals_the_numpy_formula(
+    seed: int, n: int, interval: float, special: bool
+) -> None:
+    """Bit-equal scores, equal tiers and lie flags, including NaN, -0.0 and out-of-range inputs."""
+    rng = np.random.default_rng(seed)
+    now = 100 * DAY
+    values = [0.0, -0.0, np.nan, 1e-45, 1.0, 2.0, -1.0] if special else [0.5]
+    score0 = rng.choice(np.r_[rng.random(8), values], n).astype(np.float32)
+    nodes = make_nodes(
+        rng.uniform(100, 2000, (n, 3)),
+        reputation=0.0,
+        joined_at_s=now - rng.uniform(-DAY, 60 * DAY, n),
+    )
+    nodes = dataclasses.replace(
+        nodes,
+        reputation=score0,
+        stake_gwei=rng.choice([0, 10**12, 2 * 10**12], n).astype(np.int64),
+        paid_access=rng.random(n) < 0.1,
+    )
+    obs = dataclasses.replace(
+        make_observations(n, interval),
+        uptime_fraction=rng.choice(np.r_[rng.random(6), values], n).astype(np.float32),
+        jobs_succeeded=rng.integers(0, 50, n).astype(np.int32),
+        jobs_failed=rng.integers(0, 50, n).astype(np.int32),
+        sla_violations=rng.integers(0, 80, n).astype(np.int32),
+        reported_capacity=nodes.capacity * rng.uniform(0.8, 1.4, (n, 3)).astype(np.float32),
+        observed_capacity=nodes.capacity,
+    )
+    got = update_reputation(nodes, obs, PolicyParams(), now)
+    score, tier, lying = _reference(nodes, obs, PolicyParams(), now)
+    assert got.reputation.tobytes() == score.tobytes()
+    assert got.tier.tolist() == tier.tolist()
+    assert got.lying.tolist() == lying.tolist()
