@@ -26,7 +26,7 @@ from settlement.economics import (
     settle_step,
     velocity,
 )
-from sim import dynamics
+from sim import dynamics, kernels
 from sim.actuator import apply_plan
 from sim.kpis import StepKpis
 from sim.params import economics_params, policy_params
@@ -103,9 +103,11 @@ class SimulationCore:
         """Cores each slot contributes: up and above the reputation floor."""
         nodes = self.world.snapshot.nodes
         floor = self.params.eviction.reputation_floor if self.params.reputation.enabled else -1.0
-        earning = self.world.up & (nodes.reputation >= floor)
         units: I64 = self.world.buffer("capacity_units", self.world.slots, np.int64)
-        np.multiply(self.world.reported_cores, earning, out=units)
+        # float32 comparison: numpy compares a float32 column with a Python float in float32.
+        kernels.capacity_units_jit(
+            self.world.reported_cores, self.world.up, nodes.reputation, np.float32(floor), units
+        )
         return units
 
     def _economics(
@@ -146,16 +148,14 @@ class SimulationCore:
     def _kpis(self, step, served, act, flows, adv_income, income, rejoins) -> StepKpis:  # type: ignore[no-untyped-def]
         world = self.world
         nodes = world.snapshot.nodes
-        up = world.up
-        serving = np.flatnonzero(up)
-        cap = float(world.true_cpu_millicores[serving].sum())
-        used = float(nodes.used[:, 0][serving].sum())
-        sample = self._sample()
+        cap, used, nodes_up = self._serving_sums()
+        nodes_present = int(np.count_nonzero(world.present))
+        sample = self._sample(nodes_present)
         rep = dynamics.mean_by_kind(world.kind[sample], nodes.reputation[sample])
         return StepKpis(
             step=step,
-            nodes_present=int(np.count_nonzero(world.present)),
-            nodes_up=int(np.count_nonzero(up)),
+            nodes_present=nodes_present,
+            nodes_up=nodes_up,
             replicas_desired=served.replicas_desired,
             availability=served.availability,
             sla_violations=served.sla_violations,
@@ -184,12 +184,30 @@ class SimulationCore:
             rep_ring=float(rep[NodeKind.RING]),
         )
 
-    def _sample(self) -> I64:
+    def _serving_sums(self) -> tuple[float, float, int]:
+        """True and used CPU summed over the up slots, and their count.
+
+        The sums are numpy's (float32, pairwise) over the values in slot order, as a fancy-index
+        gather would give them: a compiled pass compacts them into reused buffers instead.
+        """
+        world = self.world
+        cap = world.buffer("kpi_true_cpu", world.slots, np.float32)
+        used = world.buffer("kpi_used_cpu", world.slots, np.float32)
+        k = int(
+            kernels.compact_pair_jit(
+                world.up, world.true_cpu_millicores, world.snapshot.nodes.used, cap, used
+            )
+        )
+        return float(cap[:k].sum()), float(used[:k].sum()), k
+
+    def _sample(self, present: int | None = None) -> I64:
         """Present slots, or an evenly strided sample of ~64k of them on big networks."""
-        present = np.flatnonzero(self.world.present)
-        if present.size > KPI_SAMPLE:
-            present = present[:: present.size // KPI_SAMPLE]
-        return present.astype(np.int64)
+        if present is None:
+            present = int(np.count_nonzero(self.world.present))
+        stride = present // KPI_SAMPLE if present > KPI_SAMPLE else 1
+        rows = np.empty(-(-present // stride), dtype=np.int64)
+        kernels.strided_rows_jit(self.world.present, stride, rows)
+        return rows
 
     def _gini(self, sample: I64) -> float:
         """Gini of cumulative provider income (exact up to 64k nodes, a sample above)."""

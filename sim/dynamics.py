@@ -13,8 +13,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from governance.policy.types import NO_NODE, Observations, PaymentStatus, Tier
+from sim import kernels as slot_kernels
+from sim import serve_kernels as kernels
 from sim.scenario import Scenario
-from sim.world import ADVERSARIAL_BIT, F32, I8, I32, I64, RING_BIT, B, NodeKind, World
+from sim.world import F32, I8, I32, I64, B, NodeKind, World
 
 #: A service whose failed-request share exceeds this in a step violates its SLA.
 SLA_FAILED_SHARE = 0.05
@@ -118,9 +120,10 @@ def apply_behaviour(world: World, behaviour: Behaviour, now_s: float, initial_re
     world.present[behaviour.leaving] = False
     world.present[behaviour.joining] = True
     new_identities(world, behaviour.joining, now_s, initial_rep)
-    up = world.present & ~behaviour.down
-    world.up = up
-    nodes.last_heartbeat_s[up] = now_s
+    world.up = np.empty(world.slots, dtype=np.bool_)  # fresh: a step's `up` may outlive it
+    slot_kernels.reachability_jit(
+        world.present, behaviour.down, world.up, nodes.last_heartbeat_s, float(now_s)
+    )
 
 
 def activate_services(world: World, scenario: Scenario, max_nodes: int) -> None:
@@ -135,19 +138,21 @@ def activate_services(world: World, scenario: Scenario, max_nodes: int) -> None:
         world.snapshot.services.payment[:k] = PaymentStatus.PAID
 
 
-def draw_requests(rng: np.random.Generator, lam: NDArray[np.float32]) -> I64:
-    """Requests per service: Poisson(lam), drawn as its normal approximation N(lam, lam) rounded.
+def draw_requests(
+    rng: np.random.Generator,
+    lam: NDArray[np.float32],
+    scale: float = 1.0,
+    out: I64 | None = None,
+) -> I64:
+    """Requests per service: Poisson(scale * lam) (float32), drawn as its normal approximation.
 
     numpy's Poisson sampler costs ~200 ns a draw; the normal one ~10 ns, and at the scenario rates
-    (tens of requests per service and step) the two laws are close.
+    (tens of requests per service and step) the two laws are close. The float32 rate ``scale *
+    lam``, ``rint(max(sqrt(rate) * noise + rate, 0))``, is one compiled pass (`serve_kernels`).
     """
     noise = rng.standard_normal(lam.size, dtype=np.float32)
-    draws = np.sqrt(lam)
-    draws *= noise
-    draws += lam
-    draws[draws < 0] = 0  # max(draw, 0): few rows, and numpy's max against a scalar is slow
-    np.rint(draws, out=draws)
-    counts: I64 = draws.astype(np.int64)
+    counts = np.empty(lam.size, dtype=np.int64) if out is None else out
+    kernels.requests_jit(np.float32(scale), lam, noise, counts)
     return counts
 
 
@@ -160,56 +165,39 @@ def serve(
 ) -> Served:
     """Route this step's requests to running replicas; count failures, SLA, jobs and payments.
 
-    A step touches each replica row a few times (one gather of a per-node code, per-service sums
-    from the few replicas that do not serve) and each node row a few times; per-node job counts
-    come from the policy's ``replicas_held`` (every replica a node holds shares its fate).
+    One compiled pass over the nodes (who serves, job counts), one over the replica rows (who
+    serves, per-service counts of those that do not, the few special rows), one over the services
+    (request split, SLA) and one over the replica rows again (requests served, batches). Per-node
+    job counts come from the policy's ``replicas_held`` (a node's replicas all share its fate).
     """
-    snap = world.snapshot
-    reps, services = snap.replicas, snap.services
-    m = world.service_active.size
-    ok_node, code = _node_codes(world, behaviour)
-    on = reps.node
-    rep_code = code[on]  # NO_NODE (-1) reads the sentinel 0: pending rows never serve
-    ok = (rep_code & np.uint8(1)).view(np.bool_)
-    bad = np.flatnonzero(~ok)  # pending or on a node that fails: few rows
-    bad_svc = reps.service[bad]
-    bad_running = on[bad] >= 0
-    n_ok = services.replicas - np.bincount(bad_svc, minlength=m)
-    n_running = services.replicas - np.bincount(bad_svc[~bad_running], minlength=m)
-    np.maximum(n_running, 1, out=n_running)
-    desired = services.replicas * world.service_active  # (np.where with a scalar is slow)
+    reps, services = world.snapshot.replicas, world.snapshot.services
+    m, on = world.service_active.size, reps.node
+    code, jobs_ok, jobs_bad = _node_pass(world, behaviour)
+    ok, rows, bad, pending = _replica_pass(world, code)
+    pending_rows, failing_rows, adversary_rows, wash_hosts = rows
     lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
-    req = draw_requests(demand_rng, lam * world.service_weight)
-    if not world.service_active.all():  # growth: services not yet arrived send nothing
-        req[~world.service_active] = 0
-    # Split evenly over running replicas; the first running replica takes the remainder.
-    quotient, remainder = np.divmod(req, n_running)
-    first, moved = _first_running(world, bad[~bad_running], bad_svc[~bad_running])
-    first_ok = ok[first]
-    extra = remainder * first_ok
-    served = _shares(world, quotient, extra, first, moved)
-    served[~ok] = 0
-    total_served = quotient * n_ok + extra
-    failed_s = req - total_served
-    sla = (failed_s > SLA_FAILED_SHARE * req) | (n_ok * 2 < desired)
-    sla &= world.service_active
-    failed_rows = bad[bad_running]
-    _track_replica_sla(world, ok, failed_rows)
-    jobs_ok, jobs_bad, node_sla = _node_outcomes(
-        world, ok_node, on[failed_rows], sla[bad_svc[bad_running]]
-    )
-    wash = _wash(scenario, on, rep_code)
-    np.add.at(jobs_ok, wash[0], 1)  # wash trades look like successful jobs to the network
-    batches = _payments(world, on, served, wash)
-    adversary_rows = np.flatnonzero(rep_code & ADVERSARIAL_BIT)  # running on adversarial slots
-    total_desired = int(desired.sum())
+    req = world.buffer("requests", m, np.int64)
+    draw_requests(demand_rng, world.service_weight, float(lam), req)
+    first, moved = _first_running(world, pending_rows, reps.service[pending_rows])
+    table = world.buffer("share_table", 2 * m, np.int64)
+    sla = world.buffer("service_sla", m, np.bool_)
+    stats = np.empty(5, dtype=np.int64)
+    kernels.service_pass_jit(
+        services.replicas, world.service_active, req, bad, pending, first, ok, table, sla, stats,
+        SLA_FAILED_SHARE,
+    )  # fmt: skip
+    served, provider = _shares(world, table, first, moved, ok)
+    node_sla = _node_sla(world, on[failing_rows], sla[reps.service[failing_rows]])
+    kernels.add_one_jit(jobs_ok, wash_hosts)  # wash trades look like successful jobs
+    batches = _payments(world, provider, served, _wash(scenario, wash_hosts))
+    total_desired = int(stats[kernels.DESIRED])
     return Served(
-        requests=int(req.sum()),
-        requests_failed=int(failed_s.sum()),
-        sla_violations=int(np.count_nonzero(sla)),
-        availability=float(np.minimum(n_ok, desired).sum() / max(total_desired, 1)),
+        requests=int(stats[kernels.REQUESTS]),
+        requests_failed=int(stats[kernels.FAILED]),
+        sla_violations=int(stats[kernels.SLA]),
+        availability=float(stats[kernels.AVAILABLE] / max(total_desired, 1)),
         replicas_desired=total_desired,
-        running=int(on.size - np.count_nonzero(~bad_running)),
+        running=int(on.size - pending_rows.size),
         adversary_running=int(adversary_rows.size),
         jobs_succeeded=jobs_ok,
         jobs_failed=jobs_bad,
@@ -218,26 +206,49 @@ def serve(
         batch_owner=batches[1],
         batch_payer=batches[2],
         batch_count=batches[3],
-        adversary_batches=np.concatenate([adversary_rows, on.size + np.arange(wash[0].size)]),
+        adversary_batches=np.concatenate([adversary_rows, on.size + np.arange(wash_hosts.size)]),
     )
 
 
-def _node_codes(world: World, behaviour: Behaviour) -> tuple[B, NDArray[np.uint8]]:
-    """Per slot: does it serve this step (bool), and bit 0 = serves | its kind bits, plus a 0 row.
+def _node_pass(world: World, behaviour: Behaviour) -> tuple[NDArray[np.uint8], I32, I32]:
+    """Per slot: a code byte (bit 0 = serves this step | its kind bits), jobs ok and failed.
 
-    The extra last row makes ``code[NO_NODE]`` a node that neither serves nor is adversarial.
+    A node serves when up, not failing and not overloaded. The code has an extra last row of 0 so
+    that ``code[NO_NODE]`` is a node that neither serves nor is adversarial. The job counts are
+    reused step buffers, read by the next step's observations before the next `serve`.
     """
-    nodes = world.snapshot.nodes
     n = world.slots
-    ok = world.buffer("node_ok", n, np.bool_)
-    np.greater(nodes.used[:, 0], world.cpu_overload_millicores, out=ok)  # overloaded
-    np.logical_not(ok, out=ok)
-    ok &= world.up
-    ok &= ~behaviour.failing
     code = world.buffer("node_code", n + 1, np.uint8)
-    np.bitwise_or(world.kind_bits, ok.view(np.uint8), out=code[:-1])
-    code[-1] = 0
-    return ok, code
+    jobs_ok = world.buffer("jobs_ok", n, np.int32)
+    jobs_bad = world.buffer("jobs_bad", n, np.int32)
+    kernels.node_pass_jit(
+        world.snapshot.nodes.used, world.cpu_overload_millicores, world.up, behaviour.failing,
+        world.kind_bits, world.snapshot.nodes.replicas_held, code, jobs_ok, jobs_bad,
+    )  # fmt: skip
+    return code, jobs_ok, jobs_bad
+
+
+def _replica_pass(
+    world: World, code: NDArray[np.uint8]
+) -> tuple[B, tuple[I64, I64, I64, I64], I64, I64]:
+    """Per replica row: serves?; the rows that do not, counted per service; the special rows.
+
+    Returns the serving mask, the (pending, failing, adversarial, ring-host) row lists, and per
+    service the rows that do not serve and the pending ones. Updates the replicas' recent SLA
+    violations (a policy input): -1 on a serving row, +1 on a failing one.
+    """
+    reps = world.snapshot.replicas
+    r, m = reps.size, world.service_active.size
+    ok = world.buffer("replica_ok", r, np.bool_)
+    bad = world.buffer("service_bad", m, np.int64)
+    pending = world.buffer("service_pending", m, np.int64)
+    rows = world.buffer("replica_rows", 4 * r, np.int64).reshape(4, r)
+    counts = np.zeros(4, dtype=np.int64)
+    kernels.replica_pass_jit(
+        reps.node, reps.service, code, reps.sla_violations, ok, bad, pending, rows, counts
+    )
+    lists = tuple(rows[k, : counts[k]] for k in range(4))
+    return ok, (lists[0], lists[1], lists[2], lists[3]), bad, pending
 
 
 def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I64]:
@@ -245,7 +256,8 @@ def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I
 
     A service with no running replica gets its first row (pending: it serves nothing anyway).
     """
-    first = world.service_first_replica.copy()
+    first = world.buffer("first_running", world.service_first_replica.size, np.int64)
+    np.copyto(first, world.service_first_replica)
     if pending.size == 0:
         return first, np.zeros(0, dtype=np.int64)
     node = world.snapshot.replicas.node
@@ -260,59 +272,48 @@ def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I
     return first, moved[first[moved] != world.service_first_replica[moved]]
 
 
-def _shares(world: World, quotient: I64, extra: I64, first: I64, moved: I64) -> I64:
-    """Requests per replica row: the quotient, plus ``extra`` on each service's first running row.
+def _shares(world: World, table: I64, first: I64, moved: I64, ok: B) -> tuple[I64, I64]:
+    """Requests per replica row and its host (row 0 when pending): one streaming gather.
 
-    One streaming gather from a per-service (quotient, quotient + extra) table instead of a
-    scatter into the first rows: `World.replica_share_slot` points each row at its service's
-    pair (odd slot for the service's first row); services whose first running row is a later row
-    (``moved``) are re-pointed for the gather and restored after it.
+    `World.replica_share_slot` points each row at its service's (quotient, quotient + extra) pair
+    in ``table`` (odd slot for the service's first row); services whose first running row is a
+    later row (``moved``) are re-pointed for the gather and restored after it. Rows that do not
+    serve serve 0.
     """
-    table = np.empty(2 * quotient.size, dtype=np.int64)
-    table[0::2] = quotient
-    np.add(quotient, extra, out=table[1::2])
     slot = world.replica_share_slot
     static_first = world.service_first_replica[moved]
     slot[static_first] -= 1
     slot[first[moved]] += 1
-    out = world.buffer("served", slot.size, np.int64)
-    np.take(table, slot, out=out)
+    served = world.buffer("served", slot.size, np.int64)
+    provider = world.buffer("batch_provider", slot.size, np.int64)
+    kernels.shares_jit(table, slot, ok, world.snapshot.replicas.node, served, provider)
     slot[first[moved]] -= 1
     slot[static_first] += 1
-    return out
+    return served, provider
 
 
-def _node_outcomes(world: World, ok_node: B, failed_on: I32, failed_sla: B) -> tuple[I32, I32, I32]:
-    """Per node: replicas that served, replicas that failed, failed ones whose service broke SLA.
-
-    The arrays are reused step buffers: they are read by the next step's observations, before the
-    next `serve` overwrites them.
-    """
+def _node_sla(world: World, failed_on: I32, failed_sla: B) -> I32:
+    """Per node: its failed replicas whose service broke its SLA (a reused step buffer)."""
     n = world.slots
-    held = world.snapshot.nodes.replicas_held
-    jobs_ok = np.multiply(held, ok_node, out=world.buffer("jobs_ok", n, np.int32))
-    jobs_bad = np.subtract(held, jobs_ok, out=world.buffer("jobs_bad", n, np.int32))
     node_sla = world.buffers.get("node_sla")
     if node_sla is None or node_sla.shape[0] != n:
         node_sla = world.buffers["node_sla"] = np.zeros(n, dtype=np.int32)
     else:  # only last step's failed nodes can be non-zero
         node_sla[world.buffers["node_sla_rows"]] = 0
-    rows = failed_on[failed_sla].astype(np.intp)  # add.at is ~2x faster with intp indices
-    np.add.at(node_sla, rows, 1)
+    rows = failed_on[failed_sla].astype(np.int64)
+    kernels.add_one_jit(node_sla, rows)
     world.buffers["node_sla_rows"] = rows
-    return jobs_ok, jobs_bad, node_sla
+    return node_sla
 
 
 def _payments(
-    world: World, on: I32, served: I64, wash: tuple[I64, I64, I64, I64]
+    world: World, provider: I64, served: I64, wash: tuple[I64, I64, I64, I64]
 ) -> tuple[I64, I64, I64, I64]:
     """Request batches (provider, owner, payer, count): one per replica row, wash trades appended.
 
     Rows that served nothing (pending, failed or no request) are batches of 0 requests, which the
     economics step ignores; keeping every row avoids compacting five replica-length columns.
     """
-    provider = world.buffer("batch_provider", on.size, np.int64)
-    np.maximum(on, 0, out=provider)
     owner, payer = world.replica_owner_account, world.replica_payer_account
     if wash[0].size == 0:
         return provider, owner, payer, served
@@ -324,23 +325,13 @@ def _payments(
     )
 
 
-def _track_replica_sla(world: World, ok: B, failed: I64) -> None:
-    """Recent SLA violations per replica (a policy input): +1 on a failed step, -1 on a good one."""
-    violations = world.snapshot.replicas.sla_violations
-    recovering = np.flatnonzero(violations > 0)  # few rows: only these can count down
-    recovering = recovering[ok[recovering]]
-    violations[recovering] -= 1
-    violations[failed] += 1
-
-
-def _wash(scenario: Scenario, on: I32, rep_code: NDArray[np.uint8]) -> tuple[I64, I64, I64, I64]:
+def _wash(scenario: Scenario, hosts: I64) -> tuple[I64, I64, I64, I64]:
     """Colluding rings route fake requests to replicas their members host and pay themselves.
 
     The host's own account pays, gets the provider share back and earns the job successes that feed
-    its reputation; the protocol fee and the owner share are what the wash trade costs.
+    its reputation; the protocol fee and the owner share are what the wash trade costs. ``hosts``:
+    the host of each serving replica on a ring slot, in row order.
     """
-    serving_ring = np.uint8(1) | RING_BIT
-    hosts = on[(rep_code & serving_ring) == serving_ring].astype(np.int64)
     count = np.full(hosts.size, scenario.adversaries.ring_wash_requests, dtype=np.int64)
     return hosts, hosts, hosts, count
 
@@ -365,9 +356,9 @@ def observations(
     and their observed capacity) instead of an (n, R) table that is mostly NaN.
     """
     nodes = world.snapshot.nodes
-    probed = np.flatnonzero(behaviour.probed & world.up)
     uptime = world.buffer("uptime_fraction", world.slots, np.float32)
-    np.copyto(uptime, world.up)
+    rows = world.buffer("probed_rows", world.slots, np.int64)
+    probed = rows[: slot_kernels.uptime_probed_jit(world.up, behaviour.probed, uptime, rows)]
     zeros = np.zeros(world.slots if served is None else 0, dtype=np.int32)
     return Observations(
         interval_s=interval_s,
@@ -377,7 +368,7 @@ def observations(
         sla_violations=served.node_sla if served is not None else zeros,
         reported_capacity=nodes.capacity,
         observed_capacity=np.take(world.true_capacity, probed, axis=0),
-        observed_rows=probed.astype(np.int64),
+        observed_rows=probed.copy(),
     )
 
 
@@ -385,15 +376,14 @@ def finish_tasks(world: World) -> I64:
     """Tasks that ran their duration complete and respawn (to be placed again); return them."""
     snap = world.snapshot
     reps = snap.replicas
-    task_rows = world.task_replicas
-    running = task_rows[reps.node[task_rows] >= 0]
-    on_healthy = running[world.up[reps.node[running]]]
-    svc = reps.service[on_healthy]
-    world.task_remaining_steps[svc] -= 1
-    done = on_healthy[world.task_remaining_steps[svc] <= 0]
-    world.task_remaining_steps[reps.service[done]] = snap.services.duration_s[reps.service[done]]
-    _unassign(world, done.astype(np.int64))
-    return done.astype(np.int64)
+    done = world.buffer("tasks_done", world.task_replicas.size, np.int64)
+    k = slot_kernels.finish_tasks_jit(
+        world.task_replicas, reps.node, reps.service, world.up, world.task_remaining_steps,
+        snap.services.duration_s, done,
+    )  # fmt: skip
+    finished = done[:k].copy()
+    _unassign(world, finished)
+    return finished
 
 
 def sybils_to_cycle(world: World, threshold: float) -> I64:

@@ -36,6 +36,7 @@ I8 = NDArray[np.int8]
 I32 = NDArray[np.int32]
 I64 = NDArray[np.int64]
 F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
 
 CPU_CHOICES_MILLICORES = np.array([2_000, 4_000, 8_000, 16_000], dtype=np.float32)

@@ -1,0 +1,195 @@
+"""Compiled passes of `dynamics.serve`: one loop over the nodes, the replicas or the services each.
+
+Numpy needs a pass and a temporary per operation; at 1e7 nodes serving is bound by that memory
+traffic. Each loop here does per row exactly the operations of the numpy statements it replaces (no
+fast-math; float32 stays float32), so results are bit-for-bit equal. Reductions are integer sums
+(exact in any order). No random draws here: the caller draws with numpy and passes the noise in.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from sim.world import ADVERSARIAL_BIT, F32, I32, I64, RING_BIT, B
+
+U8 = NDArray[np.uint8]
+
+_SERVES = np.uint8(1)
+_SERVING_RING = _SERVES | RING_BIT
+
+#: Positions in the service pass's statistics vector.
+REQUESTS, FAILED, SLA, AVAILABLE, DESIRED = range(5)
+#: Positions in the replica pass's row counts (lengths of the row lists it fills).
+PENDING, FAILING, ADVERSARY, WASH = range(4)
+
+
+def _request_count(lam: np.float32, noise: np.float32) -> np.int64:
+    """``rint(max(sqrt(lam) * noise + lam, 0))`` in float32, as `dynamics.draw_requests` states.
+
+    float64 sqrt rounded to float32 is the correctly rounded float32 sqrt (53 >= 2 * 24 + 2 bits),
+    and rint of a float32 is exact in float64: numba types both in float64.
+    """
+    draw = np.float32(np.sqrt(np.float64(lam))) * noise + lam
+    if draw < 0:
+        draw = np.float32(0.0)
+    return np.int64(np.rint(np.float64(draw)))
+
+
+_request_count_jit = numba.njit(cache=True, inline="always")(_request_count)
+
+
+def _requests_loop(lam: np.float32, weight: F32, noise: F32, out: I64) -> None:
+    for s in range(out.size):
+        out[s] = _request_count_jit(lam * weight[s], noise[s])
+
+
+requests_jit = numba.njit(cache=True, nogil=True)(_requests_loop)
+
+
+def _node_pass_loop(
+    used: F32,
+    overload: F32,
+    up: B,
+    failing: B,
+    kind_bits: U8,
+    held: I32,
+    code: U8,
+    jobs_ok: I32,
+    jobs_bad: I32,
+) -> None:
+    """Per slot: serves (not overloaded, up, not failing), its code byte and its job counts.
+
+    ``code`` has one row more than the slots: ``code[NO_NODE]`` reads a 0 (serves nothing).
+    """
+    n = kind_bits.size
+    for i in range(n):
+        ok = not (used[i, 0] > overload[i]) and up[i] and not failing[i]
+        code[i] = kind_bits[i] | (_SERVES if ok else np.uint8(0))
+        h = held[i]
+        good = h if ok else np.int32(0)
+        jobs_ok[i] = good
+        jobs_bad[i] = h - good
+    code[n] = 0
+
+
+node_pass_jit = numba.njit(cache=True, nogil=True)(_node_pass_loop)
+
+
+def _replica_pass_loop(
+    on: I32,
+    service: I32,
+    code: U8,
+    violations: I32,
+    ok: B,
+    bad_per_service: I64,
+    pending_per_service: I64,
+    rows: I64,
+    counts: I64,
+) -> None:
+    """Per replica row: serves?, counted per service when not, listed when special.
+
+    ``rows`` is (4, r): pending rows, failing rows (placed on a node that does not serve), rows on
+    adversarial slots that serve or not, and the hosts of serving ring replicas; ``counts`` gets
+    their lengths. Recent SLA violations count down on a serving row and up on a failing one.
+    """
+    bad_per_service[:] = 0
+    pending_per_service[:] = 0
+    pending = failing = adversary = wash = 0
+    for r in range(on.size):
+        node = on[r]
+        c = code[node] if node >= 0 else np.uint8(0)
+        good = (c & _SERVES) != 0
+        ok[r] = good
+        if c & ADVERSARIAL_BIT:
+            rows[ADVERSARY, adversary] = r
+            adversary += 1
+        if good:
+            if violations[r] > 0:
+                violations[r] -= 1
+            if c & _SERVING_RING == _SERVING_RING:
+                rows[WASH, wash] = node
+                wash += 1
+            continue
+        s = service[r]
+        bad_per_service[s] += 1
+        if node < 0:
+            pending_per_service[s] += 1
+            rows[PENDING, pending] = r
+            pending += 1
+        else:
+            violations[r] += 1
+            rows[FAILING, failing] = r
+            failing += 1
+    counts[PENDING], counts[FAILING], counts[ADVERSARY], counts[WASH] = (
+        pending,
+        failing,
+        adversary,
+        wash,
+    )
+
+
+replica_pass_jit = numba.njit(cache=True, nogil=True)(_replica_pass_loop)
+
+
+def _service_pass_loop(
+    replicas: I32,
+    active: B,
+    req: I64,
+    bad: I64,
+    pending: I64,
+    first: I64,
+    ok: B,
+    table: I64,
+    sla: B,
+    stats: I64,
+    sla_failed_share: float,
+) -> None:
+    """Per service: split its requests over running replicas, failures, SLA and availability.
+
+    ``table`` gets (quotient, quotient + remainder) per service: what a running row and the first
+    running row serve. ``stats`` gets the totals (requests, failed, SLA breaches, available,
+    desired), integer sums.
+    """
+    stats[:] = 0
+    for s in range(replicas.size):
+        n_ok = np.int64(replicas[s]) - bad[s]
+        n_running = max(np.int64(replicas[s]) - pending[s], 1)
+        desired = replicas[s] if active[s] else np.int32(0)
+        r = req[s] if active[s] else np.int64(0)
+        req[s] = r
+        quotient = r // n_running
+        extra = r - quotient * n_running if ok[first[s]] else np.int64(0)  # one division
+        table[2 * s] = quotient
+        table[2 * s + 1] = quotient + extra
+        failed = r - (quotient * n_ok + extra)
+        broke = (failed > sla_failed_share * r or n_ok * 2 < desired) and active[s]
+        sla[s] = broke
+        stats[REQUESTS] += r
+        stats[FAILED] += failed
+        stats[SLA] += 1 if broke else 0
+        stats[AVAILABLE] += min(n_ok, np.int64(desired))
+        stats[DESIRED] += desired
+
+
+service_pass_jit = numba.njit(cache=True, nogil=True)(_service_pass_loop)
+
+
+def _shares_loop(table: I64, slot: I64, ok: B, on: I32, served: I64, provider: I64) -> None:
+    """Per replica row: requests it served (its service's share, 0 if it did not serve) and host."""
+    for r in range(slot.size):
+        served[r] = table[slot[r]] if ok[r] else 0
+        provider[r] = max(on[r], 0)
+
+
+shares_jit = numba.njit(cache=True, nogil=True)(_shares_loop)
+
+
+def _add_one_loop(target: I32, rows: I64) -> None:
+    """``np.add.at(target, rows, 1)``: repeated rows count once per occurrence."""
+    for i in range(rows.size):
+        target[rows[i]] += 1
+
+
+add_one_jit = numba.njit(cache=True, nogil=True)(_add_one_loop)
