@@ -1,0 +1,115 @@
+"""The compiled per-slot passes equal the numpy statements they replace (references kept here)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import kernels as k
+
+SEEDS = st.integers(0, 2**32 - 1)
+SIZES = st.integers(0, 400)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=SIZES, now=st.floats(-1e12, 1e12))
+def test_reachability_equals_numpy(seed: int, n: int, now: float) -> None:
+    rng = np.random.default_rng(seed)
+    present, down = rng.random(n) < 0.9, rng.random(n) < 0.2
+    heartbeat = rng.random(n)
+    want_up = present & ~down
+    want_hb = heartbeat.copy()
+    want_hb[want_up] = now
+    up = np.empty(n, dtype=np.bool_)
+    count = k.reachability_jit(present, down, up, heartbeat, now)
+    assert up.tolist() == want_up.tolist()
+    assert heartbeat.tobytes() == want_hb.tobytes()
+    assert count == np.count_nonzero(want_up)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=SIZES)
+def test_uptime_and_probed_rows_equal_numpy(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    up, probed = rng.random(n) < 0.9, rng.random(n) < 0.3
+    uptime, rows = np.full(n, np.nan, np.float32), np.empty(n, np.int64)
+    count = k.uptime_probed_jit(up, probed, uptime, rows)
+    assert uptime.tobytes() == up.astype(np.float32).tobytes()
+    assert rows[:count].tolist() == np.flatnonzero(probed & up).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=SEEDS,
+    n=SIZES,
+    floor=st.sampled_from([0.3, 0.7, 0.1, -1.0, 0.0]),
+)
+def test_capacity_units_equal_numpy(seed: int, n: int, floor: float) -> None:
+    """Reputation compared in float32 (as numpy does with a Python float), NaN earns nothing.
+
+    The values next to the floor's float32 rounding are where a float64 comparison would differ.
+    """
+    rng = np.random.default_rng(seed)
+    f = np.float32(floor)
+    near = [np.nextafter(f, np.float32(-2)), f, np.nextafter(f, np.float32(2)), np.nan, -0.0]
+    reputation = rng.choice(np.r_[rng.random(4), near], n).astype(np.float32)
+    cores = rng.integers(0, 2**40, n).astype(np.int64)
+    up = rng.random(n) < 0.8
+    want = cores * (up & (reputation >= floor))
+    got = np.full(n, -1, dtype=np.int64)
+    k.capacity_units_jit(cores, up, reputation, np.float32(floor), got)
+    assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(0, 5000), spread=st.sampled_from([1.0, 1e8]))
+def test_compacted_values_sum_as_the_gather(seed: int, n: int, spread: float) -> None:
+    """numpy's float32 sum of the compacted head equals its sum of the fancy-index gather."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random(n) < 0.9
+    first = (rng.random(n) * spread).astype(np.float32)
+    second = (rng.random((n, 3)) * spread).astype(np.float32)
+    out_first = np.full(n, np.nan, np.float32)
+    out_second = np.full(n, np.nan, np.float32)
+    count = k.compact_pair_jit(mask, first, second, out_first, out_second)
+    rows = np.flatnonzero(mask)
+    assert out_first[:count].tobytes() == first[rows].tobytes()
+    assert out_second[:count].tobytes() == second[:, 0][rows].tobytes()
+    assert out_first[:count].sum().tobytes() == first[rows].sum().tobytes()
+    assert out_second[:count].sum().tobytes() == second[:, 0][rows].sum().tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(0, 600), stride=st.integers(1, 40))
+def test_strided_rows_equal_numpy(seed: int, n: int, stride: int) -> None:
+    mask = np.random.default_rng(seed).random(n) < 0.7
+    want = np.flatnonzero(mask)[::stride]
+    out = np.empty(n, dtype=np.int64)
+    count = k.strided_rows_jit(mask, stride, out)
+    assert out[:count].tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(1, 40), m=st.integers(0, 80))
+def test_finish_tasks_equals_numpy(seed: int, n: int, m: int) -> None:
+    """Task rows (one per task service, as the world builds them) count down on up nodes only."""
+    rng = np.random.default_rng(seed)
+    service = rng.permutation(m).astype(np.int32)  # one row per service, any order
+    task_rows = np.sort(rng.choice(m, rng.integers(0, m + 1), replace=False)).astype(np.int64)
+    node = rng.integers(-1, n, m).astype(np.int32)
+    up = rng.random(n) < 0.7
+    remaining = rng.integers(-2, 4, m).astype(np.int32)
+    duration = rng.choice(np.array([1.0, 2.5, 10.0], np.float32), m)
+    # reference: the numpy statements of the former `finish_tasks`
+    want = remaining.copy()
+    running = task_rows[node[task_rows] >= 0]
+    on_healthy = running[up[node[running]]]
+    svc = service[on_healthy]
+    want[svc] -= 1
+    done_want = on_healthy[want[svc] <= 0]
+    want[service[done_want]] = duration[service[done_want]]
+    done = np.empty(task_rows.size, np.int64)
+    count = k.finish_tasks_jit(task_rows, node, service, up, remaining, duration, done)
+    assert done[:count].tolist() == done_want.tolist()
+    assert remaining.tolist() == want.tolist()
