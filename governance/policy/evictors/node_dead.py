@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from governance.policy.evictors.common import replicas_on
+from governance.policy.evictors.kernels import stale_loop
 from governance.policy.reasons import EvictionReason
 from governance.policy.types import I64, Bool, Snapshot
 
@@ -21,8 +24,9 @@ class NodeDead:
 
     def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool:
         nodes = snapshot.nodes
-        stale: Bool = nodes.last_heartbeat_s < now_s - params.eviction.heartbeat_ttl_s
-        stale |= ~nodes.healthy
+        stale = np.empty(nodes.size, dtype=np.bool_)
+        oldest_s = now_s - params.eviction.heartbeat_ttl_s
+        stale_loop(nodes.last_heartbeat_s, nodes.healthy, oldest_s, stale)
         return stale
 
     def refine(self, snapshot: Snapshot, params: PolicyParams, now_s: float, rows: I64) -> I64:

@@ -207,12 +207,32 @@ def test_one_pass_over_replicas_finds_each_masks_replicas(
 
     snap = _placed(seed, 200, 80, domains=4)
     rng = np.random.default_rng(seed)
+    node = snap.replicas.node.copy()
+    node[rng.random(node.size) < 0.1] = -1  # some pending rows, which sit on no node
+    snap = dataclasses.replace(snap, replicas=dataclasses.replace(snap.replicas, node=node))
     drawn = [rng.random(snap.nodes.size) < share for _ in range(masks)]
     given_masks: list[np.ndarray | None] = [*drawn, None]
     got = replicas_on_each(snap, given_masks)
     assert got[-1].size == 0
     for mask, rows in zip(drawn, got, strict=False):
-        assert rows.tolist() == replicas_on(snap, mask).tolist()
+        want = np.flatnonzero(np.append(mask, False)[node])  # node -1 reads the padding
+        assert rows.tolist() == want.tolist()
+        assert replicas_on(snap, mask).tolist() == want.tolist()
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 200))
+def test_dead_nodes_are_stale_or_unhealthy(seed: int, n: int) -> None:
+    from governance.policy.evictors.node_dead import PLUGIN
+
+    rng = np.random.default_rng(seed)
+    params = PolicyParams()
+    ttl = params.eviction.heartbeat_ttl_s
+    beats = NOW - ttl + rng.choice([-1.0, 0.0, 1.0, -1e-9, 1e-9, -5e3, 0.5], n)
+    snap = _placed(seed, n, 1, domains=2)
+    snap = _with_nodes(snap, last_heartbeat_s=beats, healthy=rng.random(n) < 0.8)
+    want = (snap.nodes.last_heartbeat_s < NOW - ttl) | ~snap.nodes.healthy
+    assert PLUGIN.nodes(snap, params, NOW).tolist() == want.tolist()
 
 
 def test_node_plugins_propose_what_the_planner_finds() -> None:
