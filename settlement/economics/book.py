@@ -14,6 +14,23 @@ from numpy.typing import NDArray
 
 
 @dataclass(slots=True)
+class RequestScratch:
+    """Per-account accumulators of the compiled request pass (`kernels`): zero between steps.
+
+    ``payers`` and ``owners`` are row lists with room for every account (pages of untouched rows
+    are never faulted in); ``clean`` is False while entries may be non-zero.
+    """
+
+    pay_acc: NDArray[np.int64]
+    own_acc: NDArray[np.int64]
+    mark: NDArray[np.uint8]
+    payers: NDArray[np.int64]
+    owners: NDArray[np.int64]
+    totals: NDArray[np.int64]
+    clean: bool = True
+
+
+@dataclass(slots=True)
 class TokenBook:
     """Balances, expiry and cumulative income per account."""
 
@@ -24,12 +41,28 @@ class TokenBook:
     #: Scratch rows reused by `settle_step` (a fresh 1e7-row array costs more in page faults than
     #: the work done in it); no meaning between steps.
     _work: NDArray[np.int64] | None = None
+    _scratch: RequestScratch | None = None
 
     def work(self, rows: int) -> NDArray[np.int64]:
         """The scratch array, at least ``rows`` long (content undefined)."""
         if self._work is None or self._work.size < rows:
             self._work = np.empty(rows, dtype=np.int64)
         return self._work[:rows]
+
+    def request_scratch(self) -> RequestScratch:
+        """The request pass's accumulators, one row per account, all zero."""
+        rows = self.accounts
+        scratch = self._scratch
+        if scratch is None or scratch.mark.size != rows or not scratch.clean:
+            scratch = self._scratch = RequestScratch(
+                pay_acc=np.zeros(rows, dtype=np.int64),
+                own_acc=np.zeros(rows, dtype=np.int64),
+                mark=np.zeros(rows, dtype=np.uint8),
+                payers=np.empty(rows, dtype=np.int64),
+                owners=np.empty(rows, dtype=np.int64),
+                totals=np.zeros(6, dtype=np.int64),
+            )
+        return scratch
 
     @property
     def accounts(self) -> int:

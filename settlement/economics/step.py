@@ -15,12 +15,15 @@ balances as if already credited, so results equal the order above exactly (a tes
 
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from settlement.economics import kernels
 from settlement.economics.book import TokenBook, nonzero_sums, sum_by
 from settlement.economics.controller import ControllerState, update_controller
 from settlement.economics.params import BPS, PPM, EconomicsParams
@@ -71,6 +74,9 @@ class StepFlows:
 CHUNK = 1 << 16
 #: A request count above this is split per batch instead of through a per-count table.
 _TABLE_MAX = 1 << 16
+#: Stand-ins for "no provider shares" / "no flagged rows" in the compiled passes.
+_NO_SHARES = np.zeros(0, dtype=np.int64)
+_NO_FLAGS = np.zeros(0, dtype=np.bool_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,11 +228,15 @@ def _refresh(book: TokenBook, accounts: NDArray[np.int64], refresh_to: int) -> N
 
 def _pay_requests(
     book: TokenBook, params: EconomicsParams, act: StepActivity, pending: _NodeCredit
-) -> tuple[int, int, int, int]:
+) -> _Paid:
     """Requestors pay; owners are credited now, providers through ``pending``.
 
-    A batch of 0 requests is no activity: it moves nothing and refreshes nobody.
+    A batch of 0 requests is no activity: it moves nothing and refreshes nobody. One compiled pass
+    over the batches does it when every batch is in its range, else the numpy statements below.
     """
+    paid = _pay_requests_compiled(book, params, act, pending)
+    if paid is not None:
+        return paid
     count = act.request_count
     split = _split(params, count)
     payer_keys, payer_sums = _payer_sums(params, act, split)
@@ -255,7 +265,86 @@ def _pay_requests(
         _refresh(book, payer_keys[payer_sums > 0], pending.refresh_to)
     else:
         _refresh(book, act.request_payer[count > 0], pending.refresh_to)
-    return bought, split.fees, split.owner_total, split.provider_total
+    return _Paid(bought, split.fees, split.owner_total, split.provider_total, int(count.sum()))
+
+
+class _Paid(NamedTuple):
+    """Totals of the request payments (base units; ``requests`` is a count)."""
+
+    bought: int
+    fees: int
+    owner_rewards: int
+    provider_rewards: int
+    requests: int
+
+
+def _pay_requests_compiled(
+    book: TokenBook, params: EconomicsParams, act: StepActivity, pending: _NodeCredit
+) -> _Paid | None:
+    """`_pay_requests` in two passes over the batches; None (nothing changed) if it cannot.
+
+    The passes handle counts in ``[0, limit]``, where ``limit`` keeps every product and sum in
+    int64 exactly (no wrap), and providers inside the node rows: then a positive count always
+    pays the owner and the provider their non-decreasing share of one request or more, so the
+    accounts refreshed are exactly those of batches of at least one request, as in the numpy path.
+    """
+    count, price = act.request_count, params.request_price_base_units
+    limit = min(_TABLE_MAX, (2**63 - 1) // (max(price, 1) * max(BPS, count.size)))
+    if limit < 1:
+        return None
+    table = _split_table(price, params.protocol_fee_bps, params.owner_share_bps, limit)
+    s = book.request_scratch()
+    s.clean = False
+    done = kernels.sum_requests_jit(
+        count, act.request_payer, act.request_owner, table,
+        s.pay_acc, s.own_acc, s.mark, s.payers, s.owners, s.totals,
+    )  # fmt: skip
+    if done == kernels.REFUSED:
+        s.clean = True  # the pass zeroed what it had touched
+        return None
+    totals = s.totals.tolist()
+    payers, owners = s.payers[: totals[kernels.PAYERS]], s.owners[: totals[kernels.OWNERS]]
+    shares, flagged = book.work(pending.n), _NO_FLAGS
+    shares.fill(0)
+    provider_share = table[kernels.PROVIDER_SHARE]
+    if provider_share[1] <= 0:  # a share of 0 does not tell who was paid: flag them
+        flagged = np.zeros(pending.n, dtype=np.bool_)
+    if not kernels.share_providers_jit(
+        count, act.request_provider, provider_share, shares, flagged
+    ):
+        kernels.unmark_jit(payers, owners, s.pay_acc, s.own_acc, s.mark)
+        s.clean = True
+        return None
+    # the book changes from here on, in the documented order: payers pay, then owners are credited
+    bought = _charge(book, payers, s.pay_acc[payers] * price, act.now_step, pending)
+    s.pay_acc[payers] = 0
+    s.mark[payers] = 0
+    kernels.credit_owners_jit(
+        owners, s.own_acc, s.mark, book.balance, book.income, book.expires_at_step,
+        pending.refresh_to,
+    )  # fmt: skip
+    s.clean = True
+    _refresh(book, payers, pending.refresh_to)
+    pending.shares = shares
+    pending.flagged = None if flagged is _NO_FLAGS else flagged
+    return _Paid(
+        bought,
+        totals[kernels.FEES],
+        totals[kernels.OWNER_TOTAL],
+        totals[kernels.PROVIDER_TOTAL],
+        totals[kernels.COUNT_TOTAL],
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _split_table(price: int, fee_bps: int, owner_bps: int, top: int) -> NDArray[np.int64]:
+    """Split of a batch of ``c`` requests (rows `kernels.FEE`, ...) for ``0 <= c <= top``."""
+    amount = np.arange(top + 1, dtype=np.int64) * price
+    fee = amount * fee_bps // BPS
+    owner = (amount - fee) * owner_bps // BPS
+    table = np.stack([fee, owner, amount - fee - owner])
+    table.flags.writeable = False  # shared between steps
+    return table
 
 
 def _payer_sums(
@@ -271,29 +360,26 @@ def _payer_sums(
     return keys, counts * params.request_price_base_units
 
 
-def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> int:
-    """Credit node rows, refresh them and redeem, slice by slice; return base units redeemed."""
-    redeemed = 0
-    shares, flagged = pending.shares, pending.flagged
-    for lo in range(0, pending.n, CHUNK):
-        hi = min(pending.n, lo + CHUNK)
-        units = pending.units[lo:hi]
-        credit = units * pending.rate
-        refreshed = units > 0
-        if shares is not None:
-            credit += shares[lo:hi]
-            refreshed |= shares[lo:hi] > 0
-        if flagged is not None:
-            refreshed |= flagged[lo:hi]
-        balance = book.balance[lo:hi]
-        balance += credit
-        book.income[lo:hi] += credit
-        np.copyto(book.expires_at_step[lo:hi], pending.refresh_to, where=refreshed)
-        redeem = balance * redeem_ppm
-        redeem //= PPM
-        balance -= redeem
-        redeemed += int(redeem.sum())
-    return redeemed
+def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tuple[int, int]:
+    """Credit node rows, refresh them and redeem in one pass; return (redeemed, capacity units).
+
+    Redemption is summed per `CHUNK` rows in int64 and the slices in Python, as numpy did.
+    """
+    chunk_redeemed = np.empty(-(-pending.n // CHUNK), dtype=np.int64)
+    units = kernels.apply_nodes_jit(
+        pending.units,
+        pending.rate,
+        _NO_SHARES if pending.shares is None else pending.shares,
+        _NO_FLAGS if pending.flagged is None else pending.flagged,
+        pending.refresh_to,
+        redeem_ppm,
+        book.balance,
+        book.income,
+        book.expires_at_step,
+        CHUNK,
+        chunk_redeemed,
+    )
+    return sum(chunk_redeemed.tolist()), int(units)
 
 
 def settle_step(
@@ -310,17 +396,17 @@ def settle_step(
     rate = params.earn_base_units_per_capacity_step * controller.emission_ppm // PPM
     refresh_to = act.now_step + params.token_lifetime_steps
     pending = _NodeCredit(units=act.capacity_units, rate=rate, refresh_to=refresh_to)
-    earned = int(act.capacity_units.sum()) * rate
-    bought_req, fees, owner_rewards, provider_rewards = _pay_requests(book, params, act, pending)
+    paid = _pay_requests(book, params, act, pending)
     placement_cost = np.full(act.placement_payer.size, params.placement_price_base_units, np.int64)
     place_keys, place_sums = sum_by(act.placement_payer, placement_cost)
     bought_place = _charge(book, place_keys, place_sums, now, pending)
     placement_burned = int(placement_cost.sum())
     redeem_ppm = params.redeem_ppm if act.redeem_ppm is None else act.redeem_ppm
-    redeemed = _apply_nodes(book, pending, redeem_ppm)
-    bought = bought_req + bought_place
+    redeemed, units = _apply_nodes(book, pending, redeem_ppm)
+    earned = units * rate
+    bought, fees = paid.bought + bought_place, paid.fees
     book.supply_base_units += earned + bought - expired - placement_burned - redeemed - fees
-    spent = int(act.request_count.sum()) * params.request_price_base_units + placement_burned
+    spent = paid.requests * params.request_price_base_units + placement_burned
     nxt = update_controller(
         controller,
         params,
@@ -336,8 +422,8 @@ def settle_step(
         placement_burned=placement_burned,
         redeemed=redeemed,
         fees=fees,
-        provider_rewards=provider_rewards,
-        owner_rewards=owner_rewards,
+        provider_rewards=paid.provider_rewards,
+        owner_rewards=paid.owner_rewards,
         spent=spent,
         supply=book.supply_base_units,
         controller=nxt,

@@ -1,0 +1,184 @@
+"""Compiled loops of `settle_step`: one pass over the request batches, one over the node rows.
+
+Each loop does per row the integer operations of the numpy statements it replaces (int64, same
+order, wrapping alike), so results are identical; sums that numpy takes per slice are taken per the
+same slice here, so they wrap alike too. No floats, no random draws.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from settlement.economics.params import PPM
+
+I64 = NDArray[np.int64]
+U8 = NDArray[np.uint8]
+B = NDArray[np.bool_]
+
+#: Bits of `_sum_requests_loop`'s ``mark``: the account is already listed as a payer / owner.
+PAYER, OWNER = 1, 2
+#: Rows of the per-count split table (column ``c``: the split of a batch of ``c`` requests).
+FEE, OWNER_SHARE, PROVIDER_SHARE = range(3)
+#: Positions in the request pass's ``totals``.
+FEES, OWNER_TOTAL, PROVIDER_TOTAL, COUNT_TOTAL, PAYERS, OWNERS = range(6)
+#: Returned by the request pass when a batch is outside what it handles (nothing was changed).
+REFUSED = -1
+
+
+def _sum_requests_loop(
+    count: I64,
+    payer: I64,
+    owner: I64,
+    table: I64,
+    pay_acc: I64,
+    own_acc: I64,
+    mark: U8,
+    payers: I64,
+    owners: I64,
+    totals: I64,
+) -> int:
+    """Add up requests per payer and owner shares per owner, and the split totals.
+
+    ``table[:, c]`` is the (fee, owner, provider) split of a batch of ``c`` requests. Batches of 0
+    requests add nothing. Account ``k`` gets ``pay_acc[k] += count`` / ``own_acc[k] += owner``
+    and is listed once in ``payers`` / ``owners`` (``mark`` remembers it). ``pay_acc``,
+    ``own_acc`` and ``mark`` must be zero on entry; the caller zeroes the listed entries after use.
+
+    Returns the number of batches, or `REFUSED` (scratch zero again) if a count is outside the
+    table or a payer or owner outside the accounts.
+    """
+    accounts, limit = mark.size, table.shape[1] - 1
+    n_pay = n_own = 0
+    fees = own_total = prov_total = count_total = 0
+    for i in range(count.size):
+        c, p, o = count[i], payer[i], owner[i]
+        if c < 0 or c > limit or p < 0 or p >= accounts or o < 0 or o >= accounts:
+            unmark_jit(payers[:n_pay], owners[:n_own], pay_acc, own_acc, mark)
+            return REFUSED
+        if c == 0:
+            continue
+        own = table[OWNER_SHARE, c]
+        fees += table[FEE, c]
+        own_total += own
+        prov_total += table[PROVIDER_SHARE, c]
+        count_total += c
+        pay_acc[p] += c
+        if not mark[p] & PAYER:
+            mark[p] |= PAYER
+            payers[n_pay] = p
+            n_pay += 1
+        own_acc[o] += own
+        if not mark[o] & OWNER:
+            mark[o] |= OWNER
+            owners[n_own] = o
+            n_own += 1
+    totals[FEES], totals[OWNER_TOTAL], totals[PROVIDER_TOTAL] = fees, own_total, prov_total
+    totals[COUNT_TOTAL], totals[PAYERS], totals[OWNERS] = count_total, n_pay, n_own
+    return count.size
+
+
+def _share_providers_loop(count: I64, provider: I64, share: I64, shares: I64, flagged: B) -> bool:
+    """``shares[provider] += share[count]``; flag providers of batches of >= 1 request.
+
+    A tight loop of its own: its row reads miss the cache, and a short loop body keeps many of them
+    in flight. Counts must index ``share`` (`sum_requests_jit` checked them); returns False
+    (``shares``, ``flagged`` undefined) if a provider is outside ``shares``.
+    """
+    nodes = shares.size
+    for i in range(count.size):
+        v = provider[i]
+        if v < 0 or v >= nodes:
+            return False
+        shares[v] += share[count[i]]
+    if flagged.size:
+        for i in range(count.size):
+            if count[i] > 0:
+                flagged[provider[i]] = True
+    return True
+
+
+def _unmark_loop(payers: I64, owners: I64, pay_acc: I64, own_acc: I64, mark: U8) -> None:
+    """Zero the scratch entries of the listed accounts again."""
+    for k in payers:
+        pay_acc[k] = own_acc[k] = mark[k] = 0
+    for k in owners:
+        pay_acc[k] = own_acc[k] = mark[k] = 0
+
+
+unmark_jit = numba.njit(cache=True, nogil=True)(_unmark_loop)
+sum_requests_jit = numba.njit(cache=True, nogil=True)(_sum_requests_loop)
+share_providers_jit = numba.njit(cache=True, nogil=True)(_share_providers_loop)
+
+
+def _credit_owners_loop(
+    owners: I64,
+    own_acc: I64,
+    mark: U8,
+    balance: I64,
+    income: I64,
+    expires: I64,
+    refresh_to: int,
+) -> None:
+    """Credit each listed owner its summed share, refresh it and zero its scratch entries.
+
+    Every listed owner had a batch of at least one request: it is refreshed even on a 0 share.
+    """
+    for k in owners:
+        balance[k] += own_acc[k]
+        income[k] += own_acc[k]
+        expires[k] = refresh_to
+        own_acc[k] = 0
+        mark[k] = 0
+
+
+credit_owners_jit = numba.njit(cache=True, nogil=True)(_credit_owners_loop)
+
+
+def _apply_nodes_loop(
+    units: I64,
+    rate: int,
+    shares: I64,
+    flagged: B,
+    refresh_to: int,
+    redeem_ppm: int,
+    balance: I64,
+    income: I64,
+    expires: I64,
+    chunk: int,
+    chunk_redeemed: I64,
+) -> int:
+    """Credit node rows ``units * rate + shares``, refresh them, redeem; return ``units.sum()``.
+
+    A row is refreshed when ``units > 0``, ``shares > 0`` or ``flagged`` (an empty ``shares`` or
+    ``flagged`` is left out). Redemption is ``balance * redeem_ppm // PPM``, summed per slice of
+    ``chunk`` rows into ``chunk_redeemed`` (one entry per slice).
+    """
+    n = units.size
+    use_shares, use_flagged = shares.size > 0, flagged.size > 0
+    units_total = 0
+    for c in range(chunk_redeemed.size):
+        redeemed = 0
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            u = units[i]
+            units_total += u
+            credit = u * rate
+            refreshed = u > 0
+            if use_shares:
+                credit += shares[i]
+                refreshed |= shares[i] > 0
+            if use_flagged:
+                refreshed |= flagged[i]
+            b = balance[i] + credit
+            income[i] += credit
+            if refreshed:
+                expires[i] = refresh_to
+            r = b * redeem_ppm // PPM
+            balance[i] = b - r
+            redeemed += r
+        chunk_redeemed[c] = redeemed
+    return units_total
+
+
+apply_nodes_jit = numba.njit(cache=True, nogil=True)(_apply_nodes_loop)

@@ -1,0 +1,228 @@
+"""Compiled economics loops against the numpy statements they replace (stated in the tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from settlement.economics import kernels
+from settlement.economics.step import _split_table
+
+ACCOUNTS, NODES = 12, 7
+LIMIT = 9
+
+
+def _arr(values: list[int]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _table(price: int, fee_bps: int, owner_bps: int) -> np.ndarray:
+    return _split_table(price, fee_bps, owner_bps, LIMIT)
+
+
+split_params = st.tuples(
+    st.sampled_from([0, 1, 7, 2_000, 2**40]),
+    st.sampled_from([0, 1, 500, 9_999, 10_000]),
+    st.sampled_from([0, 3_000, 10_000]),
+)
+# keys one outside the valid range on both sides, counts one outside the table on both sides
+batch = st.tuples(
+    st.integers(-1, LIMIT + 1),
+    st.integers(-1, ACCOUNTS),
+    st.integers(-1, ACCOUNTS),
+)
+
+
+def _scratch() -> tuple[np.ndarray, ...]:
+    zeros = np.zeros(ACCOUNTS, dtype=np.int64)
+    return (
+        zeros.copy(),
+        zeros.copy(),
+        np.zeros(ACCOUNTS, dtype=np.uint8),
+        np.full(ACCOUNTS, -7, dtype=np.int64),
+        np.full(ACCOUNTS, -7, dtype=np.int64),
+        np.zeros(6, dtype=np.int64),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(batch, max_size=30), split=split_params)
+def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], split) -> None:  # type: ignore[no-untyped-def]
+    count, payer, owner = (_arr([r[k] for r in rows]) for k in range(3))
+    table = _table(*split)
+    pay_acc, own_acc, mark, payers, owners, totals = _scratch()
+    done = kernels.sum_requests_jit(
+        count, payer, owner, table, pay_acc, own_acc, mark, payers, owners, totals
+    )
+    bad_count = (count < 0) | (count > LIMIT)
+    bad_key = (payer < 0) | (payer >= ACCOUNTS) | (owner < 0) | (owner >= ACCOUNTS)
+    if (bad_count | bad_key).any():
+        assert done == kernels.REFUSED
+        assert not np.concatenate([pay_acc, own_acc, mark]).any()
+        return
+    assert done == count.size
+    live = count > 0
+    want_pay = np.zeros(ACCOUNTS, np.int64)
+    np.add.at(want_pay, payer[live], count[live])
+    want_own = np.zeros(ACCOUNTS, np.int64)
+    np.add.at(want_own, owner[live], table[kernels.OWNER_SHARE][count[live]])
+    assert pay_acc.tolist() == want_pay.tolist()
+    assert own_acc.tolist() == want_own.tolist()
+    n_pay, n_own = int(totals[kernels.PAYERS]), int(totals[kernels.OWNERS])
+    assert sorted(payers[:n_pay].tolist()) == np.unique(payer[live]).tolist()
+    assert sorted(owners[:n_own].tolist()) == np.unique(owner[live]).tolist()
+    want_mark = np.zeros(ACCOUNTS, np.uint8)
+    want_mark[payer[live]] |= kernels.PAYER
+    want_mark[owner[live]] |= kernels.OWNER
+    assert mark.tolist() == want_mark.tolist()
+    assert totals[kernels.FEES] == table[kernels.FEE][count].sum()
+    assert totals[kernels.OWNER_TOTAL] == table[kernels.OWNER_SHARE][count].sum()
+    assert totals[kernels.PROVIDER_TOTAL] == table[kernels.PROVIDER_SHARE][count].sum()
+    assert totals[kernels.COUNT_TOTAL] == count.sum()
+    kernels.unmark_jit(payers[:n_pay], owners[:n_own], pay_acc, own_acc, mark)
+    assert not np.concatenate([pay_acc, own_acc, mark]).any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, LIMIT), st.integers(-1, NODES)), max_size=30),
+    split=split_params,
+    flag=st.booleans(),
+)
+def test_provider_shares_equal_numpy_add_at(rows: list[tuple[int, int]], split, flag: bool) -> None:  # type: ignore[no-untyped-def]
+    count, provider = _arr([r[0] for r in rows]), _arr([r[1] for r in rows])
+    share = _table(*split)[kernels.PROVIDER_SHARE]
+    shares = np.full(NODES, 5, dtype=np.int64)  # the caller zeroes it; the pass only adds
+    flagged = np.zeros(NODES if flag else 0, dtype=np.bool_)
+    ok = kernels.share_providers_jit(count, provider, share, shares, flagged)
+    if ((provider < 0) | (provider >= NODES)).any():
+        assert not ok
+        return
+    assert ok
+    want = np.full(NODES, 5, dtype=np.int64)
+    np.add.at(want, provider, share[count])
+    assert shares.tolist() == want.tolist()
+    if flag:
+        want_flags = np.zeros(NODES, dtype=np.bool_)
+        want_flags[provider[count > 0]] = True
+        assert flagged.tolist() == want_flags.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    owners=st.lists(st.integers(0, ACCOUNTS - 1), unique=True, max_size=ACCOUNTS),
+    values=st.lists(st.integers(-(2**62), 2**62), min_size=3 * ACCOUNTS, max_size=3 * ACCOUNTS),
+)
+def test_owner_credit_equals_numpy_fancy_indexing(owners: list[int], values: list[int]) -> None:
+    keys = _arr(owners)
+    balance, income, own_acc = (_arr(values[k::3]) for k in range(3))
+    expires = np.zeros(ACCOUNTS, dtype=np.int64)
+    mark = np.full(ACCOUNTS, kernels.OWNER, dtype=np.uint8)
+    want_bal, want_inc, want_exp = balance.copy(), income.copy(), expires.copy()
+    want_bal[keys] += own_acc[keys]  # int64 wraps alike
+    want_inc[keys] += own_acc[keys]
+    want_exp[keys] = 42
+    want_acc = own_acc.copy()
+    want_acc[keys] = 0
+    want_mark = mark.copy()
+    want_mark[keys] = 0
+    kernels.credit_owners_jit(keys, own_acc, mark, balance, income, expires, 42)
+    assert balance.tolist() == want_bal.tolist()
+    assert income.tolist() == want_inc.tolist()
+    assert expires.tolist() == want_exp.tolist()
+    assert own_acc.tolist() == want_acc.tolist()
+    assert mark.tolist() == want_mark.tolist()
+
+
+def _apply_nodes_numpy(
+    units: np.ndarray,
+    rate: int,
+    shares: np.ndarray | None,
+    flagged: np.ndarray | None,
+    refresh_to: int,
+    ppm: int,
+    bal: np.ndarray,
+    inc: np.ndarray,
+    exp: np.ndarray,
+    chunk: int,
+) -> tuple[list[int], int]:
+    """The numpy statements `settle_step` used before the compiled pass (per slice of ``chunk``)."""
+    redeemed = []
+    for lo in range(0, units.size, chunk):
+        hi = min(units.size, lo + chunk)
+        credit = units[lo:hi] * rate
+        refreshed = units[lo:hi] > 0
+        if shares is not None:
+            credit += shares[lo:hi]
+            refreshed |= shares[lo:hi] > 0
+        if flagged is not None:
+            refreshed |= flagged[lo:hi]
+        balance = bal[lo:hi]
+        balance += credit
+        inc[lo:hi] += credit
+        np.copyto(exp[lo:hi], refresh_to, where=refreshed)
+        redeem = balance * ppm
+        redeem //= 10**6
+        balance -= redeem
+        redeemed.append(int(redeem.sum()))
+    return redeemed, int(units.sum())
+
+
+node_row = st.tuples(
+    st.sampled_from([0, 0, 1, 16]),  # a node that does not earn is refreshed only by a share
+    st.one_of(st.just(0), st.integers(-5, 10**6), st.integers(-(2**62), 2**62)),
+    st.one_of(st.integers(0, 10**9), st.integers(-(2**62), 2**62)),
+    st.booleans(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(node_row, max_size=40),
+    rate=st.sampled_from([0, 1, 1_015, 2**50]),
+    ppm=st.sampled_from([0, 1, 20_000, 10**6]),
+    chunk=st.integers(1, 9),
+    use_shares=st.booleans(),
+    use_flags=st.booleans(),
+)
+def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
+    rows, rate: int, ppm: int, chunk: int, use_shares: bool, use_flags: bool
+) -> None:
+    units, shares, balance = (_arr([r[k] for r in rows]) for k in range(3))
+    flagged = np.asarray([r[3] for r in rows], dtype=np.bool_)
+    # the book has more rows than nodes: rows past the node rows stay untouched
+    bal = np.concatenate([balance, _arr([11, 12])])
+    inc, exp = bal[::-1].copy(), np.arange(bal.size, dtype=np.int64)
+    want_bal, want_inc, want_exp = bal.copy(), inc.copy(), exp.copy()
+    want_redeemed, want_units = _apply_nodes_numpy(
+        units,
+        rate,
+        shares if use_shares else None,
+        flagged if use_flags else None,
+        99,
+        ppm,
+        want_bal,
+        want_inc,
+        want_exp,
+        chunk,
+    )
+    chunk_redeemed = np.empty(-(-units.size // chunk), dtype=np.int64)
+    got_units = kernels.apply_nodes_jit(
+        units,
+        rate,
+        shares if use_shares else np.zeros(0, np.int64),
+        flagged if use_flags else np.zeros(0, np.bool_),
+        99,
+        ppm,
+        bal,
+        inc,
+        exp,
+        chunk,
+        chunk_redeemed,
+    )
+    assert chunk_redeemed.tolist() == want_redeemed
+    assert got_units == want_units
+    assert bal.tolist() == want_bal.tolist()
+    assert inc.tolist() == want_inc.tolist()
+    assert exp.tolist() == want_exp.tolist()
