@@ -23,6 +23,7 @@ from governance.policy.evictors.common import replicas_on_each
 from governance.policy.reasons import EVICTION_REASONS, EvictionOutcome, code
 from governance.policy.registry import EVICTOR_NAMES
 from governance.policy.results import EvictionPlan
+from governance.policy.scans import due_rows
 from governance.policy.types import I8, I64, Snapshot
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def plan_evictions(snapshot: Snapshot, params: PolicyParams, now_s: float) -> Ev
     ep = params.eviction
     reps = snapshot.replicas
     rows, reason, bypass = _candidates(snapshot, params, now_s)
-    due = np.flatnonzero((reps.evict_at_s <= now_s) & (reps.node >= 0))
+    due = due_rows(reps.evict_at_s, reps.node, now_s)
     if due.size and bypass.any():
         due = due[~np.isin(due, rows[bypass])]
     outcome = np.full(rows.shape[0], _TOTAL_BUDGET, dtype=np.int8)

@@ -31,6 +31,7 @@ from governance.policy.prepare import build_context
 from governance.policy.reasons import FILTER_REASONS, PlacementReason, code
 from governance.policy.results import PlacementPlan
 from governance.policy.sampled import Decisions, new_decisions, place_sampled
+from governance.policy.scans import unassigned_rows
 from governance.policy.types import I8, I32, I64, Bool, PaymentStatus, Snapshot
 
 if TYPE_CHECKING:
@@ -45,8 +46,7 @@ _LOST = code(PlacementReason.LOST_CONFLICTS)
 
 def pending_rows(snapshot: Snapshot) -> I64:
     """Rows of replicas waiting for a node."""
-    out: I64 = np.flatnonzero(snapshot.replicas.node < 0)
-    return out
+    return unassigned_rows(snapshot.replicas.node)
 
 
 def place(

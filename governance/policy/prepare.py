@@ -8,6 +8,7 @@ import numpy as np
 
 from governance.policy.context import PlacementContext
 from governance.policy.pairs import PairCounts
+from governance.policy.scans import assigned_rows_of
 from governance.policy.types import F32, I32, I64, Bool, NodeTable, Snapshot
 
 if TYPE_CHECKING:
@@ -52,8 +53,7 @@ def build_context(
     relevant = np.zeros(services.size, dtype=bool)
     relevant[pending_svc] = True
     relevant[dep] = True
-    sel_rows = np.flatnonzero(relevant[replicas.service])  # few rows: test placement on those
-    sel_rows = sel_rows[replicas.node[sel_rows] >= 0]
+    sel_rows = assigned_rows_of(replicas.service, replicas.node, relevant)  # few rows
     keys = replicas.service[sel_rows].astype(np.int64) * n_dom
     keys += nodes.failure_domain[replicas.node[sel_rows]]
     pairs = PairCounts(keys, n_dom)

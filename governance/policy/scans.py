@@ -1,0 +1,68 @@
+"""Compiled one-pass scans of the replica table: the rows that meet a condition, no temporaries.
+
+``np.flatnonzero(cond)`` over 5e6 replica rows makes a pass per operand and per operator plus a
+boolean temporary; these loops read each column once. The rows come back ascending, as
+``flatnonzero`` returns them (a view into a scratch array as long as the table, whose untouched
+pages cost nothing).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from governance.policy.types import F64, I32, I64, Bool
+
+
+def _unassigned_loop(node: I32, out: I64) -> int:
+    found = 0
+    for j in range(node.shape[0]):
+        if node[j] < 0:
+            out[found] = j
+            found += 1
+    return found
+
+
+def _due_loop(evict_at_s: F64, node: I32, now_s: float, out: I64) -> int:
+    found = 0
+    for j in range(node.shape[0]):
+        if evict_at_s[j] <= now_s and node[j] >= 0:
+            out[found] = j
+            found += 1
+    return found
+
+
+def _assigned_of_loop(service: I32, node: I32, marked: Bool, out: I64) -> int:
+    found = 0
+    for j in range(node.shape[0]):
+        if marked[service[j]] and node[j] >= 0:
+            out[found] = j
+            found += 1
+    return found
+
+
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+_unassigned = _jit(_unassigned_loop)
+_due = _jit(_due_loop)
+_assigned_of = _jit(_assigned_of_loop)
+
+
+def unassigned_rows(node: I32) -> I64:
+    """``flatnonzero(node < 0)``: replicas waiting for a node."""
+    out = np.empty(node.shape[0], dtype=np.int64)
+    found: int = _unassigned(node, out)
+    return out[:found]
+
+
+def due_rows(evict_at_s: F64, node: I32, now_s: float) -> I64:
+    """``flatnonzero((evict_at_s <= now_s) & (node >= 0))``: assigned, eviction deadline reached."""
+    out = np.empty(node.shape[0], dtype=np.int64)
+    found: int = _due(evict_at_s, node, float(now_s), out)
+    return out[:found]
+
+
+def assigned_rows_of(service: I32, node: I32, marked: Bool) -> I64:
+    """``flatnonzero(marked[service] & (node >= 0))``: assigned replicas of marked services."""
+    out = np.empty(node.shape[0], dtype=np.int64)
+    found: int = _assigned_of(service, node, marked, out)
+    return out[:found]

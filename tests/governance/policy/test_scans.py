@@ -1,0 +1,25 @@
+"""The compiled replica-table scans return exactly what their numpy statements return."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from governance.policy.scans import assigned_rows_of, due_rows, unassigned_rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400), services=st.integers(1, 30))
+def test_scans_equal_flatnonzero(seed: int, n: int, services: int) -> None:
+    rng = np.random.default_rng(seed)
+    node = rng.integers(-1, 5, n).astype(np.int32)
+    now = 100.0
+    evict_at = rng.choice([np.inf, np.nan, now, now - 1e-9, now + 1e-9, 0.0, -np.inf], n)
+    service = rng.integers(0, services, n).astype(np.int32)
+    marked = rng.random(services) < 0.3
+    assert unassigned_rows(node).tolist() == np.flatnonzero(node < 0).tolist()
+    want_due = np.flatnonzero((evict_at <= now) & (node >= 0))
+    assert due_rows(evict_at, node, now).tolist() == want_due.tolist()
+    want_of = np.flatnonzero(marked[service] & (node >= 0))
+    assert assigned_rows_of(service, node, marked).tolist() == want_of.tolist()
