@@ -10,7 +10,7 @@ import numpy as np
 from governance.policy.eviction import apply_evictions, plan_evictions
 from governance.policy.placement import place
 from governance.policy.reputation import update_reputation
-from governance.policy.results import CyclePlan, CycleResult
+from governance.policy.results import CyclePlan, CycleResult, journal
 from governance.policy.types import Snapshot
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ def run_cycle(
 
     With ``params.eviction.dry_run`` the returned snapshot is the input one and the plan says what
     would have happened. With ``donate=True`` the core may write into the input arrays (saves copies
-    at 1e7 nodes; the caller must not use the input snapshot afterwards). ``donate_usage=True``
+    at 1e7 nodes; the caller must not use the input snapshot afterwards, and the result's
+    ``journal`` keeps the replica values the eviction plan overwrote). ``donate_usage=True``
     donates only the nodes' ``used`` and ``replicas_held`` (the replica columns stay untouched).
     """
     rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s)
@@ -40,8 +41,9 @@ def run_cycle(
     if params.eviction.dry_run:
         # Placements as they would be made now; nothing is applied.
         placements, _ = place(rated, params, now_s, rng)
-        after = snapshot
+        after, kept = snapshot, None
     else:
+        kept = journal(snapshot.replicas, evictions.replica) if donate else None
         evicted = apply_evictions(
             rated, evictions, params, now_s, donate=donate, donate_usage=donate_usage
         )
@@ -65,4 +67,4 @@ def run_cycle(
         evictions=evictions,
         placements=placements,
     )
-    return CycleResult(plan=plan, snapshot=after)
+    return CycleResult(plan=plan, snapshot=after, journal=kept)

@@ -17,7 +17,17 @@ from governance.policy.reasons import (
     FilterReason,
     PlacementReason,
 )
-from governance.policy.types import F32, F64, I8, I32, Bool, Snapshot
+from governance.policy.types import (
+    F32,
+    F64,
+    I8,
+    I32,
+    I64,
+    Bool,
+    ReplicaTable,
+    Snapshot,
+    SnapshotError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +139,57 @@ class CyclePlan:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplicaJournal:
+    """Replica columns as they were before a cycle, at the rows its eviction plan names.
+
+    A caller that donated its snapshot (``run_cycle(..., donate=True)``) no longer has those
+    values; with them it can still put a refused eviction back, as an actuator does.
+    """
+
+    rows: I64  # ascending, distinct
+    node: I32
+    evict_at_s: F64
+    evict_reason: I8
+    last_evicted_node: I32
+    last_evicted_at_s: F64
+    evictions: I32
+
+    def restore(self, replicas: ReplicaTable, rows: I64) -> None:
+        """Write the journaled values of ``rows`` (each one of ``self.rows``) into ``replicas``."""
+        at = np.searchsorted(self.rows, rows)
+        if rows.size and not np.array_equal(self.rows[np.minimum(at, self.rows.size - 1)], rows):
+            raise SnapshotError("rows outside the journal")
+        for name in _JOURNALED:
+            getattr(replicas, name)[rows] = getattr(self, name)[at]
+
+
+_JOURNALED = (
+    "node",
+    "evict_at_s",
+    "evict_reason",
+    "last_evicted_node",
+    "last_evicted_at_s",
+    "evictions",
+)
+
+
+def journal(replicas: ReplicaTable, rows: I32 | I64) -> ReplicaJournal:
+    """Record the journaled replica columns at ``rows`` (duplicates are recorded once)."""
+    unique = np.unique(rows).astype(np.int64)
+    values = {name: getattr(replicas, name)[unique] for name in _JOURNALED}
+    return ReplicaJournal(rows=unique, **values)
+
+
+@dataclass(frozen=True, slots=True)
 class CycleResult:
-    """The plan and the snapshot after applying it (the input snapshot itself when dry-run)."""
+    """The plan and the snapshot after applying it (the input snapshot itself when dry-run).
+
+    ``journal`` is set when the input was donated: the replica values the plan overwrote.
+    """
 
     plan: CyclePlan
     snapshot: Snapshot
+    journal: ReplicaJournal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from governance.policy import (
 )
 from governance.policy.build import make_observations
 from governance.policy.synthetic import DAY_S, synthetic_network
+from governance.policy.types import SnapshotError
 
 NOW = 60 * DAY_S
 
@@ -180,3 +181,28 @@ def test_donating_usage_only_gives_the_same_plans_and_keeps_replica_columns(mode
     assert snap.nodes.used is donated.snapshot.nodes.used  # written in place, not copied
     for f in dataclasses.fields(snap.replicas):
         assert getattr(snap.replicas, f.name).tobytes() == getattr(kept.replicas, f.name).tobytes()
+
+
+@pytest.mark.parametrize("mode", ["sampled", "exact"])
+def test_a_donated_cycle_journals_what_its_evictions_overwrote(mode: str) -> None:
+    params, snap, later = _dead_node_cycle(mode, seed=7, dead_every=4)
+    kept = _deep_copy(snap)
+    plain = run_cycle(_deep_copy(snap), params, later, np.random.default_rng(2))
+    donated = run_cycle(snap, params, later, np.random.default_rng(2), donate=True)
+    assert plain.journal is None
+    assert donated.journal is not None
+    assert plain.plan.placements.node.tobytes() == donated.plan.placements.node.tobytes()
+    for f in dataclasses.fields(snap.replicas):
+        want = getattr(plain.snapshot.replicas, f.name).tobytes()
+        assert getattr(donated.snapshot.replicas, f.name).tobytes() == want, f.name
+    assert snap.replicas.node is donated.snapshot.replicas.node  # written in place, not copied
+    rows = donated.plan.evictions.replica.astype(np.int64)
+    assert rows.size > 0
+    assert donated.journal.rows.tolist() == np.unique(rows).tolist()
+    # Restoring every journaled row gives the input's values back.
+    donated.journal.restore(donated.snapshot.replicas, donated.journal.rows)
+    for name in ("node", "evict_at_s", "evict_reason", "last_evicted_node", "evictions"):
+        got = getattr(donated.snapshot.replicas, name)[rows]
+        assert got.tobytes() == getattr(kept.replicas, name)[rows].tobytes(), name
+    with pytest.raises(SnapshotError):
+        donated.journal.restore(donated.snapshot.replicas, np.array([-5], dtype=np.int64))
