@@ -205,9 +205,8 @@ class SimulationCore:
         if present is None:
             present = int(np.count_nonzero(self.world.present))
         stride = present // KPI_SAMPLE if present > KPI_SAMPLE else 1
-        rows = np.empty(-(-present // stride), dtype=np.int64)
-        kernels.strided_rows_jit(self.world.present, stride, rows)
-        return rows
+        rows = np.empty(-(-present // stride) + 1, dtype=np.int64)  # + 1: the kernel's spare row
+        return rows[: kernels.strided_rows_jit(self.world.present, stride, rows)]
 
     def _gini(self, sample: I64) -> float:
         """Gini of cumulative provider income (exact up to 64k nodes, a sample above)."""

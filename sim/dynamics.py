@@ -69,11 +69,12 @@ def join_count(present_after_leaves: int, target: int) -> int:
     return max(0, target - present_after_leaves)
 
 
-def free_slots(world: World) -> I64:
-    """Absent slots with nothing assigned (safe to hand to a new identity)."""
-    absent = np.flatnonzero(~world.present)  # a few percent of the slots
-    out: I64 = absent[world.snapshot.nodes.replicas_held[absent] == 0].astype(np.int64)
-    return out
+def free_slots(world: World, limit: int | None = None) -> I64:
+    """Absent slots with nothing assigned (safe to hand to a new identity), the lowest `limit`."""
+    size = world.slots if limit is None else max(0, min(limit, world.slots))
+    out = np.empty(size, dtype=np.int64)  # untouched beyond the slots found
+    count = slot_kernels.free_slots_jit(world.present, world.snapshot.nodes.replicas_held, out)
+    return out[:count].copy()
 
 
 def drop_replicas(world: World, slots: I64) -> int:
@@ -94,10 +95,12 @@ def _unassign(world: World, replicas: I64) -> None:
     if replicas.size == 0:
         return
     nodes_of = snap.replicas.node[replicas]
-    demand = snap.services.demand[snap.replicas.service[replicas]]
-    np.subtract.at(snap.nodes.used, nodes_of, demand)
-    np.subtract.at(snap.nodes.replicas_held, nodes_of, 1)
-    np.maximum(snap.nodes.used, 0, out=snap.nodes.used)
+    services_of = snap.replicas.service[replicas]
+    used = snap.nodes.used
+    slot_kernels.release_jit(
+        nodes_of, services_of, snap.services.demand, used, snap.nodes.replicas_held
+    )
+    slot_kernels.clamp_nonnegative_jit(used)
     snap.replicas.node[replicas] = NO_NODE
     snap.replicas.evict_at_s[replicas] = np.inf
     snap.replicas.evict_reason[replicas] = -1
@@ -367,9 +370,16 @@ def observations(
         jobs_failed=served.jobs_failed if served is not None else zeros,
         sla_violations=served.node_sla if served is not None else zeros,
         reported_capacity=nodes.capacity,
-        observed_capacity=np.take(world.true_capacity, probed, axis=0),
+        observed_capacity=_rows_of(world.true_capacity, probed),
         observed_rows=probed.copy(),
     )
+
+
+def _rows_of(table: F32, rows: I64) -> F32:
+    """``np.take(table, rows, axis=0)`` for a 2-D float32 table, as one compiled gather."""
+    out = np.empty((rows.size, table.shape[1]), dtype=table.dtype)
+    slot_kernels.gather_rows_jit(table, rows, out)
+    return out
 
 
 def finish_tasks(world: World) -> I64:

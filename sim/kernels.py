@@ -19,9 +19,9 @@ def _reachability_loop(present: B, down: B, up: B, last_heartbeat_s: F64, now_s:
     for i in range(present.size):
         u = present[i] and not down[i]
         up[i] = u
-        if u:
-            last_heartbeat_s[i] = now_s
-            count += 1
+        # A select, not a branch: `u` is random, and a mispredicted branch costs more than a store.
+        last_heartbeat_s[i] = now_s if u else last_heartbeat_s[i]
+        count += u
     return count
 
 
@@ -30,17 +30,28 @@ reachability_jit = numba.njit(cache=True, nogil=True)(_reachability_loop)
 
 def _uptime_probed_loop(up: B, probed: B, uptime: F32, rows: I64) -> int:
     """``uptime = float32(up)``; ``rows[:k] = flatnonzero(probed & up)``; return ``k``."""
+    for i in range(up.size):  # a loop of its own: it vectorizes
+        uptime[i] = np.float32(up[i])
     k = 0
     for i in range(up.size):
-        u = up[i]
-        uptime[i] = np.float32(1.0) if u else np.float32(0.0)
-        if u and probed[i]:
+        if probed[i] and up[i]:  # probes are sparse: a branch that is mostly not taken
             rows[k] = i
             k += 1
     return k
 
 
 uptime_probed_jit = numba.njit(cache=True, nogil=True)(_uptime_probed_loop)
+
+
+def _gather_rows_loop(table: F32, rows: I64, out: F32) -> None:
+    """``out = take(table, rows, axis=0)`` for a 2-D ``table`` (numpy's generic take is slow)."""
+    for j in range(rows.size):
+        r = rows[j]
+        for c in range(table.shape[1]):
+            out[j, c] = table[r, c]
+
+
+gather_rows_jit = numba.njit(cache=True, nogil=True)(_gather_rows_loop)
 
 
 def _capacity_units_loop(cores: I64, up: B, reputation: F32, floor: np.float32, out: I64) -> None:
@@ -56,13 +67,14 @@ def _compact_pair_loop(mask: B, first: F32, second: F32, out_first: F32, out_sec
     """``first[mask]`` and ``second[:, 0][mask]`` into the outputs' heads; return their length.
 
     The compacted values are the fancy-index gather's, in its order, so numpy sums them the same.
+    Every row is stored and the head advances only on selected rows: no branch on a random mask
+    (the outputs must be as long as the mask).
     """
     k = 0
     for i in range(mask.size):
-        if mask[i]:
-            out_first[k] = first[i]
-            out_second[k] = second[i, 0]
-            k += 1
+        out_first[k] = first[i]
+        out_second[k] = second[i, 0]
+        k += mask[i]
     return k
 
 
@@ -70,16 +82,18 @@ compact_pair_jit = numba.njit(cache=True, nogil=True)(_compact_pair_loop)
 
 
 def _strided_rows_loop(mask: B, stride: int, out: I64) -> int:
-    """``flatnonzero(mask)[::stride]`` into the head of ``out``; return its length."""
+    """``flatnonzero(mask)[::stride]`` into the head of ``out``; return its length.
+
+    ``out`` needs one spare row: every selected row's index is stored before the head advances.
+    """
     k = 0
-    skip = 0
+    seen = 0  # selected rows of mask so far, modulo stride
     for i in range(mask.size):
-        if mask[i]:
-            if skip == 0:
-                out[k] = i
-                k += 1
-                skip = stride
-            skip -= 1
+        m = mask[i]
+        out[k] = i
+        k += m & (seen == 0)
+        seen += m
+        seen = 0 if seen == stride else seen
     return k
 
 
@@ -118,3 +132,48 @@ def _finish_tasks_loop(
 
 
 finish_tasks_jit = numba.njit(cache=True, nogil=True)(_finish_tasks_loop)
+
+
+def _free_slots_loop(present: B, held: I32, out: I64) -> int:
+    """The lowest absent slots holding no replica, as many as ``out`` takes; return how many."""
+    k = 0
+    for i in range(present.size):
+        if k == out.size:
+            break
+        if not present[i] and held[i] == 0:  # few slots are absent: a rarely taken branch
+            out[k] = i
+            k += 1
+    return k
+
+
+free_slots_jit = numba.njit(cache=True, nogil=True)(_free_slots_loop)
+
+
+def _release_loop(nodes_of: I32, services_of: I32, demand: F32, used: F32, held: I32) -> None:
+    """``subtract.at(used, nodes_of, demand[services_of])``; ``subtract.at(held, nodes_of, 1)``.
+
+    Row by row in the given order, as ``ufunc.at`` applies repeated indices.
+    """
+    for j in range(nodes_of.size):
+        node, service = nodes_of[j], services_of[j]
+        for c in range(used.shape[1]):
+            used[node, c] -= demand[service, c]
+        held[node] -= 1
+
+
+release_jit = numba.njit(cache=True, nogil=True)(_release_loop)
+
+
+def _clamp_nonnegative_loop(values: F32) -> None:
+    """``np.maximum(values, 0, out=values)`` for a 2-D float32 array: reads all, writes few.
+
+    numpy's maximum turns negatives and -0.0 into +0.0 and keeps NaN.
+    """
+    for i in range(values.shape[0]):
+        for c in range(values.shape[1]):
+            x = values[i, c]
+            if x < 0 or (x == 0 and np.signbit(x)):
+                values[i, c] = 0
+
+
+clamp_nonnegative_jit = numba.njit(cache=True, nogil=True)(_clamp_nonnegative_loop)

@@ -60,7 +60,7 @@ def joining_slots(core: SimulationCore, leaves: int) -> I64:
     joins = join_count(present, core.join_target())
     if joins <= 0:
         return np.zeros(0, dtype=np.int64)
-    return free_slots(world)[:joins]
+    return free_slots(world, joins)
 
 
 class VectorEngine:

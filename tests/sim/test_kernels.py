@@ -85,9 +85,21 @@ def test_compacted_values_sum_as_the_gather(seed: int, n: int, spread: float) ->
 def test_strided_rows_equal_numpy(seed: int, n: int, stride: int) -> None:
     mask = np.random.default_rng(seed).random(n) < 0.7
     want = np.flatnonzero(mask)[::stride]
-    out = np.empty(n, dtype=np.int64)
+    out = np.full(want.size + 2, -7, dtype=np.int64)  # the kernel needs one spare row
     count = k.strided_rows_jit(mask, stride, out)
     assert out[:count].tolist() == want.tolist()
+    assert out[-1] == -7
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(0, 50), count=st.integers(0, 100), width=st.integers(1, 4))
+def test_gathered_rows_equal_take(seed: int, n: int, count: int, width: int) -> None:
+    rng = np.random.default_rng(seed)
+    table = rng.random((n, width)).astype(np.float32)
+    rows = rng.integers(0, max(n, 1), count if n else 0).astype(np.int64)
+    out = np.empty((rows.size, width), dtype=np.float32)
+    k.gather_rows_jit(table, rows, out)
+    assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
 
 
 @settings(max_examples=60, deadline=None)
@@ -113,3 +125,37 @@ def test_finish_tasks_equals_numpy(seed: int, n: int, m: int) -> None:
     count = k.finish_tasks_jit(task_rows, node, service, up, remaining, duration, done)
     assert done[:count].tolist() == done_want.tolist()
     assert remaining.tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=SIZES, limit=st.integers(0, 50))
+def test_free_slots_equal_numpy(seed: int, n: int, limit: int) -> None:
+    rng = np.random.default_rng(seed)
+    present = rng.random(n) < 0.8
+    held = rng.choice([0, 0, 1], n).astype(np.int32)
+    absent = np.flatnonzero(~present)
+    want = absent[held[absent] == 0][:limit]
+    out = np.full(limit, -1, dtype=np.int64)
+    count = k.free_slots_jit(present, held, out)
+    assert out[:count].tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(1, 30), rows=st.integers(0, 80), m=st.integers(1, 10))
+def test_release_and_clamp_equal_ufunc_at_and_maximum(seed: int, n: int, rows: int, m: int) -> None:
+    """Repeated nodes subtract in order; negatives and -0.0 clamp to +0.0; NaN stays."""
+    rng = np.random.default_rng(seed)
+    specials = np.array([0.0, -0.0, np.nan, -1.0, 1e-45, -1e-45], np.float32)
+    used = rng.choice(np.r_[rng.random(6) * 3000, specials], (n, 3)).astype(np.float32)
+    held = rng.integers(0, 4, n).astype(np.int32)
+    demand = rng.choice(np.r_[rng.random(4) * 2000, 0.0], (m, 3)).astype(np.float32)
+    nodes_of = rng.integers(0, n, rows).astype(np.int32)
+    services_of = rng.integers(0, m, rows).astype(np.int32)
+    want_used, want_held = used.copy(), held.copy()
+    np.subtract.at(want_used, nodes_of, demand[services_of])
+    np.subtract.at(want_held, nodes_of, 1)
+    np.maximum(want_used, 0, out=want_used)
+    k.release_jit(nodes_of, services_of, demand, used, held)
+    k.clamp_nonnegative_jit(used)
+    assert used.tobytes() == want_used.tobytes()
+    assert held.tolist() == want_held.tolist()
