@@ -27,6 +27,19 @@ FEES, OWNER_TOTAL, PROVIDER_TOTAL, COUNT_TOTAL, PAYERS, OWNERS = range(6)
 REFUSED = -1
 
 
+def _add_to(k: int, amount: int, acc: I64, mark: U8, bit: int, listed: I64, n: int) -> int:
+    """``acc[k] += amount``; list ``k`` unless ``mark`` has its bit; return the list length."""
+    acc[k] += amount
+    if not mark[k] & bit:
+        mark[k] |= bit
+        listed[n] = k
+        n += 1
+    return n
+
+
+_add_to_jit = numba.njit(cache=True, inline="always")(_add_to)
+
+
 def _sum_requests_loop(
     count: I64,
     payer: I64,
@@ -45,6 +58,8 @@ def _sum_requests_loop(
     requests add nothing. Account ``k`` gets ``pay_acc[k] += count`` / ``own_acc[k] += owner``
     and is listed once in ``payers`` / ``owners`` (``mark`` remembers it). ``pay_acc``,
     ``own_acc`` and ``mark`` must be zero on entry; the caller zeroes the listed entries after use.
+    A service's batches are neighbours (same payer, same owner): runs of one account are added
+    up first and stored once (integer sums: the same totals).
 
     Returns the number of batches, or `REFUSED` (scratch zero again) if a count is outside the
     table or a payer or owner outside the accounts.
@@ -52,6 +67,8 @@ def _sum_requests_loop(
     accounts, limit = mark.size, table.shape[1] - 1
     n_pay = n_own = 0
     fees = own_total = prov_total = count_total = 0
+    run_p = run_o = -1  # account of the current run (none yet)
+    sum_p = sum_o = 0
     for i in range(count.size):
         c, p, o = count[i], payer[i], owner[i]
         if c < 0 or c > limit or p < 0 or p >= accounts or o < 0 or o >= accounts:
@@ -64,16 +81,20 @@ def _sum_requests_loop(
         own_total += own
         prov_total += table[PROVIDER_SHARE, c]
         count_total += c
-        pay_acc[p] += c
-        if not mark[p] & PAYER:
-            mark[p] |= PAYER
-            payers[n_pay] = p
-            n_pay += 1
-        own_acc[o] += own
-        if not mark[o] & OWNER:
-            mark[o] |= OWNER
-            owners[n_own] = o
-            n_own += 1
+        if p != run_p:
+            if run_p >= 0:
+                n_pay = _add_to_jit(run_p, sum_p, pay_acc, mark, PAYER, payers, n_pay)
+            run_p, sum_p = p, 0
+        sum_p += c
+        if o != run_o:
+            if run_o >= 0:
+                n_own = _add_to_jit(run_o, sum_o, own_acc, mark, OWNER, owners, n_own)
+            run_o, sum_o = o, 0
+        sum_o += own
+    if run_p >= 0:
+        n_pay = _add_to_jit(run_p, sum_p, pay_acc, mark, PAYER, payers, n_pay)
+    if run_o >= 0:
+        n_own = _add_to_jit(run_o, sum_o, own_acc, mark, OWNER, owners, n_own)
     totals[FEES], totals[OWNER_TOTAL], totals[PROVIDER_TOTAL] = fees, own_total, prov_total
     totals[COUNT_TOTAL], totals[PAYERS], totals[OWNERS] = count_total, n_pay, n_own
     return count.size
@@ -112,6 +133,19 @@ sum_requests_jit = numba.njit(cache=True, nogil=True)(_sum_requests_loop)
 share_providers_jit = numba.njit(cache=True, nogil=True)(_share_providers_loop)
 
 
+def _credit_owner(
+    k: int, own_acc: I64, mark: U8, balance: I64, income: I64, expires: I64, refresh_to: int
+) -> None:
+    balance[k] += own_acc[k]
+    income[k] += own_acc[k]
+    expires[k] = refresh_to
+    own_acc[k] = 0
+    mark[k] = 0
+
+
+_credit_owner_jit = numba.njit(cache=True, inline="always")(_credit_owner)
+
+
 def _credit_owners_loop(
     owners: I64,
     own_acc: I64,
@@ -120,17 +154,35 @@ def _credit_owners_loop(
     income: I64,
     expires: I64,
     refresh_to: int,
-) -> None:
+    nodes: int,
+    cutoff: int,
+) -> int:
     """Credit each listed owner its summed share, refresh it and zero its scratch entries.
 
     Every listed owner had a batch of at least one request: it is refreshed even on a 0 share.
+    An owner among the first ``nodes`` rows (expired lazily) first burns a positive balance if it
+    expired before ``cutoff``; returns the burned sum. Owners filling most of their row range are
+    swept in row order (the list is in batch order: random rows); ``mark`` must still have their
+    `OWNER` bit.
     """
+    burned = 0
     for k in owners:
-        balance[k] += own_acc[k]
-        income[k] += own_acc[k]
-        expires[k] = refresh_to
-        own_acc[k] = 0
-        mark[k] = 0
+        if k < nodes and expires[k] < cutoff and balance[k] > 0:
+            burned += balance[k]
+            balance[k] = 0
+    if owners.size == 0:
+        return burned
+    lo = hi = owners[0]
+    for k in owners:
+        lo, hi = min(lo, k), max(hi, k)
+    if hi - lo < 4 * owners.size:
+        for k in range(lo, hi + 1):
+            if mark[k] & OWNER:
+                _credit_owner_jit(k, own_acc, mark, balance, income, expires, refresh_to)
+    else:
+        for k in owners:
+            _credit_owner_jit(k, own_acc, mark, balance, income, expires, refresh_to)
+    return burned
 
 
 credit_owners_jit = numba.njit(cache=True, nogil=True)(_credit_owners_loop)
@@ -141,6 +193,7 @@ def _apply_nodes_loop(
     rate: int,
     shares: I64,
     flagged: B,
+    cutoff: int,
     refresh_to: int,
     redeem_ppm: int,
     balance: I64,
@@ -148,16 +201,17 @@ def _apply_nodes_loop(
     expires: I64,
     chunk: int,
     chunk_redeemed: I64,
-) -> int:
-    """Credit node rows ``units * rate + shares``, refresh them, redeem; return ``units.sum()``.
+) -> tuple[int, int]:
+    """Expire, credit, refresh and redeem node rows; return (burned, ``units.sum()``).
 
-    A row is refreshed when ``units > 0``, ``shares > 0`` or ``flagged`` (an empty ``shares`` or
-    ``flagged`` is left out). Redemption is ``balance * redeem_ppm // PPM``, summed per slice of
-    ``chunk`` rows into ``chunk_redeemed`` (one entry per slice).
+    A row whose ``expires < cutoff`` burns a positive balance first. It is then credited
+    ``units * rate + shares`` and refreshed when ``units > 0``, ``shares > 0`` or ``flagged``
+    (an empty ``shares`` or ``flagged`` is left out). Redemption is ``balance * redeem_ppm //
+    PPM``, summed per slice of ``chunk`` rows into ``chunk_redeemed`` (one entry per slice).
     """
     n = units.size
     use_shares, use_flagged = shares.size > 0, flagged.size > 0
-    units_total = 0
+    units_total = burned = 0
     for c in range(chunk_redeemed.size):
         redeemed = 0
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
@@ -170,7 +224,11 @@ def _apply_nodes_loop(
                 refreshed |= shares[i] > 0
             if use_flagged:
                 refreshed |= flagged[i]
-            b = balance[i] + credit
+            b = balance[i]
+            if expires[i] < cutoff and b > 0:
+                burned += b
+                b = 0
+            b += credit
             income[i] += credit
             if refreshed:
                 expires[i] = refresh_to
@@ -178,7 +236,7 @@ def _apply_nodes_loop(
             balance[i] = b - r
             redeemed += r
         chunk_redeemed[c] = redeemed
-    return units_total
+    return burned, units_total
 
 
 apply_nodes_jit = numba.njit(cache=True, nogil=True)(_apply_nodes_loop)

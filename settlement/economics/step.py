@@ -77,6 +77,8 @@ _TABLE_MAX = 1 << 16
 #: Stand-ins for "no provider shares" / "no flagged rows" in the compiled passes.
 _NO_SHARES = np.zeros(0, dtype=np.int64)
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
+#: An expiry cutoff no row is before.
+_NEVER = -(2**63)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,18 +180,46 @@ def _charge(
     """Debit costs grouped by payer, buying what the spendable balance lacks; return bought."""
     if keys.size == 0:
         return 0
+    _expire_nodes(book, keys, pending)
     bought = np.maximum(totals - _spendable(book, keys, now, pending), 0)
     # Expired-but-unspendable balances stay frozen; the purchase covers the whole cost then.
     book.balance[keys] += bought - totals
     return int(bought.sum())
 
 
-def _expire(book: TokenBook, params: EconomicsParams, now: int) -> int:
-    stale = np.flatnonzero(book.expires_at_step < now - params.refresh_grace_steps)
-    dead = stale[book.balance[stale] > 0]
+def _burn(book: TokenBook, rows: NDArray[np.int64], cutoff: int) -> int:
+    """Burn the positive balances of ``rows`` (unique) that expired before ``cutoff``."""
+    dead = rows[(book.expires_at_step[rows] < cutoff) & (book.balance[rows] > 0)]
     burned = int(book.balance[dead].sum())
     book.balance[dead] = 0
     return burned
+
+
+def _expire_accounts(book: TokenBook, pending: _NodeCredit) -> int:
+    """Expire the accounts past the node rows (the node rows are expired lazily)."""
+    stale = np.flatnonzero(book.expires_at_step[pending.n :] < pending.cutoff) + pending.n
+    return _burn(book, stale, pending.cutoff)
+
+
+def _expire_nodes(book: TokenBook, keys: NDArray[np.int64], pending: _NodeCredit) -> None:
+    """Expire the node rows among ``keys`` (unique) now: the step is about to read or change them.
+
+    An expired row's balance stays 0 until it is refreshed, so expiring it again changes nothing.
+    """
+    rows = keys[(keys >= 0) & (keys < pending.n)]
+    pending.burned += _burn(book, rows, pending.cutoff)
+
+
+def _expire_all_nodes(book: TokenBook, pending: _NodeCredit) -> None:
+    """Expire every node row now (for the numpy path, which changes rows anywhere)."""
+    stale = np.flatnonzero(book.expires_at_step[: pending.n] < pending.cutoff)
+    pending.burned += _burn(book, stale, pending.cutoff)
+    pending.cutoff = _NEVER
+
+
+def _int64(value: int) -> int:
+    """``value`` wrapped to int64, as numpy's sum of the same int64 terms in one array is."""
+    return (value + 2**63) % 2**64 - 2**63
 
 
 @dataclass(slots=True)
@@ -198,13 +228,17 @@ class _NodeCredit:
 
     A node row is refreshed when it earns (``units > 0``) or receives a provider share
     (``shares > 0`` when every paid batch gives its provider something, else ``flagged``).
+    Node rows expired before ``cutoff`` are burned lazily: just before the step first reads or
+    changes them (``burned`` so far), the others in the node pass.
     """
 
     units: NDArray[np.int64]
     rate: int
     refresh_to: int
+    cutoff: int
     shares: NDArray[np.int64] | None = None
     flagged: NDArray[np.bool_] | None = None
+    burned: int = 0
 
     @property
     def n(self) -> int:
@@ -237,6 +271,7 @@ def _pay_requests(
     paid = _pay_requests_compiled(book, params, act, pending)
     if paid is not None:
         return paid
+    _expire_all_nodes(book, pending)
     count = act.request_count
     split = _split(params, count)
     payer_keys, payer_sums = _payer_sums(params, act, split)
@@ -317,12 +352,12 @@ def _pay_requests_compiled(
         return None
     # the book changes from here on, in the documented order: payers pay, then owners are credited
     bought = _charge(book, payers, s.pay_acc[payers] * price, act.now_step, pending)
-    s.pay_acc[payers] = 0
-    s.mark[payers] = 0
-    kernels.credit_owners_jit(
+    pending.burned += kernels.credit_owners_jit(
         owners, s.own_acc, s.mark, book.balance, book.income, book.expires_at_step,
-        pending.refresh_to,
+        pending.refresh_to, pending.n, pending.cutoff,
     )  # fmt: skip
+    s.pay_acc[payers] = 0
+    s.mark[payers] = 0  # after the owners: a payer may be an owner too
     s.clean = True
     _refresh(book, payers, pending.refresh_to)
     pending.shares = shares
@@ -360,17 +395,18 @@ def _payer_sums(
     return keys, counts * params.request_price_base_units
 
 
-def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tuple[int, int]:
-    """Credit node rows, refresh them and redeem in one pass; return (redeemed, capacity units).
+def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tuple[int, int, int]:
+    """Expire, credit, refresh and redeem node rows in one pass; return (burned, redeemed, units).
 
     Redemption is summed per `CHUNK` rows in int64 and the slices in Python, as numpy did.
     """
     chunk_redeemed = np.empty(-(-pending.n // CHUNK), dtype=np.int64)
-    units = kernels.apply_nodes_jit(
+    burned, units = kernels.apply_nodes_jit(
         pending.units,
         pending.rate,
         _NO_SHARES if pending.shares is None else pending.shares,
         _NO_FLAGS if pending.flagged is None else pending.flagged,
+        pending.cutoff,
         pending.refresh_to,
         redeem_ppm,
         book.balance,
@@ -379,7 +415,7 @@ def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tupl
         CHUNK,
         chunk_redeemed,
     )
-    return sum(chunk_redeemed.tolist()), int(units)
+    return int(burned), sum(chunk_redeemed.tolist()), int(units)
 
 
 def settle_step(
@@ -392,17 +428,20 @@ def settle_step(
     is exactly that of the order in the module docstring.
     """
     now = act.now_step
-    expired = _expire(book, params, now)
     rate = params.earn_base_units_per_capacity_step * controller.emission_ppm // PPM
     refresh_to = act.now_step + params.token_lifetime_steps
-    pending = _NodeCredit(units=act.capacity_units, rate=rate, refresh_to=refresh_to)
+    cutoff = now - params.refresh_grace_steps
+    pending = _NodeCredit(act.capacity_units, rate, refresh_to, cutoff)
+    expired_accounts = _expire_accounts(book, pending)
     paid = _pay_requests(book, params, act, pending)
     placement_cost = np.full(act.placement_payer.size, params.placement_price_base_units, np.int64)
     place_keys, place_sums = sum_by(act.placement_payer, placement_cost)
     bought_place = _charge(book, place_keys, place_sums, now, pending)
     placement_burned = int(placement_cost.sum())
     redeem_ppm = params.redeem_ppm if act.redeem_ppm is None else act.redeem_ppm
-    redeemed, units = _apply_nodes(book, pending, redeem_ppm)
+    burned_nodes, redeemed, units = _apply_nodes(book, pending, redeem_ppm)
+    # numpy summed the expired balances in one int64 sum: the parts add up to it modulo 2**64
+    expired = _int64(expired_accounts + pending.burned + burned_nodes)
     earned = units * rate
     bought, fees = paid.bought + bought_place, paid.fees
     book.supply_base_units += earned + bought - expired - placement_burned - redeemed - fees

@@ -296,9 +296,11 @@ def test_fused_step_equals_the_documented_order(
             request_provider=_arr(
                 [ACCOUNTS - 1 if outside and b[3] % 2 else b[1] for b in batches]
             ),
-            request_owner=_arr([b[2] for b in batches]),
+            # a node may own the service too (ring wash trades: the host is payer and owner)
+            request_owner=_arr([b[2] if b[3] % 5 else b[1] for b in batches]),
             request_count=_arr([b[3] for b in batches]),
-            placement_payer=_arr(placements),
+            # a node may pay placements too
+            placement_payer=_arr([p if p % 2 else p - PROVIDERS for p in placements]),
             redeem_ppm=redeem,
         )
         # per_batch: counts too large for the per-count table take the batch-by-batch split
@@ -356,3 +358,40 @@ def test_nonzero_group_sums_are_exact_and_drop_zero_groups(
     want = sorted(k for k, v in expected.items() if v != 0)
     assert got_keys.tolist() == want
     assert got_sums.tolist() == [expected[k] for k in want]
+
+
+@pytest.mark.parametrize("path", ["compiled", "per_batch", "outside"])
+def test_stale_node_rows_burn_before_the_step_touches_them(path: str) -> None:
+    # node rows 0..3 hold stale credit; 0 pays requests, 1 owns a service, 2 pays a placement,
+    # 3 provides (beyond the node rows on the "outside" path), 4 is untouched
+    params = EconomicsParams(token_lifetime_steps=2, refresh_grace_steps=1)
+    book, ref = new_book(ACCOUNTS), new_book(ACCOUNTS)
+    for b in (book, ref):
+        b.balance[:5] = [500, 600, 700, 800, 900]
+        b.supply_base_units = 3_500
+    provider = ACCOUNTS - 1 if path == "outside" else 3
+    act = StepActivity(
+        now_step=10,
+        active_nodes=0,
+        capacity_units=np.zeros(PROVIDERS, np.int64),
+        request_payer=_arr([0, PROVIDERS + OWNERS]),
+        request_provider=_arr([provider, 3]),
+        request_owner=_arr([PROVIDERS, 1]),
+        request_count=_arr([2, 3]),
+        placement_payer=_arr([2]),
+    )
+    ctl = initial_controller(params)
+    with mock.patch("settlement.economics.step._TABLE_MAX", 0 if path == "per_batch" else 1 << 16):
+        flows = settle_step(book, ctl, params, act)
+    expired, bought, fees, redeemed = _reference_step(ref, ctl, params, act)
+    assert expired == 3_500
+    assert (flows.expired, flows.bought, flows.fees, flows.redeemed) == (
+        expired,
+        bought,
+        fees,
+        redeemed,
+    )
+    assert book.balance.tolist() == ref.balance.tolist()
+    assert book.income.tolist() == ref.income.tolist()
+    assert book.expires_at_step.tolist() == ref.expires_at_step.tolist()
+    assert book.supply_base_units == int(book.balance.sum())

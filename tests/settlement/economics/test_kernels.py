@@ -109,17 +109,35 @@ def test_provider_shares_equal_numpy_add_at(rows: list[tuple[int, int]], split, 
         assert flagged.tolist() == want_flags.tolist()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
-    owners=st.lists(st.integers(0, ACCOUNTS - 1), unique=True, max_size=ACCOUNTS),
-    values=st.lists(st.integers(-(2**62), 2**62), min_size=3 * ACCOUNTS, max_size=3 * ACCOUNTS),
+    # owners filling their row range are swept in row order, scattered ones are listed one by one
+    owners=st.one_of(
+        st.lists(st.integers(0, 199), unique=True, max_size=12),
+        st.lists(st.integers(90, 110), unique=True, max_size=21),
+    ),
+    seed=st.integers(0, 2**32 - 1),
+    nodes=st.integers(0, 200),
+    edge=st.booleans(),
 )
-def test_owner_credit_equals_numpy_fancy_indexing(owners: list[int], values: list[int]) -> None:
+def test_owner_credit_equals_numpy_fancy_indexing(
+    owners: list[int], seed: int, nodes: int, edge: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    if edge and owners:  # the first row past the node rows is an owner
+        nodes = owners[0]
     keys = _arr(owners)
-    balance, income, own_acc = (_arr(values[k::3]) for k in range(3))
-    expires = np.zeros(ACCOUNTS, dtype=np.int64)
-    mark = np.full(ACCOUNTS, kernels.OWNER, dtype=np.uint8)
+    balance, income, own_acc = rng.integers(-(2**62), 2**62, size=(3, 200), dtype=np.int64)
+    expires = rng.integers(0, 10, size=200, dtype=np.int64)
+    # listed owners carry the OWNER bit (the sweep over a dense row range reads it), payers PAYER
+    mark = rng.integers(0, 2, size=200, dtype=np.uint8) * np.uint8(kernels.PAYER)
+    mark[keys] |= kernels.OWNER
     want_bal, want_inc, want_exp = balance.copy(), income.copy(), expires.copy()
+    # owners among the node rows expire first (cutoff 5), the others were expired before
+    rows = keys[keys < nodes]
+    dead = rows[(expires[rows] < 5) & (balance[rows] > 0)]
+    want_burned = int(want_bal[dead].sum())
+    want_bal[dead] = 0
     want_bal[keys] += own_acc[keys]  # int64 wraps alike
     want_inc[keys] += own_acc[keys]
     want_exp[keys] = 42
@@ -127,7 +145,8 @@ def test_owner_credit_equals_numpy_fancy_indexing(owners: list[int], values: lis
     want_acc[keys] = 0
     want_mark = mark.copy()
     want_mark[keys] = 0
-    kernels.credit_owners_jit(keys, own_acc, mark, balance, income, expires, 42)
+    burned = kernels.credit_owners_jit(keys, own_acc, mark, balance, income, expires, 42, nodes, 5)
+    assert burned == want_burned
     assert balance.tolist() == want_bal.tolist()
     assert income.tolist() == want_inc.tolist()
     assert expires.tolist() == want_exp.tolist()
@@ -140,14 +159,19 @@ def _apply_nodes_numpy(
     rate: int,
     shares: np.ndarray | None,
     flagged: np.ndarray | None,
+    cutoff: int,
     refresh_to: int,
     ppm: int,
     bal: np.ndarray,
     inc: np.ndarray,
     exp: np.ndarray,
     chunk: int,
-) -> tuple[list[int], int]:
+) -> tuple[int, list[int], int]:
     """The numpy statements `settle_step` used before the compiled pass (per slice of ``chunk``)."""
+    n = units.size
+    dead = np.flatnonzero((exp[:n] < cutoff) & (bal[:n] > 0))
+    burned = int(bal[dead].sum())
+    bal[dead] = 0
     redeemed = []
     for lo in range(0, units.size, chunk):
         hi = min(units.size, lo + chunk)
@@ -166,7 +190,7 @@ def _apply_nodes_numpy(
         redeem //= 10**6
         balance -= redeem
         redeemed.append(int(redeem.sum()))
-    return redeemed, int(units.sum())
+    return burned, redeemed, int(units.sum())
 
 
 node_row = st.tuples(
@@ -185,9 +209,10 @@ node_row = st.tuples(
     chunk=st.integers(1, 9),
     use_shares=st.booleans(),
     use_flags=st.booleans(),
+    cutoff=st.sampled_from([-(2**63), 0, 3, 2**40]),
 )
 def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
-    rows, rate: int, ppm: int, chunk: int, use_shares: bool, use_flags: bool
+    rows, rate: int, ppm: int, chunk: int, use_shares: bool, use_flags: bool, cutoff: int
 ) -> None:
     units, shares, balance = (_arr([r[k] for r in rows]) for k in range(3))
     flagged = np.asarray([r[3] for r in rows], dtype=np.bool_)
@@ -195,11 +220,12 @@ def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
     bal = np.concatenate([balance, _arr([11, 12])])
     inc, exp = bal[::-1].copy(), np.arange(bal.size, dtype=np.int64)
     want_bal, want_inc, want_exp = bal.copy(), inc.copy(), exp.copy()
-    want_redeemed, want_units = _apply_nodes_numpy(
+    want_burned, want_redeemed, want_units = _apply_nodes_numpy(
         units,
         rate,
         shares if use_shares else None,
         flagged if use_flags else None,
+        cutoff,
         99,
         ppm,
         want_bal,
@@ -208,11 +234,12 @@ def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
         chunk,
     )
     chunk_redeemed = np.empty(-(-units.size // chunk), dtype=np.int64)
-    got_units = kernels.apply_nodes_jit(
+    got_burned, got_units = kernels.apply_nodes_jit(
         units,
         rate,
         shares if use_shares else np.zeros(0, np.int64),
         flagged if use_flags else np.zeros(0, np.bool_),
+        cutoff,
         99,
         ppm,
         bal,
@@ -222,7 +249,7 @@ def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
         chunk_redeemed,
     )
     assert chunk_redeemed.tolist() == want_redeemed
-    assert got_units == want_units
+    assert (got_burned, got_units) == (want_burned, want_units)
     assert bal.tolist() == want_bal.tolist()
     assert inc.tolist() == want_inc.tolist()
     assert exp.tolist() == want_exp.tolist()
