@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from settlement.economics.params import PPM
+from settlement.economics.split import FEE, OWNER_SHARE, PROVIDER_SHARE  # rows of the table
 
 I64 = NDArray[np.int64]
 U8 = NDArray[np.uint8]
@@ -19,25 +20,10 @@ B = NDArray[np.bool_]
 
 #: Bits of `_sum_requests_loop`'s ``mark``: the account is already listed as a payer / owner.
 PAYER, OWNER = 1, 2
-#: Rows of the per-count split table (column ``c``: the split of a batch of ``c`` requests).
-FEE, OWNER_SHARE, PROVIDER_SHARE = range(3)
 #: Positions in the request pass's ``totals``.
 FEES, OWNER_TOTAL, PROVIDER_TOTAL, COUNT_TOTAL, PAYERS, OWNERS = range(6)
 #: Returned by the request pass when a batch is outside what it handles (nothing was changed).
 REFUSED = -1
-
-
-def _add_to(k: int, amount: int, acc: I64, mark: U8, bit: int, listed: I64, n: int) -> int:
-    """``acc[k] += amount``; list ``k`` unless ``mark`` has its bit; return the list length."""
-    acc[k] += amount
-    if not mark[k] & bit:
-        mark[k] |= bit
-        listed[n] = k
-        n += 1
-    return n
-
-
-_add_to_jit = numba.njit(cache=True, inline="always")(_add_to)
 
 
 def _sum_requests_loop(
@@ -58,8 +44,6 @@ def _sum_requests_loop(
     requests add nothing. Account ``k`` gets ``pay_acc[k] += count`` / ``own_acc[k] += owner``
     and is listed once in ``payers`` / ``owners`` (``mark`` remembers it). ``pay_acc``,
     ``own_acc`` and ``mark`` must be zero on entry; the caller zeroes the listed entries after use.
-    A service's batches are neighbours (same payer, same owner): runs of one account are added
-    up first and stored once (integer sums: the same totals).
 
     Returns the number of batches, or `REFUSED` (scratch zero again) if a count is outside the
     table or a payer or owner outside the accounts.
@@ -67,8 +51,6 @@ def _sum_requests_loop(
     accounts, limit = mark.size, table.shape[1] - 1
     n_pay = n_own = 0
     fees = own_total = prov_total = count_total = 0
-    run_p = run_o = -1  # account of the current run (none yet)
-    sum_p = sum_o = 0
     for i in range(count.size):
         c, p, o = count[i], payer[i], owner[i]
         if c < 0 or c > limit or p < 0 or p >= accounts or o < 0 or o >= accounts:
@@ -81,20 +63,16 @@ def _sum_requests_loop(
         own_total += own
         prov_total += table[PROVIDER_SHARE, c]
         count_total += c
-        if p != run_p:
-            if run_p >= 0:
-                n_pay = _add_to_jit(run_p, sum_p, pay_acc, mark, PAYER, payers, n_pay)
-            run_p, sum_p = p, 0
-        sum_p += c
-        if o != run_o:
-            if run_o >= 0:
-                n_own = _add_to_jit(run_o, sum_o, own_acc, mark, OWNER, owners, n_own)
-            run_o, sum_o = o, 0
-        sum_o += own
-    if run_p >= 0:
-        n_pay = _add_to_jit(run_p, sum_p, pay_acc, mark, PAYER, payers, n_pay)
-    if run_o >= 0:
-        n_own = _add_to_jit(run_o, sum_o, own_acc, mark, OWNER, owners, n_own)
+        pay_acc[p] += c
+        if not mark[p] & PAYER:
+            mark[p] |= PAYER
+            payers[n_pay] = p
+            n_pay += 1
+        own_acc[o] += own
+        if not mark[o] & OWNER:
+            mark[o] |= OWNER
+            owners[n_own] = o
+            n_own += 1
     totals[FEES], totals[OWNER_TOTAL], totals[PROVIDER_TOTAL] = fees, own_total, prov_total
     totals[COUNT_TOTAL], totals[PAYERS], totals[OWNERS] = count_total, n_pay, n_own
     return count.size

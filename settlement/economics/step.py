@@ -8,15 +8,16 @@ lack; (5) providers redeem part of their balance; (6) the controller moves emiss
 account that receives tokens is refreshed (a batch of 0 requests is no activity: it refreshes
 nobody). Conservation: delta supply = earned + bought - expired - placement - redeemed - fees.
 
-At 1e7 nodes the step is a handful of passes: node rows get rewards, provider shares, refresh and
-redemption in one pass over cache-sized slices at the end, and the steps before it read node
-balances as if already credited, so results equal the order above exactly (a test replays it).
+At 1e7 nodes the step is a few compiled passes (`kernels`): two over the request batches (sums per
+payer and owner; provider shares into the node rows) and one over the node rows at the end that
+expires, credits rewards and shares, refreshes and redeems. Before it, the step reads node rows as
+if already credited, and expires a node row just before it first reads or changes it, so results
+equal the order above exactly (a test replays it). Batches outside the compiled passes' range take
+the numpy path, with the same results.
 """
 
 from __future__ import annotations
 
-import functools
-import operator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -24,9 +25,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from settlement.economics import kernels
+from settlement.economics import split as splits
 from settlement.economics.book import TokenBook, nonzero_sums, sum_by
 from settlement.economics.controller import ControllerState, update_controller
 from settlement.economics.params import BPS, PPM, EconomicsParams
+from settlement.economics.split import Split, split_by_count, split_table
 
 
 def _empty() -> NDArray[np.int64]:
@@ -72,83 +75,11 @@ class StepFlows:
 
 #: Node rows per slice of the fused per-node pass (its temporaries stay in cache).
 CHUNK = 1 << 16
-#: A request count above this is split per batch instead of through a per-count table.
-_TABLE_MAX = 1 << 16
 #: Stand-ins for "no provider shares" / "no flagged rows" in the compiled passes.
 _NO_SHARES = np.zeros(0, dtype=np.int64)
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
 #: An expiry cutoff no row is before.
 _NEVER = -(2**63)
-
-
-@dataclass(frozen=True, slots=True)
-class _Split:
-    """Per-batch request payment split (fee, owner share, provider share) and its totals."""
-
-    amount: NDArray[np.int64] | None  # None: ``count * price`` (payers are grouped by count)
-    owner: NDArray[np.int64]
-    provider: NDArray[np.int64]
-    fees: int
-    owner_total: int
-    provider_total: int
-    owner_max: int  # bound of |owner| per batch
-    count_max: int  # largest request count of a batch
-    #: A positive count always pays the owner / provider something (so a positive group total
-    #: means the group had a batch of at least one request).
-    owner_positive: bool
-    provider_positive: bool
-
-
-def _split(params: EconomicsParams, count: NDArray[np.int64]) -> _Split:
-    """Split each batch's payment; counts take few values, so a per-count table does it."""
-    price = params.request_price_base_units
-    top = int(count.max(initial=0))
-    if count.size and (top > _TABLE_MAX or int(count.min()) < 0):
-        return _split_each(params, count)
-    values = np.arange(top + 2, dtype=np.int64)  # at least counts 0 and 1
-    amount_t = values * price
-    fee_t = amount_t * params.protocol_fee_bps // BPS
-    owner_t = (amount_t - fee_t) * params.owner_share_bps // BPS
-    provider_t = amount_t - fee_t - owner_t
-    hist = np.bincount(count, minlength=top + 1)
-    used = np.flatnonzero(hist)
-    counts = hist[used].tolist()
-
-    def total(table: NDArray[np.int64]) -> int:  # exact: Python ints over the distinct counts
-        return sum(map(operator.mul, counts, table[used].tolist()))
-
-    return _Split(
-        amount=None,
-        owner=owner_t[count],
-        provider=provider_t[count],
-        fees=total(fee_t),
-        owner_total=total(owner_t),
-        provider_total=total(provider_t),
-        owner_max=int(np.abs(owner_t).max()),
-        count_max=top,
-        # the split is non-decreasing in the count: positive at 1 means positive at every c >= 1
-        owner_positive=bool(owner_t[1] > 0),
-        provider_positive=bool(provider_t[1] > 0),
-    )
-
-
-def _split_each(params: EconomicsParams, count: NDArray[np.int64]) -> _Split:
-    amount = count * params.request_price_base_units
-    fee = amount * params.protocol_fee_bps // BPS
-    owner = (amount - fee) * params.owner_share_bps // BPS
-    provider = amount - fee - owner
-    return _Split(
-        amount=amount,
-        owner=owner,
-        provider=provider,
-        fees=int(fee.sum()),
-        owner_total=int(owner.sum()),
-        provider_total=int(provider.sum()),
-        owner_max=2**63,  # unknown: exact integer sums
-        count_max=int(count.max(initial=0)),
-        owner_positive=False,
-        provider_positive=False,
-    )
 
 
 def _spendable(
@@ -273,7 +204,7 @@ def _pay_requests(
         return paid
     _expire_all_nodes(book, pending)
     count = act.request_count
-    split = _split(params, count)
+    split = split_by_count(params, count)
     payer_keys, payer_sums = _payer_sums(params, act, split)
     bought = _charge(book, payer_keys, payer_sums, act.now_step, pending)
     owners, owner_sums = nonzero_sums(act.request_owner, split.owner, split.owner_max)
@@ -324,10 +255,10 @@ def _pay_requests_compiled(
     accounts refreshed are exactly those of batches of at least one request, as in the numpy path.
     """
     count, price = act.request_count, params.request_price_base_units
-    limit = min(_TABLE_MAX, (2**63 - 1) // (max(price, 1) * max(BPS, count.size)))
+    limit = min(splits.TABLE_MAX, (2**63 - 1) // (max(price, 1) * max(BPS, count.size)))
     if limit < 1:
         return None
-    table = _split_table(price, params.protocol_fee_bps, params.owner_share_bps, limit)
+    table = split_table(price, params.protocol_fee_bps, params.owner_share_bps, limit)
     s = book.request_scratch()
     s.clean = False
     done = kernels.sum_requests_jit(
@@ -341,7 +272,7 @@ def _pay_requests_compiled(
     payers, owners = s.payers[: totals[kernels.PAYERS]], s.owners[: totals[kernels.OWNERS]]
     shares, flagged = book.work(pending.n), _NO_FLAGS
     shares.fill(0)
-    provider_share = table[kernels.PROVIDER_SHARE]
+    provider_share = table[splits.PROVIDER_SHARE]
     if provider_share[1] <= 0:  # a share of 0 does not tell who was paid: flag them
         flagged = np.zeros(pending.n, dtype=np.bool_)
     if not kernels.share_providers_jit(
@@ -371,19 +302,8 @@ def _pay_requests_compiled(
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _split_table(price: int, fee_bps: int, owner_bps: int, top: int) -> NDArray[np.int64]:
-    """Split of a batch of ``c`` requests (rows `kernels.FEE`, ...) for ``0 <= c <= top``."""
-    amount = np.arange(top + 1, dtype=np.int64) * price
-    fee = amount * fee_bps // BPS
-    owner = (amount - fee) * owner_bps // BPS
-    table = np.stack([fee, owner, amount - fee - owner])
-    table.flags.writeable = False  # shared between steps
-    return table
-
-
 def _payer_sums(
-    params: EconomicsParams, act: StepActivity, split: _Split
+    params: EconomicsParams, act: StepActivity, split: Split
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """What each payer owes for its batches (payers owing nothing are left out)."""
     if split.amount is not None:

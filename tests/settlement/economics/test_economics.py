@@ -304,7 +304,7 @@ def test_fused_step_equals_the_documented_order(
             redeem_ppm=redeem,
         )
         # per_batch: counts too large for the per-count table take the batch-by-batch split
-        with mock.patch("settlement.economics.step._TABLE_MAX", 0 if per_batch else 1 << 16):
+        with mock.patch("settlement.economics.split.TABLE_MAX", 0 if per_batch else 1 << 16):
             flows = settle_step(book, ctl, params, act)
         expired, bought, fees, redeemed = _reference_step(ref, ctl, params, act)
         assert (flows.expired, flows.bought, flows.fees, flows.redeemed) == (
@@ -381,7 +381,7 @@ def test_stale_node_rows_burn_before_the_step_touches_them(path: str) -> None:
         placement_payer=_arr([2]),
     )
     ctl = initial_controller(params)
-    with mock.patch("settlement.economics.step._TABLE_MAX", 0 if path == "per_batch" else 1 << 16):
+    with mock.patch("settlement.economics.split.TABLE_MAX", 0 if path == "per_batch" else 1 << 16):
         flows = settle_step(book, ctl, params, act)
     expired, bought, fees, redeemed = _reference_step(ref, ctl, params, act)
     assert expired == 3_500

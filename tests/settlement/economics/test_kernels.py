@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settlement.economics import kernels
-from settlement.economics.step import _split_table
+from settlement.economics import split as splits
+from settlement.economics.split import split_table
 
 ACCOUNTS, NODES = 12, 7
 LIMIT = 9
@@ -18,7 +19,7 @@ def _arr(values: list[int]) -> np.ndarray:
 
 
 def _table(price: int, fee_bps: int, owner_bps: int) -> np.ndarray:
-    return _split_table(price, fee_bps, owner_bps, LIMIT)
+    return split_table(price, fee_bps, owner_bps, LIMIT)
 
 
 split_params = st.tuples(
@@ -66,7 +67,7 @@ def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], s
     want_pay = np.zeros(ACCOUNTS, np.int64)
     np.add.at(want_pay, payer[live], count[live])
     want_own = np.zeros(ACCOUNTS, np.int64)
-    np.add.at(want_own, owner[live], table[kernels.OWNER_SHARE][count[live]])
+    np.add.at(want_own, owner[live], table[splits.OWNER_SHARE][count[live]])
     assert pay_acc.tolist() == want_pay.tolist()
     assert own_acc.tolist() == want_own.tolist()
     n_pay, n_own = int(totals[kernels.PAYERS]), int(totals[kernels.OWNERS])
@@ -76,9 +77,9 @@ def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], s
     want_mark[payer[live]] |= kernels.PAYER
     want_mark[owner[live]] |= kernels.OWNER
     assert mark.tolist() == want_mark.tolist()
-    assert totals[kernels.FEES] == table[kernels.FEE][count].sum()
-    assert totals[kernels.OWNER_TOTAL] == table[kernels.OWNER_SHARE][count].sum()
-    assert totals[kernels.PROVIDER_TOTAL] == table[kernels.PROVIDER_SHARE][count].sum()
+    assert totals[kernels.FEES] == table[splits.FEE][count].sum()
+    assert totals[kernels.OWNER_TOTAL] == table[splits.OWNER_SHARE][count].sum()
+    assert totals[kernels.PROVIDER_TOTAL] == table[splits.PROVIDER_SHARE][count].sum()
     assert totals[kernels.COUNT_TOTAL] == count.sum()
     kernels.unmark_jit(payers[:n_pay], owners[:n_own], pay_acc, own_acc, mark)
     assert not np.concatenate([pay_acc, own_acc, mark]).any()
@@ -92,7 +93,7 @@ def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], s
 )
 def test_provider_shares_equal_numpy_add_at(rows: list[tuple[int, int]], split, flag: bool) -> None:  # type: ignore[no-untyped-def]
     count, provider = _arr([r[0] for r in rows]), _arr([r[1] for r in rows])
-    share = _table(*split)[kernels.PROVIDER_SHARE]
+    share = _table(*split)[splits.PROVIDER_SHARE]
     shares = np.full(NODES, 5, dtype=np.int64)  # the caller zeroes it; the pass only adds
     flagged = np.zeros(NODES if flag else 0, dtype=np.bool_)
     ok = kernels.share_providers_jit(count, provider, share, shares, flagged)
