@@ -73,7 +73,9 @@ def free_slots(world: World, limit: int | None = None) -> I64:
     """Absent slots with nothing assigned (safe to hand to a new identity), the lowest `limit`."""
     size = world.slots if limit is None else max(0, min(limit, world.slots))
     out = np.empty(size, dtype=np.int64)  # untouched beyond the slots found
-    count = slot_kernels.free_slots_jit(world.present, world.snapshot.nodes.replicas_held, out)
+    present = world.present
+    words = present[: present.size - present.size % 8].view(np.uint64)
+    count = slot_kernels.free_slots_jit(present, words, world.snapshot.nodes.replicas_held, out)
     return out[:count].copy()
 
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.world import F32, F64, I32, I64, B
+
+U64 = NDArray[np.uint64]
+_ALL_PRESENT = np.uint64(0x0101010101010101)  # eight True bytes
 
 
 def _reachability_loop(present: B, down: B, up: B, last_heartbeat_s: F64, now_s: float) -> int:
@@ -134,15 +138,23 @@ def _finish_tasks_loop(
 finish_tasks_jit = numba.njit(cache=True, nogil=True)(_finish_tasks_loop)
 
 
-def _free_slots_loop(present: B, held: I32, out: I64) -> int:
-    """The lowest absent slots holding no replica, as many as ``out`` takes; return how many."""
+def _free_slots_loop(present: B, words: U64, held: I32, out: I64) -> int:
+    """The lowest absent slots holding no replica, as many as ``out`` takes; return how many.
+
+    ``words`` views the head of ``present`` as 8-slot words: a word of eight present slots (most
+    of them) is skipped whole.
+    """
     k = 0
-    for i in range(present.size):
-        if k == out.size:
-            break
-        if not present[i] and held[i] == 0:  # few slots are absent: a rarely taken branch
+    i = 0
+    n = present.size
+    while i < n and k < out.size:
+        if i % 8 == 0 and i // 8 < words.size and words[i // 8] == _ALL_PRESENT:
+            i += 8
+            continue
+        if not present[i] and held[i] == 0:
             out[k] = i
             k += 1
+        i += 1
     return k
 
 
