@@ -270,14 +270,8 @@ def _pay_requests_compiled(
         return None
     totals = s.totals.tolist()
     payers, owners = s.payers[: totals[kernels.PAYERS]], s.owners[: totals[kernels.OWNERS]]
-    shares, flagged = book.work(pending.n), _NO_FLAGS
-    shares.fill(0)
-    provider_share = table[splits.PROVIDER_SHARE]
-    if provider_share[1] <= 0:  # a share of 0 does not tell who was paid: flag them
-        flagged = np.zeros(pending.n, dtype=np.bool_)
-    if not kernels.share_providers_jit(
-        count, act.request_provider, provider_share, shares, flagged
-    ):
+    provided = _provider_shares(book, act, table[splits.PROVIDER_SHARE], pending.n)
+    if provided is None:
         kernels.unmark_jit(payers, owners, s.pay_acc, s.own_acc, s.mark)
         s.clean = True
         return None
@@ -291,8 +285,7 @@ def _pay_requests_compiled(
     s.mark[payers] = 0  # after the owners: a payer may be an owner too
     s.clean = True
     _refresh(book, payers, pending.refresh_to)
-    pending.shares = shares
-    pending.flagged = None if flagged is _NO_FLAGS else flagged
+    pending.shares, pending.flagged = provided
     return _Paid(
         bought,
         totals[kernels.FEES],
@@ -300,6 +293,24 @@ def _pay_requests_compiled(
         totals[kernels.PROVIDER_TOTAL],
         totals[kernels.COUNT_TOTAL],
     )
+
+
+def _provider_shares(
+    book: TokenBook, act: StepActivity, share: NDArray[np.int64], nodes: int
+) -> tuple[NDArray[np.int64], NDArray[np.bool_] | None] | None:
+    """Provider shares per node row, and who was paid if a share can be 0.
+
+    None if a provider is outside the node rows.
+    """
+    shares, flagged = book.work(nodes), _NO_FLAGS
+    shares.fill(0)
+    if share[1] <= 0:  # a share of 0 does not tell who was paid: flag them
+        flagged = np.zeros(nodes, dtype=np.bool_)
+    if not kernels.share_providers_jit(
+        act.request_count, act.request_provider, share, shares, flagged
+    ):
+        return None
+    return shares, None if flagged is _NO_FLAGS else flagged
 
 
 def _payer_sums(
