@@ -206,7 +206,9 @@ class SimulationCore:
             present = int(np.count_nonzero(self.world.present))
         stride = present // KPI_SAMPLE if present > KPI_SAMPLE else 1
         rows = np.empty(-(-present // stride) + 1, dtype=np.int64)  # + 1: the kernel's spare row
-        return rows[: kernels.strided_rows_jit(self.world.present, stride, rows)]
+        mask = self.world.present
+        words = mask[: mask.size - mask.size % 8].view(np.uint64)
+        return rows[: kernels.strided_rows_jit(mask, words, stride, rows)]
 
     def _gini(self, sample: I64) -> float:
         """Gini of cumulative provider income (exact up to 64k nodes, a sample above)."""

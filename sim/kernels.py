@@ -15,6 +15,7 @@ from sim.world import F32, F64, I32, I64, B
 
 U64 = NDArray[np.uint64]
 _ALL_PRESENT = np.uint64(0x0101010101010101)  # eight True bytes
+_BYTE_SUM = _ALL_PRESENT  # (word * _BYTE_SUM) >> 56 sums a word's eight 0/1 bytes
 
 
 def _reachability_loop(present: B, down: B, up: B, last_heartbeat_s: F64, now_s: float) -> int:
@@ -85,19 +86,30 @@ def _compact_pair_loop(mask: B, first: F32, second: F32, out_first: F32, out_sec
 compact_pair_jit = numba.njit(cache=True, nogil=True)(_compact_pair_loop)
 
 
-def _strided_rows_loop(mask: B, stride: int, out: I64) -> int:
+def _strided_rows_loop(mask: B, words: U64, stride: int, out: I64) -> int:
     """``flatnonzero(mask)[::stride]`` into the head of ``out``; return its length.
 
-    ``out`` needs one spare row: every selected row's index is stored before the head advances.
+    ``words`` views the head of ``mask`` as 8-row words; a word whose set rows cannot reach the
+    next pick is counted whole (its byte sum) instead of row by row. ``out`` needs one spare row:
+    every row's index is stored before the head advances (no branch on a random mask).
     """
     k = 0
-    seen = 0  # selected rows of mask so far, modulo stride
-    for i in range(mask.size):
+    seen = 0  # set rows of mask so far, modulo stride: the next pick is the set row at 0
+    i = 0
+    n = mask.size
+    while i < n:
+        if i % 8 == 0 and i // 8 < words.size and seen != 0:
+            count = np.int64((words[i // 8] * _BYTE_SUM) >> np.uint64(56))
+            if seen + count <= stride:
+                seen = int((seen + count) % stride)
+                i += 8
+                continue
         m = mask[i]
         out[k] = i
         k += m & (seen == 0)
         seen += m
         seen = 0 if seen == stride else seen
+        i += 1
     return k
 
 

@@ -19,9 +19,13 @@ from sim.world import I64, NodeKind, World
 PROBE_EVERY = 10
 
 
-def probe_mask(slots: int, step: int) -> np.ndarray:
-    """Slots probed at `step`: a rotating tenth of the network."""
-    mask = np.zeros(slots, dtype=np.bool_)
+def probe_mask(slots: int, step: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Slots probed at `step`: a rotating tenth of the network (written into `out` if given)."""
+    if out is None:
+        mask = np.zeros(slots, dtype=np.bool_)
+    else:
+        mask = out
+        mask.fill(False)
     mask[step % PROBE_EVERY :: PROBE_EVERY] = True
     return mask
 
@@ -72,9 +76,17 @@ class VectorEngine:
         kind = core.world.kind
         self.flaky = np.flatnonzero(kind == NodeKind.FLAKY)
         self.sybil = np.flatnonzero(kind == NodeKind.SYBIL)
+        # The per-slot masks are reused from step to step: a fresh 1e7-row mask costs more in
+        # page faults (when drawn, and again when first read) than clearing the last one.
+        self._down, self._failing, self._probed = (
+            np.zeros(kind.size, dtype=np.bool_) for _ in range(3)
+        )
 
     def behaviour(self) -> Behaviour:
-        """Draw this step's churn, outages, failures and probes."""
+        """Draw this step's churn, outages, failures and probes.
+
+        The masks of the returned `Behaviour` are overwritten by the next call.
+        """
         core, rng = self.core, self.rng
         world, adv = core.world, core.scenario.adversaries
         n = world.slots
@@ -83,14 +95,16 @@ class VectorEngine:
         leaves = int(rng.binomial(n_present, core.scenario.churn.leave_p))
         leaving = _sample_rows(rng, present, leaves)
         joining = joining_slots(core, int(leaving.size))
-        down = np.zeros(n, dtype=np.bool_)
+        down = self._down
+        down.fill(False)
         down[self.flaky[rng.random(self.flaky.size) < adv.flaky_outage_p]] = True
         regional = regional_down(world, core.scenario, core.step_index)
         if regional is not None:
             down |= regional
-        failing = np.zeros(n, dtype=np.bool_)
+        failing = self._failing
+        failing.fill(False)
         failing[self.sybil[rng.random(self.sybil.size) < adv.sybil_fail_p]] = True
-        probed = probe_mask(n, core.step_index)
+        probed = probe_mask(n, core.step_index, self._probed)
         return Behaviour(
             leaving=leaving, joining=joining, down=down, failing=failing, probed=probed
         )
