@@ -1,4 +1,4 @@
-"""Compiled loops of `settle_step`: one pass over the request batches, one over the node rows.
+"""Compiled loops of `settle_step`: two passes over the request batches, one over the node rows.
 
 Each loop does per row the integer operations of the numpy statements it replaces (int64, same
 order, wrapping alike), so results are identical; sums that numpy takes per slice are taken per the

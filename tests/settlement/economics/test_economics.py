@@ -395,3 +395,23 @@ def test_stale_node_rows_burn_before_the_step_touches_them(path: str) -> None:
     assert book.income.tolist() == ref.income.tolist()
     assert book.expires_at_step.tolist() == ref.expires_at_step.tolist()
     assert book.supply_base_units == int(book.balance.sum())
+
+
+def test_request_scratch_is_zero_again_after_each_step() -> None:
+    # a payer that is also an owner and a node row, so every zeroing path is taken
+    params = EconomicsParams()
+    book = new_book(ACCOUNTS)
+    act = StepActivity(
+        now_step=1,
+        active_nodes=1,
+        capacity_units=_arr([1] * PROVIDERS),
+        request_payer=_arr([1, PROVIDERS + OWNERS, PROVIDERS]),
+        request_provider=_arr([1, 2, 3]),
+        request_owner=_arr([1, PROVIDERS, PROVIDERS]),
+        request_count=_arr([4, 0, 7]),
+    )
+    for _ in range(2):
+        settle_step(book, initial_controller(params), params, act)
+        scratch = book.request_scratch()
+        assert scratch is book._scratch  # still clean: reused, not replaced
+        assert not np.concatenate([scratch.pay_acc, scratch.own_acc, scratch.mark]).any()
