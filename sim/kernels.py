@@ -86,6 +86,18 @@ def _compact_pair_loop(mask: B, first: F32, second: F32, out_first: F32, out_sec
 compact_pair_jit = numba.njit(cache=True, nogil=True)(_compact_pair_loop)
 
 
+def _pick(mask: B, i: int, stride: int, out: I64, k: int, seen: int) -> tuple[int, int]:
+    """One row of `_strided_rows_loop`: store its index, keep it if it is the pick."""
+    m = mask[i]
+    out[k] = i
+    k += m & (seen == 0)
+    seen += m
+    return k, 0 if seen == stride else seen
+
+
+_pick_jit = numba.njit(cache=True, inline="always")(_pick)
+
+
 def _strided_rows_loop(mask: B, words: U64, stride: int, out: I64) -> int:
     """``flatnonzero(mask)[::stride]`` into the head of ``out``; return its length.
 
@@ -95,21 +107,16 @@ def _strided_rows_loop(mask: B, words: U64, stride: int, out: I64) -> int:
     """
     k = 0
     seen = 0  # set rows of mask so far, modulo stride: the next pick is the set row at 0
-    i = 0
-    n = mask.size
-    while i < n:
-        if i % 8 == 0 and i // 8 < words.size and seen != 0:
-            count = np.int64((words[i // 8] * _BYTE_SUM) >> np.uint64(56))
-            if seen + count <= stride:
-                seen = int((seen + count) % stride)
-                i += 8
-                continue
-        m = mask[i]
-        out[k] = i
-        k += m & (seen == 0)
-        seen += m
-        seen = 0 if seen == stride else seen
-        i += 1
+    for j in range(words.size):
+        count = int((words[j] * _BYTE_SUM) >> np.uint64(56))
+        if seen != 0 and seen + count <= stride:
+            seen += count
+            seen = 0 if seen == stride else seen  # (a compare: `%` would divide every word)
+            continue
+        for i in range(8 * j, 8 * j + 8):
+            k, seen = _pick_jit(mask, i, stride, out, k, seen)
+    for i in range(8 * words.size, mask.size):
+        k, seen = _pick_jit(mask, i, stride, out, k, seen)
     return k
 
 
@@ -157,16 +164,15 @@ def _free_slots_loop(present: B, words: U64, held: I32, out: I64) -> int:
     of them) is skipped whole.
     """
     k = 0
-    i = 0
-    n = present.size
-    while i < n and k < out.size:
-        if i % 8 == 0 and i // 8 < words.size and words[i // 8] == _ALL_PRESENT:
-            i += 8
+    for j in range(words.size + 1):
+        if j < words.size and words[j] == _ALL_PRESENT:
             continue
-        if not present[i] and held[i] == 0:
-            out[k] = i
-            k += 1
-        i += 1
+        for i in range(8 * j, min(8 * j + 8, present.size)):  # the last "word": the tail rows
+            if k == out.size:
+                return k
+            if not present[i] and held[i] == 0:
+                out[k] = i
+                k += 1
     return k
 
 
