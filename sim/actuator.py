@@ -82,9 +82,15 @@ def _audit(
     return rows[over], executed[early], executed
 
 
-def _revert(world: World, before: Snapshot, replicas: np.ndarray) -> None:
-    """Put refused evictions back as they were before the cycle."""
+def _revert(world: World, before: Snapshot, result: CycleResult, replicas: np.ndarray) -> None:
+    """Put refused evictions back as they were before the cycle.
+
+    A donating cycle wrote into ``before``'s columns: its journal holds their old values.
+    """
     snap = world.snapshot
+    if result.journal is not None:
+        result.journal.restore(snap.replicas, np.unique(replicas).astype(np.int64))
+        return
     for column in (
         "node",
         "evict_at_s",
@@ -106,7 +112,7 @@ def apply_plan(
     ev = result.plan.evictions
     refused_rows = np.concatenate([bad_budget, bad_notice])
     if refused_rows.size:
-        _revert(world, before, ev.replica[refused_rows])
+        _revert(world, before, result, ev.replica[refused_rows])
         from governance.policy.build import recompute_usage
 
         snap = world.snapshot

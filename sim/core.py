@@ -84,8 +84,9 @@ class SimulationCore:
         # the last cycle); then the policy acts and this step's requests hit the new assignment.
         obs = dynamics.observations(world, behaviour, self.last_served, world.step_s)
         before = replace(world.snapshot, observations=obs)
-        # The actuator audits against the replica columns of `before`; node usage it recomputes.
-        result = run_cycle(before, self.params, now_s, self.policy_rng, donate_usage=True)
+        # The world's columns are donated (no 1e7-row copies); the actuator reverts a refused
+        # eviction from the cycle's journal and recomputes node usage.
+        result = run_cycle(before, self.params, now_s, self.policy_rng, donate=True)
         act = apply_plan(world, before, result, self.params, step)
         served = dynamics.serve(world, self.scenario, step, behaviour, self.demand_rng)
         self.last_served = served

@@ -14,6 +14,7 @@ from governance.policy.results import (
     EvictionPlan,
     PlacementPlan,
     ReputationUpdate,
+    journal,
 )
 from sim.actuator import _excess, apply_plan
 from sim.core import STREAM_WORLD, stream
@@ -99,3 +100,25 @@ def test_three_evictions_in_the_window_are_a_loop(tiny_scenario: Scenario) -> No
     for step in (50, 51, 52):  # dead nodes are failures, not decisions: never a loop
         result = _plan(world, [8], EvictionReason.NODE_DEAD, EvictionOutcome.EXECUTED, 0.0)
         assert apply_plan(world, world.snapshot, result, params, step).eviction_loops == 0
+
+
+def test_refused_evictions_of_a_donated_cycle_come_back_from_its_journal(
+    tiny_scenario: Scenario,
+) -> None:
+    world = _placed_world(tiny_scenario)
+    params = PolicyParams()
+    limit = params.eviction.budget_per_node
+    rows = np.arange(limit + 3)
+    reps = world.snapshot.replicas
+    kept = journal(reps, rows)  # taken by the cycle before it writes
+    original_at = reps.evict_at_s.copy()
+    result = _plan(
+        world, rows, EvictionReason.REPUTATION_BELOW_FLOOR, EvictionOutcome.SCHEDULED, 400.0
+    )
+    # A donating cycle wrote the schedules into the very columns the world holds.
+    reps.evict_at_s[rows] = 400.0
+    act = apply_plan(world, world.snapshot, replace(result, journal=kept), params, step=1)
+    assert act.budget_violations == 3
+    at = world.snapshot.replicas.evict_at_s
+    assert at[rows[limit:]].tolist() == original_at[rows[limit:]].tolist()  # refused: put back
+    assert (at[rows[:limit]] == 400.0).all()  # accepted: kept
