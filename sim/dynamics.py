@@ -102,7 +102,10 @@ def _unassign(world: World, replicas: I64) -> None:
     slot_kernels.release_jit(
         nodes_of, services_of, snap.services.demand, used, snap.nodes.replicas_held
     )
-    slot_kernels.clamp_nonnegative_jit(used)
+    if used.flags.c_contiguous:  # a flat view: the clamp must write the array itself
+        slot_kernels.clamp_nonnegative_jit(used.reshape(-1))
+    else:
+        np.maximum(used, 0, out=used)
     snap.replicas.node[replicas] = NO_NODE
     snap.replicas.evict_at_s[replicas] = np.inf
     snap.replicas.evict_reason[replicas] = -1

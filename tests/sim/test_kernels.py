@@ -158,6 +158,6 @@ def test_release_and_clamp_equal_ufunc_at_and_maximum(seed: int, n: int, rows: i
     np.subtract.at(want_held, nodes_of, 1)
     np.maximum(want_used, 0, out=want_used)
     k.release_jit(nodes_of, services_of, demand, used, held)
-    k.clamp_nonnegative_jit(used)
+    k.clamp_nonnegative_jit(used.reshape(-1))
     assert used.tobytes() == want_used.tobytes()
     assert held.tolist() == want_held.tolist()
