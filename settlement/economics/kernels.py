@@ -18,8 +18,8 @@ I64 = NDArray[np.int64]
 U8 = NDArray[np.uint8]
 B = NDArray[np.bool_]
 
-#: Bits of `_sum_requests_loop`'s ``mark``: the account is already listed as a payer / owner.
-PAYER, OWNER = 1, 2
+#: Bit of `_sum_requests_loop`'s ``mark``: the account is already listed as an owner.
+OWNER = 2
 #: Positions in the request pass's ``totals``.
 FEES, OWNER_TOTAL, PROVIDER_TOTAL, COUNT_TOTAL, PAYERS, OWNERS = range(6)
 #: Returned by the request pass when a batch is outside what it handles (nothing was changed).
@@ -37,13 +37,16 @@ def _sum_requests_loop(
     payers: I64,
     owners: I64,
     totals: I64,
+    owner_marks: bool,
 ) -> int:
     """Add up requests per payer and owner shares per owner, and the split totals.
 
     ``table[:, c]`` is the (fee, owner, provider) split of a batch of ``c`` requests. Batches of 0
     requests add nothing. Account ``k`` gets ``pay_acc[k] += count`` / ``own_acc[k] += owner``
-    and is listed once in ``payers`` / ``owners`` (``mark`` remembers it). ``pay_acc``,
-    ``own_acc`` and ``mark`` must be zero on entry; the caller zeroes the listed entries after use.
+    and is listed once in ``payers`` / ``owners``. A sum still 0 tells an account not listed yet
+    (counts are positive, and so are owner shares unless ``owner_marks``: then ``mark`` tells
+    it, by its `OWNER` bit). ``pay_acc``, ``own_acc`` and ``mark`` must be zero on entry; the
+    caller zeroes the listed entries after use.
 
     Returns the number of batches, or `REFUSED` (scratch zero again) if a count is outside the
     table or a payer or owner outside the accounts.
@@ -63,16 +66,19 @@ def _sum_requests_loop(
         own_total += own
         prov_total += table[PROVIDER_SHARE, c]
         count_total += c
-        pay_acc[p] += c
-        if not mark[p] & PAYER:
-            mark[p] |= PAYER
+        if pay_acc[p] == 0:
             payers[n_pay] = p
             n_pay += 1
-        own_acc[o] += own
-        if not mark[o] & OWNER:
-            mark[o] |= OWNER
+        pay_acc[p] += c
+        if owner_marks:
+            if not mark[o] & OWNER:
+                mark[o] |= OWNER
+                owners[n_own] = o
+                n_own += 1
+        elif own_acc[o] == 0:
             owners[n_own] = o
             n_own += 1
+        own_acc[o] += own
     totals[FEES], totals[OWNER_TOTAL], totals[PROVIDER_TOTAL] = fees, own_total, prov_total
     totals[COUNT_TOTAL], totals[PAYERS], totals[OWNERS] = count_total, n_pay, n_own
     return count.size
@@ -140,8 +146,8 @@ def _credit_owners_loop(
     Every listed owner had a batch of at least one request: it is refreshed even on a 0 share.
     An owner among the first ``nodes`` rows (expired lazily) first burns a positive balance if it
     expired before ``cutoff``; returns the burned sum. Owners filling most of their row range are
-    swept in row order (the list is in batch order: random rows); ``mark`` must still have their
-    `OWNER` bit.
+    swept in row order (the list is in batch order: random rows): there a row is an owner if its
+    share is not 0 or its ``mark`` has the `OWNER` bit (zero scratch elsewhere).
     """
     burned = 0
     for k in owners:
@@ -155,7 +161,7 @@ def _credit_owners_loop(
         lo, hi = min(lo, k), max(hi, k)
     if hi - lo < 4 * owners.size:
         for k in range(lo, hi + 1):
-            if mark[k] & OWNER:
+            if own_acc[k] != 0 or mark[k] & OWNER:
                 _credit_owner_jit(k, own_acc, mark, balance, income, expires, refresh_to)
     else:
         for k in owners:

@@ -264,6 +264,7 @@ def _pay_requests_compiled(
     done = kernels.sum_requests_jit(
         count, act.request_payer, act.request_owner, table,
         s.pay_acc, s.own_acc, s.mark, s.payers, s.owners, s.totals,
+        bool(table[splits.OWNER_SHARE, 1] <= 0),  # a share of 0 does not tell who was listed: mark
     )  # fmt: skip
     if done == kernels.REFUSED:
         s.clean = True  # the pass zeroed what it had touched
@@ -282,7 +283,6 @@ def _pay_requests_compiled(
         pending.refresh_to, pending.n, pending.cutoff,
     )  # fmt: skip
     s.pay_acc[payers] = 0
-    s.mark[payers] = 0  # after the owners: a payer may be an owner too
     s.clean = True
     _refresh(book, payers, pending.refresh_to)
     pending.shares, pending.flagged = provided

@@ -53,8 +53,9 @@ def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], s
     count, payer, owner = (_arr([r[k] for r in rows]) for k in range(3))
     table = _table(*split)
     pay_acc, own_acc, mark, payers, owners, totals = _scratch()
+    marks = bool(table[splits.OWNER_SHARE, 1] <= 0)  # as `settle_step` decides
     done = kernels.sum_requests_jit(
-        count, payer, owner, table, pay_acc, own_acc, mark, payers, owners, totals
+        count, payer, owner, table, pay_acc, own_acc, mark, payers, owners, totals, marks
     )
     bad_count = (count < 0) | (count > LIMIT)
     bad_key = (payer < 0) | (payer >= ACCOUNTS) | (owner < 0) | (owner >= ACCOUNTS)
@@ -74,8 +75,8 @@ def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], s
     assert sorted(payers[:n_pay].tolist()) == np.unique(payer[live]).tolist()
     assert sorted(owners[:n_own].tolist()) == np.unique(owner[live]).tolist()
     want_mark = np.zeros(ACCOUNTS, np.uint8)
-    want_mark[payer[live]] |= kernels.PAYER
-    want_mark[owner[live]] |= kernels.OWNER
+    if marks:
+        want_mark[owner[live]] = kernels.OWNER
     assert mark.tolist() == want_mark.tolist()
     assert totals[kernels.FEES] == table[splits.FEE][count].sum()
     assert totals[kernels.OWNER_TOTAL] == table[splits.OWNER_SHARE][count].sum()
@@ -128,11 +129,13 @@ def test_owner_credit_equals_numpy_fancy_indexing(
     if edge and owners:  # the first row past the node rows is an owner
         nodes = owners[0]
     keys = _arr(owners)
-    balance, income, own_acc = rng.integers(-(2**62), 2**62, size=(3, 200), dtype=np.int64)
+    balance, income, shares = rng.integers(-(2**62), 2**62, size=(3, 200), dtype=np.int64)
     expires = rng.integers(0, 10, size=200, dtype=np.int64)
-    # listed owners carry the OWNER bit (the sweep over a dense row range reads it), payers PAYER
-    mark = rng.integers(0, 2, size=200, dtype=np.uint8) * np.uint8(kernels.PAYER)
-    mark[keys] |= kernels.OWNER
+    # scratch is zero but at the listed owners; an owner whose share is 0 has its OWNER bit
+    own_acc = np.zeros(200, dtype=np.int64)
+    own_acc[keys] = shares[keys] * rng.integers(0, 2, size=keys.size)
+    mark = np.zeros(200, dtype=np.uint8)
+    mark[keys[own_acc[keys] == 0]] = kernels.OWNER
     want_bal, want_inc, want_exp = balance.copy(), income.copy(), expires.copy()
     # owners among the node rows expire first (cutoff 5), the others were expired before
     rows = keys[keys < nodes]
