@@ -73,7 +73,7 @@ class StepFlows:
     controller: ControllerState
 
 
-#: Node rows per slice of the fused per-node pass (its temporaries stay in cache).
+#: Node rows per int64 redemption sum (numpy's slices: kept, so the sums wrap exactly alike).
 CHUNK = 1 << 16
 #: Stand-ins for "no provider shares" / "no flagged rows" in the compiled passes.
 _NO_SHARES = np.zeros(0, dtype=np.int64)
@@ -354,9 +354,10 @@ def settle_step(
 ) -> StepFlows:
     """Run one economics step on `book` (mutated in place) and return its exact flows.
 
-    Node rows receive their rewards and provider shares in one fused pass at the end, together with
-    the redemption; the steps in between read their balances as if already credited, so the result
-    is exactly that of the order in the module docstring.
+    Node rows expire and receive their rewards and provider shares in one fused pass at the end,
+    together with the redemption; the steps in between expire a node row before they touch it and
+    read its balance as if already credited, so the result is exactly that of the order in the
+    module docstring.
     """
     now = act.now_step
     rate = params.earn_base_units_per_capacity_step * controller.emission_ppm // PPM
