@@ -60,7 +60,7 @@ def measure(engine: str, nodes: int, steps: int, scenario_ref: str) -> dict[str,
 
     scenario = load_scenario(scenario_ref)
     sizes = resolve_sizes(scenario, nodes=nodes, steps=steps + 2)
-    _compile_kernels(engine, scenario, scenario_ref)
+    _compile_kernels(engine, scenario, scenario_ref, steps + 2)
     t0 = time.perf_counter()
     eng = make_engine(engine, scenario, sizes, scenario.seed, None, scenario_ref)
     build_s = time.perf_counter() - t0
@@ -82,15 +82,16 @@ def measure(engine: str, nodes: int, steps: int, scenario_ref: str) -> dict[str,
     }
 
 
-def _compile_kernels(engine: str, scenario: Any, scenario_ref: str) -> None:
-    """Run a tiny network of the same scenario first, untimed.
+def _compile_kernels(engine: str, scenario: Any, scenario_ref: str, steps: int) -> None:
+    """Run a tiny network of the same scenario for as many steps first, untimed.
 
-    The compiled kernels are built (or loaded from numba's cache) on their first call; this keeps
-    that one-off cost out of the build and step times below.
+    The compiled kernels are built (or loaded from numba's cache) on the first call of each code
+    path, and some paths start only a few steps in; this keeps that one-off cost out of the build
+    and step times below.
     """
     from sim.runner import make_engine, resolve_sizes
 
-    sizes = resolve_sizes(scenario, nodes=min(scenario.sizes.nodes, 500), steps=4)
+    sizes = resolve_sizes(scenario, nodes=min(scenario.sizes.nodes, 300), steps=steps)
     warm = make_engine(engine, scenario, sizes, scenario.seed, None, scenario_ref)
     for _ in range(sizes.steps):
         warm.step_once()
