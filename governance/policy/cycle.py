@@ -34,7 +34,7 @@ def run_cycle(
     ``journal`` keeps the replica values the eviction plan overwrote). ``donate_usage=True``
     donates only the nodes' ``used`` and ``replicas_held`` (the replica columns stay untouched).
     """
-    rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s, in_place=donate)
+    rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s)
     nodes = dataclasses.replace(snapshot.nodes, reputation=rep.reputation, tier=rep.tier)
     rated = dataclasses.replace(snapshot, nodes=nodes)
     evictions = plan_evictions(rated, params, now_s)
