@@ -64,11 +64,11 @@ def measure(engine: str, nodes: int, steps: int, scenario_ref: str) -> dict[str,
     t0 = time.perf_counter()
     eng = make_engine(engine, scenario, sizes, scenario.seed, None, scenario_ref)
     build_s = time.perf_counter() - t0
-    for _ in range(2):
-        eng.step_once()
+    for _ in eng.run(2):
+        pass
     t1 = time.perf_counter()
-    for _ in range(steps):
-        eng.step_once()
+    for _ in eng.run(steps):
+        pass
     elapsed = time.perf_counter() - t1
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {

@@ -4,11 +4,17 @@ Random streams are split by purpose from the run seed so that the engines differ
 semantics do: the world (stream 0) and request demand (stream 2) and the policy's generator (stream
 3) are identical in both engines; behaviour (stream 1) is drawn per engine (one vector, or per agent
 type).
+
+A step's economics touches only the token book, so it may run on a worker thread while the next
+step's behaviour, observations, policy cycle and actuator run (`SimulationCore.step_overlapped`);
+it is settled before that step serves requests. Results are the same either way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +33,8 @@ from settlement.economics import (
     velocity,
 )
 from sim import dynamics, kernels
-from sim.actuator import apply_plan
+from sim.actuator import Actuation, apply_plan
+from sim.errors import SimError
 from sim.kpis import StepKpis
 from sim.params import economics_params, policy_params
 from sim.scenario import Scenario, Sizes
@@ -41,6 +48,15 @@ KPI_SAMPLE = 65_536
 def stream(seed: int, purpose: int) -> np.random.Generator:
     """An independent generator for one purpose of a run."""
     return np.random.default_rng([seed, purpose])
+
+
+@dataclass(slots=True)
+class _Unsettled:
+    """A step whose economics is still running: its KPIs measured so far, and the sample."""
+
+    economics: Future[tuple[StepFlows, int, int]]
+    kpis: dict[str, Any]
+    sample: I64
 
 
 @dataclass(slots=True)
@@ -60,6 +76,8 @@ class SimulationCore:
     step_index: int = 0
     sybil_rejoins: int = 0
     last_served: dynamics.Served | None = None
+    _unsettled: _Unsettled | None = None
+    _worker: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
     def max_nodes(self) -> int:
@@ -76,6 +94,39 @@ class SimulationCore:
 
     def step(self, behaviour: dynamics.Behaviour) -> StepKpis:
         """Advance one step with the engine's behaviour draws; return the step's KPIs."""
+        if self._unsettled is not None:
+            raise SimError("a step's economics is still running: settle() it first")
+        self._advance(behaviour, overlap=False)
+        kpis = self.settle()
+        assert kpis is not None  # noqa: S101 - _advance always leaves one step to settle
+        return kpis
+
+    def step_overlapped(self, behaviour: dynamics.Behaviour) -> StepKpis | None:
+        """Advance one step, leaving its economics running on a worker thread.
+
+        Returns the previous step's KPIs (None at the first call): its economics is settled
+        before this step serves requests. Call `settle` after the last step for its KPIs.
+        """
+        return self._advance(behaviour, overlap=True)
+
+    def settle(self) -> StepKpis | None:
+        """Wait for the economics still running, if any; return that step's KPIs."""
+        pending, self._unsettled = self._unsettled, None
+        if pending is None:
+            return None
+        flows, adv_income, income = pending.economics.result()
+        self.controller = flows.controller
+        return StepKpis(
+            **pending.kpis,
+            adversary_revenue_share=adv_income / income if income > 0 else 0.0,
+            supply_base_units=flows.supply,
+            price_micro=flows.controller.price_micro,
+            emission_ppm=flows.controller.emission_ppm,
+            velocity=velocity(flows.spent, flows.supply),
+            gini=self._gini(pending.sample),
+        )
+
+    def _advance(self, behaviour: dynamics.Behaviour, *, overlap: bool) -> StepKpis | None:
         world, step, now_s = self.world, self.step_index, self.now_s
         initial_rep = self.params.reputation.initial
         dynamics.apply_behaviour(world, behaviour, now_s, initial_rep)
@@ -88,17 +139,34 @@ class SimulationCore:
         # eviction from the cycle's journal and recomputes node usage.
         result = run_cycle(before, self.params, now_s, self.policy_rng, donate=True)
         act = apply_plan(world, before, result, self.params, step)
+        # Serving reuses the buffers the previous step's economics reads: settle it first.
+        previous = self.settle()
         served = dynamics.serve(world, self.scenario, step, behaviour, self.demand_rng)
         self.last_served = served
-        finished = dynamics.finish_tasks(world)
+        dynamics.finish_tasks(world)
         rejoin = dynamics.sybils_to_cycle(world, self.scenario.adversaries.sybil_rejoin_below)
         dynamics.drop_replicas(world, rejoin)
         dynamics.new_identities(world, rejoin, now_s, initial_rep)
         self.book.reset(rejoin)
         self.sybil_rejoins += int(rejoin.size)
-        flows, adv_income, income = self._economics(served, act.placed, finished.size)
+        activity = self._activity(served, act.placed)
+        economics = self._start(activity, served, overlap)
+        kpis, sample = self._world_kpis(step, served, act, int(rejoin.size))
+        self._unsettled = _Unsettled(economics=economics, kpis=kpis, sample=sample)
         self.step_index += 1
-        return self._kpis(step, served, act, flows, adv_income, income, int(rejoin.size))
+        return previous
+
+    def _start(
+        self, activity: StepActivity, served: dynamics.Served, overlap: bool
+    ) -> Future[tuple[StepFlows, int, int]]:
+        """Run the step's economics now, or on the worker thread when overlapping."""
+        if not overlap:
+            done: Future[tuple[StepFlows, int, int]] = Future()
+            done.set_result(self._economics(activity, served))
+            return done
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="economics")
+        return self._worker.submit(self._economics, activity, served)
 
     def _capacity_units(self) -> I64:
         """Cores each slot contributes: up and above the reputation floor."""
@@ -111,20 +179,18 @@ class SimulationCore:
         )
         return units
 
-    def _economics(
-        self, served: dynamics.Served, placed: I64, _finished: int
-    ) -> tuple[StepFlows, int, int]:
+    def _activity(self, served: dynamics.Served, placed: I64) -> StepActivity:
+        """The step's token activity, read off the world now (it changes in the next step)."""
         world = self.world
         shock = self.scenario.economic_shock
         redeem = None
         if shock and shock.start_step <= self.step_index < shock.start_step + shock.duration_steps:
             redeem = shock.redeem_ppm
-        units = self._capacity_units()
         payer = world.service_owner_account[world.snapshot.replicas.service[placed]]
-        act = StepActivity(
+        return StepActivity(
             now_step=self.step_index,
             active_nodes=int(np.count_nonzero(world.present)),
-            capacity_units=units,
+            capacity_units=self._capacity_units(),
             request_payer=served.batch_payer,
             request_provider=served.batch_provider,
             request_owner=served.batch_owner,
@@ -132,13 +198,19 @@ class SimulationCore:
             placement_payer=payer.astype(np.int64),
             redeem_ppm=redeem,
         )
+
+    def _economics(self, act: StepActivity, served: dynamics.Served) -> tuple[StepFlows, int, int]:
+        """Settle the book; return the flows, the adversaries' income and all providers' income.
+
+        Touches only the book (the controller is adopted by `settle`), so it may run on the
+        worker thread.
+        """
         flows = settle_step(self.book, self.controller, self.econ, act)
         # Revenue of providers this step: contribution rewards plus their share of requests.
         rate = self.econ.earn_base_units_per_capacity_step * self.controller.emission_ppm // 10**6
-        adv_income = int(units[world.adversarial_slots].sum()) * rate + self._provider_share(served)
-        income = flows.earned + flows.provider_rewards
-        self.controller = flows.controller
-        return flows, adv_income, income
+        adversarial = int(act.capacity_units[self.world.adversarial_slots].sum())
+        adv_income = adversarial * rate + self._provider_share(served)
+        return flows, adv_income, flows.earned + flows.provider_rewards
 
     def _provider_share(self, served: dynamics.Served) -> int:
         amount = served.batch_count[served.adversary_batches] * self.econ.request_price_base_units
@@ -146,44 +218,42 @@ class SimulationCore:
         owner = (amount - fee) * self.econ.owner_share_bps // 10_000
         return int((amount - fee - owner).sum())
 
-    def _kpis(self, step, served, act, flows, adv_income, income, rejoins) -> StepKpis:  # type: ignore[no-untyped-def]
+    def _world_kpis(
+        self, step: int, served: dynamics.Served, act: Actuation, rejoins: int
+    ) -> tuple[dict[str, Any], I64]:
+        """The KPIs read off the world at the end of a step, and the sample for the Gini."""
         world = self.world
         nodes = world.snapshot.nodes
         cap, used, nodes_up = self._serving_sums()
         nodes_present = int(np.count_nonzero(world.present))
         sample = self._sample(nodes_present)
         rep = dynamics.mean_by_kind(world.kind[sample], nodes.reputation[sample])
-        return StepKpis(
-            step=step,
-            nodes_present=nodes_present,
-            nodes_up=nodes_up,
-            replicas_desired=served.replicas_desired,
-            availability=served.availability,
-            sla_violations=served.sla_violations,
-            requests=served.requests,
-            requests_failed=served.requests_failed,
-            placements=int(act.placed.size),
-            placement_failures=act.placement_failures,
-            evictions=act.evictions,
-            evictions_refused=act.evictions_refused,
-            budget_violations=act.budget_violations,
-            notice_violations=act.notice_violations,
-            eviction_loops=act.eviction_loops,
-            sybil_rejoins=rejoins,
-            adversary_placement_share=served.adversary_running / max(served.running, 1),
-            adversary_revenue_share=adv_income / income if income > 0 else 0.0,
-            utilization=used / cap if cap > 0 else 0.0,
-            supply_base_units=flows.supply,
-            price_micro=flows.controller.price_micro,
-            emission_ppm=flows.controller.emission_ppm,
-            velocity=velocity(flows.spent, flows.supply),
-            gini=self._gini(sample),
-            rep_honest=float(rep[NodeKind.HONEST]),
-            rep_flaky=float(rep[NodeKind.FLAKY]),
-            rep_liar=float(rep[NodeKind.LIAR]),
-            rep_sybil=float(rep[NodeKind.SYBIL]),
-            rep_ring=float(rep[NodeKind.RING]),
-        )
+        kpis = {
+            "step": step,
+            "nodes_present": nodes_present,
+            "nodes_up": nodes_up,
+            "replicas_desired": served.replicas_desired,
+            "availability": served.availability,
+            "sla_violations": served.sla_violations,
+            "requests": served.requests,
+            "requests_failed": served.requests_failed,
+            "placements": int(act.placed.size),
+            "placement_failures": act.placement_failures,
+            "evictions": act.evictions,
+            "evictions_refused": act.evictions_refused,
+            "budget_violations": act.budget_violations,
+            "notice_violations": act.notice_violations,
+            "eviction_loops": act.eviction_loops,
+            "sybil_rejoins": rejoins,
+            "adversary_placement_share": served.adversary_running / max(served.running, 1),
+            "utilization": used / cap if cap > 0 else 0.0,
+            "rep_honest": float(rep[NodeKind.HONEST]),
+            "rep_flaky": float(rep[NodeKind.FLAKY]),
+            "rep_liar": float(rep[NodeKind.LIAR]),
+            "rep_sybil": float(rep[NodeKind.SYBIL]),
+            "rep_ring": float(rep[NodeKind.RING]),
+        }
+        return kpis, sample
 
     def _serving_sums(self) -> tuple[float, float, int]:
         """True and used CPU summed over the up slots, and their count.

@@ -78,8 +78,8 @@ def run_scenario(
         file=sys.stderr,
         leave=False,
     ) as bar:
-        for _ in range(sizes.steps):
-            rows.append(eng.step_once())
+        for kpis in eng.run(sizes.steps):
+            rows.append(kpis)
             bar.update(1)
     wall_s = time.perf_counter() - started
     frame = to_frame(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 from sim.core import SimulationCore
@@ -15,6 +16,10 @@ class Engine(Protocol):
 
     def step_once(self) -> StepKpis:
         """Advance one step and return its KPIs."""
+        ...
+
+    def run(self, steps: int) -> Iterator[StepKpis]:
+        """Advance ``steps`` steps, yielding each step's KPIs in order (the same as `step_once`)."""
         ...
 
 

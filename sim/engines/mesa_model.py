@@ -9,6 +9,7 @@ when nodes join and removed when they leave.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import mesa
@@ -165,3 +166,8 @@ class HyperbrickModel(mesa.Model):  # type: ignore[misc]
         self.step()
         kpis: StepKpis = self.last_kpis
         return kpis
+
+    def run(self, steps: int) -> Iterator[StepKpis]:
+        """``steps`` model steps (mesa's step is whole: its economics is settled in it)."""
+        for _ in range(steps):
+            yield self.step_once()

@@ -6,6 +6,8 @@ probed nodes), so a step costs a few passes over the columns, which lets it reac
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from sim.core import STREAM_BEHAVIOUR, SimulationCore, stream
@@ -111,3 +113,13 @@ class VectorEngine:
 
     def step_once(self) -> StepKpis:
         return self.core.step(self.behaviour())
+
+    def run(self, steps: int) -> Iterator[StepKpis]:
+        """``steps`` steps, each step's economics overlapping the next step's policy cycle."""
+        for _ in range(steps):
+            done = self.core.step_overlapped(self.behaviour())
+            if done is not None:
+                yield done
+        last = self.core.settle()
+        if last is not None:
+            yield last
