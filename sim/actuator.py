@@ -17,7 +17,7 @@ import numpy as np
 
 from governance.policy import EvictionOutcome, EvictionReason, PlacementReason, PolicyParams
 from governance.policy.reasons import EVICTION_OUTCOMES, EVICTION_REASONS, PLACEMENT_REASONS
-from governance.policy.results import CycleResult
+from governance.policy.results import JOURNALED_COLUMNS, CycleResult
 from governance.policy.types import NO_NODE, Snapshot
 from sim.kpis import LOOP_WINDOW_STEPS
 from sim.world import I64, World
@@ -91,14 +91,7 @@ def _revert(world: World, before: Snapshot, result: CycleResult, replicas: np.nd
     if result.journal is not None:
         result.journal.restore(snap.replicas, np.unique(replicas).astype(np.int64))
         return
-    for column in (
-        "node",
-        "evict_at_s",
-        "evict_reason",
-        "last_evicted_node",
-        "last_evicted_at_s",
-        "evictions",
-    ):
+    for column in JOURNALED_COLUMNS:
         getattr(snap.replicas, column)[replicas] = getattr(before.replicas, column)[replicas]
 
 

@@ -159,11 +159,12 @@ class ReplicaJournal:
         at = np.searchsorted(self.rows, rows)
         if rows.size and not np.array_equal(self.rows[np.minimum(at, self.rows.size - 1)], rows):
             raise SnapshotError("rows outside the journal")
-        for name in _JOURNALED:
+        for name in JOURNALED_COLUMNS:
             getattr(replicas, name)[rows] = getattr(self, name)[at]
 
 
-_JOURNALED = (
+#: The replica columns an eviction plan writes (what a refused eviction must get back).
+JOURNALED_COLUMNS = (
     "node",
     "evict_at_s",
     "evict_reason",
@@ -176,7 +177,7 @@ _JOURNALED = (
 def journal(replicas: ReplicaTable, rows: I32 | I64) -> ReplicaJournal:
     """Record the journaled replica columns at ``rows`` (duplicates are recorded once)."""
     unique = np.unique(rows).astype(np.int64)
-    values = {name: getattr(replicas, name)[unique] for name in _JOURNALED}
+    values = {name: getattr(replicas, name)[unique] for name in JOURNALED_COLUMNS}
     return ReplicaJournal(rows=unique, **values)
 
 
