@@ -59,7 +59,10 @@ def _chain_up(args: argparse.Namespace) -> int:
     from settlement.chain.anvil import Anvil
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM both stop it cleanly, also when SIGINT was ignored at start-up (a job a
+    # non-interactive shell started in the background inherits SIGINT ignored).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     node = Anvil(chain_id=args.chain_id, port=args.port, state_dir=args.state_dir)
     node.block_time_s = args.block_time
     url_file = args.state_dir / "rpc_url"
@@ -70,8 +73,6 @@ def _chain_up(args: argparse.Namespace) -> int:
         try:
             while not stop.wait(0.5):
                 pass
-        except KeyboardInterrupt:
-            pass
         finally:
             url_file.unlink(missing_ok=True)
     print("anvil stopped; state saved", flush=True)

@@ -33,6 +33,7 @@ def test_chain_up_then_deploy_local_then_stop(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group: a failed stop can take anvil down too
     )
     try:
         url = _wait_for(state / "rpc_url")
@@ -64,7 +65,12 @@ def test_chain_up_then_deploy_local_then_stop(tmp_path: Path) -> None:
         assert record["network"] == "local"
     finally:
         node.send_signal(signal.SIGINT)
-        out, err = node.communicate(timeout=30)
+        try:
+            out, err = node.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(node.pid, signal.SIGKILL)  # no stray anvil left for the next tests
+            node.communicate()
+            raise
     assert node.returncode == 0, err
     assert "anvil stopped" in out
     assert (state / "state.json").is_file(), "anvil saves its state on a clean stop"
