@@ -264,6 +264,21 @@ def _reference_step(book, ctl, params, act):  # type: ignore[no-untyped-def]
     return expired, bought, int(fee.sum()), int(redeem.sum())
 
 
+def _assert_replays_reference(flows, book, ref, ctl, params, act) -> int:  # type: ignore[no-untyped-def]
+    """The step's flows and book equal the one-operation-at-a-time replay; return expired."""
+    expired, bought, fees, redeemed = _reference_step(ref, ctl, params, act)
+    assert (flows.expired, flows.bought, flows.fees, flows.redeemed) == (
+        expired,
+        bought,
+        fees,
+        redeemed,
+    )
+    assert book.balance.tolist() == ref.balance.tolist()
+    assert book.income.tolist() == ref.income.tolist()
+    assert book.expires_at_step.tolist() == ref.expires_at_step.tolist()
+    return int(expired)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     steps=st.lists(step_st, min_size=1, max_size=10),
@@ -306,16 +321,7 @@ def test_fused_step_equals_the_documented_order(
         # per_batch: counts too large for the per-count table take the batch-by-batch split
         with mock.patch("settlement.economics.split.TABLE_MAX", 0 if per_batch else 1 << 16):
             flows = settle_step(book, ctl, params, act)
-        expired, bought, fees, redeemed = _reference_step(ref, ctl, params, act)
-        assert (flows.expired, flows.bought, flows.fees, flows.redeemed) == (
-            expired,
-            bought,
-            fees,
-            redeemed,
-        )
-        assert book.balance.tolist() == ref.balance.tolist()
-        assert book.income.tolist() == ref.income.tolist()
-        assert book.expires_at_step.tolist() == ref.expires_at_step.tolist()
+        _assert_replays_reference(flows, book, ref, ctl, params, act)
         ctl = flows.controller
 
 
@@ -383,17 +389,7 @@ def test_stale_node_rows_burn_before_the_step_touches_them(path: str) -> None:
     ctl = initial_controller(params)
     with mock.patch("settlement.economics.split.TABLE_MAX", 0 if path == "per_batch" else 1 << 16):
         flows = settle_step(book, ctl, params, act)
-    expired, bought, fees, redeemed = _reference_step(ref, ctl, params, act)
-    assert expired == 3_500
-    assert (flows.expired, flows.bought, flows.fees, flows.redeemed) == (
-        expired,
-        bought,
-        fees,
-        redeemed,
-    )
-    assert book.balance.tolist() == ref.balance.tolist()
-    assert book.income.tolist() == ref.income.tolist()
-    assert book.expires_at_step.tolist() == ref.expires_at_step.tolist()
+    assert _assert_replays_reference(flows, book, ref, ctl, params, act) == 3_500
     assert book.supply_base_units == int(book.balance.sum())
 
 
