@@ -24,15 +24,13 @@ def run_cycle(
     rng: np.random.Generator,
     *,
     donate: bool = False,
-    donate_usage: bool = False,
 ) -> CycleResult:
     """Run one cycle; the same call serves the network service and both simulator engines.
 
     With ``params.eviction.dry_run`` the returned snapshot is the input one and the plan says what
     would have happened. With ``donate=True`` the core may write into the input arrays (saves copies
     at 1e7 nodes; the caller must not use the input snapshot afterwards, and the result's
-    ``journal`` keeps the replica values the eviction plan overwrote). ``donate_usage=True``
-    donates only the nodes' ``used`` and ``replicas_held`` (the replica columns stay untouched).
+    ``journal`` keeps the replica values the eviction plan overwrote).
     """
     rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s)
     nodes = dataclasses.replace(snapshot.nodes, reputation=rep.reputation, tier=rep.tier)
@@ -44,9 +42,7 @@ def run_cycle(
         after, kept = snapshot, None
     else:
         kept = journal(snapshot.replicas, evictions.replica) if donate else None
-        evicted = apply_evictions(
-            rated, evictions, params, now_s, donate=donate, donate_usage=donate_usage
-        )
+        evicted = apply_evictions(rated, evictions, params, now_s, donate=donate)
         # Applying evictions (without donation) already copied the node usage and the replica node
         # column: placement may write into those copies instead of copying them again.
         owned = donate or evicted is not rated
@@ -56,9 +52,7 @@ def run_cycle(
             evicted = dataclasses.replace(
                 evicted, replicas=dataclasses.replace(reps, started_at_s=started)
             )
-        placements, after = place(
-            evicted, params, now_s, rng, donate=owned, donate_usage=donate_usage
-        )
+        placements, after = place(evicted, params, now_s, rng, donate=owned)
     plan = CyclePlan(
         params_version=params.version,
         now_s=now_s,

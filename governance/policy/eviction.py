@@ -177,12 +177,10 @@ def apply_evictions(
     now_s: float,
     *,
     donate: bool = False,
-    donate_usage: bool = False,
 ) -> Snapshot:
     """Apply a plan: set deadlines, unassign executed replicas, update usage and flap history.
 
-    ``donate`` gives every input column to the call; ``donate_usage`` only the nodes' ``used`` and
-    ``replicas_held`` (a caller that keeps the replica columns for an audit, like the simulator).
+    ``donate`` gives every input column to the call (it writes into them instead of copies).
     """
     if len(plan) == 0:
         return snapshot
@@ -197,10 +195,7 @@ def apply_evictions(
         col(reps.last_evicted_at_s),
         col(reps.evictions),
     )
-    if donate_usage:
-        used, held = nodes.used, nodes.replicas_held
-    else:
-        used, held = col(nodes.used), col(nodes.replicas_held)
+    used, held = col(nodes.used), col(nodes.replicas_held)
     sched = plan.replica[plan.outcome == _SCHEDULED]
     evict_at[sched] = plan.deadline_s[plan.outcome == _SCHEDULED]
     evict_reason[sched] = plan.reason[plan.outcome == _SCHEDULED]

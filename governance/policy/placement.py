@@ -58,7 +58,6 @@ def place(
     mode: Literal["exact", "sampled"] | None = None,
     replicas: I32 | I64 | None = None,
     donate: bool = False,
-    donate_usage: bool = False,
 ) -> tuple[PlacementPlan, Snapshot]:
     """Place the pending ones of ``replicas`` (default: all pending); unpaid services wait.
 
@@ -81,9 +80,8 @@ def place(
     if todo.size == 0:  # nothing to place: no copies, no O(n) work
         empty = new_decisions(0, len(names))
         return _plan(params, rows, unpaid, todo, empty, mode, names), snapshot
-    own_usage = donate or donate_usage  # see `apply_evictions`
-    used = nodes.used if own_usage else nodes.used.copy()
-    held = nodes.replicas_held if own_usage else nodes.replicas_held.copy()
+    used = nodes.used if donate else nodes.used.copy()
+    held = nodes.replicas_held if donate else nodes.replicas_held.copy()
     ctx = build_context(snapshot, params, now_s, todo, used, held)
     if mode == "exact":
         decisions = place_exact(ctx, todo, filters, scorers, weights)
