@@ -151,7 +151,7 @@ class SimulationCore:
         self.sybil_rejoins += int(rejoin.size)
         activity = self._activity(served, act.placed)
         economics = self._start(activity, served, overlap)
-        kpis, sample = self._world_kpis(step, served, act, int(rejoin.size))
+        kpis, sample = self._world_kpis(step, served, act, int(rejoin.size), activity.active_nodes)
         self._unsettled = _Unsettled(economics=economics, kpis=kpis, sample=sample)
         self.step_index += 1
         return previous
@@ -219,13 +219,17 @@ class SimulationCore:
         return int((amount - fee - owner).sum())
 
     def _world_kpis(
-        self, step: int, served: dynamics.Served, act: Actuation, rejoins: int
+        self,
+        step: int,
+        served: dynamics.Served,
+        act: Actuation,
+        rejoins: int,
+        nodes_present: int,
     ) -> tuple[dict[str, Any], I64]:
         """The KPIs read off the world at the end of a step, and the sample for the Gini."""
         world = self.world
         nodes = world.snapshot.nodes
         cap, used, nodes_up = self._serving_sums()
-        nodes_present = int(np.count_nonzero(world.present))
         sample = self._sample(nodes_present)
         rep = dynamics.mean_by_kind(world.kind[sample], nodes.reputation[sample])
         kpis = {
