@@ -32,13 +32,13 @@ from settlement.economics import (
     settle_step,
     velocity,
 )
-from sim import dynamics, kernels
+from sim import dynamics, halves, kernels
 from sim.actuator import Actuation, apply_plan
 from sim.errors import SimError
 from sim.kpis import StepKpis
 from sim.params import economics_params, policy_params
 from sim.scenario import Scenario, Sizes
-from sim.world import I64, NodeKind, World, generate_world
+from sim.world import F32, I64, NodeKind, World, generate_world
 
 STREAM_WORLD, STREAM_BEHAVIOUR, STREAM_DEMAND, STREAM_POLICY = 0, 1, 2, 3
 #: KPIs over all nodes (Gini, reputation by type) use a strided sample above this many nodes.
@@ -77,6 +77,7 @@ class SimulationCore:
     sybil_rejoins: int = 0
     last_served: dynamics.Served | None = None
     _unsettled: _Unsettled | None = None
+    _demand: Future[F32] | None = None  # the next step's demand draws, drawn ahead on the worker
     _worker: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
@@ -141,7 +142,9 @@ class SimulationCore:
         act = apply_plan(world, before, result, self.params, step)
         # Serving reuses the buffers the previous step's economics reads: settle it first.
         previous = self.settle()
-        served = dynamics.serve(world, self.scenario, step, behaviour, self.demand_rng)
+        noise = self._demand_noise()
+        # The worker is idle until this step's economics: it serves half of each pass.
+        served = dynamics.serve(world, self.scenario, step, behaviour, noise, self._idle_pool())
         self.last_served = served
         dynamics.finish_tasks(world)
         rejoin = dynamics.sybils_to_cycle(world, self.scenario.adversaries.sybil_rejoin_below)
@@ -151,6 +154,10 @@ class SimulationCore:
         self.sybil_rejoins += int(rejoin.size)
         activity = self._activity(served, act.placed)
         economics = self._start(activity, served, overlap)
+        if overlap:  # the demand stream serves nothing else: draw the next step's on the worker
+            self._demand = self._pool().submit(
+                dynamics.demand_noise, self.demand_rng, noise.size, noise
+            )
         kpis, sample = self._world_kpis(step, served, act, int(rejoin.size), activity.active_nodes)
         self._unsettled = _Unsettled(economics=economics, kpis=kpis, sample=sample)
         self.step_index += 1
@@ -164,19 +171,41 @@ class SimulationCore:
             done: Future[tuple[StepFlows, int, int]] = Future()
             done.set_result(self._economics(activity, served))
             return done
+        return self._pool().submit(self._economics, activity, served)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """The worker thread that overlapped work runs on (in submission order)."""
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="economics")
-        return self._worker.submit(self._economics, activity, served)
+        return self._worker
+
+    def _idle_pool(self) -> ThreadPoolExecutor | None:
+        """The worker, for halves of a pass while it has nothing else to do (big networks only)."""
+        return self._pool() if self.world.slots >= halves.MIN_ROWS else None
+
+    def _demand_noise(self) -> F32:
+        """This step's demand draws: drawn ahead by the last overlapped step, or now."""
+        ahead, self._demand = self._demand, None
+        if ahead is not None:
+            return ahead.result()
+        m = self.world.service_active.size
+        out = self.world.buffer("demand_noise", m, np.float32)
+        return dynamics.demand_noise(self.demand_rng, m, out)
 
     def _capacity_units(self) -> I64:
         """Cores each slot contributes: up and above the reputation floor."""
         nodes = self.world.snapshot.nodes
         floor = self.params.eviction.reputation_floor if self.params.reputation.enabled else -1.0
-        units: I64 = self.world.buffer("capacity_units", self.world.slots, np.int64)
-        # float32 comparison: numpy compares a float32 column with a Python float in float32.
-        kernels.capacity_units_jit(
-            self.world.reported_cores, self.world.up, nodes.reputation, np.float32(floor), units
-        )
+        n = self.world.slots
+        units: I64 = self.world.buffer("capacity_units", n, np.int64)
+        cores, up, reputation = self.world.reported_cores, self.world.up, nodes.reputation
+
+        def rows(lo: int, hi: int) -> None:
+            # float32 comparison: numpy compares a float32 column with a Python float in float32.
+            kernels.capacity_units_jit(cores, up, reputation, np.float32(floor), units, lo, hi)
+
+        # The worker is idle until this step's economics starts: it takes half the rows.
+        halves.both(self._idle_pool(), lambda: rows(0, n // 2), lambda: rows(n // 2, n))
         return units
 
     def _activity(self, served: dynamics.Served, placed: I64) -> StepActivity:

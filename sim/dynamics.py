@@ -7,6 +7,7 @@ deterministic given the behaviour and the demand generator.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from numpy.typing import NDArray
 from governance.policy.types import NO_NODE, Observations, PaymentStatus, Tier
 from sim import kernels as slot_kernels
 from sim import serve_kernels as kernels
+from sim.halves import both, worth_splitting
 from sim.scenario import Scenario
 from sim.world import F32, I8, I32, I64, B, NodeKind, World
 
@@ -146,19 +148,32 @@ def activate_services(world: World, scenario: Scenario, max_nodes: int) -> None:
         world.snapshot.services.payment[:k] = PaymentStatus.PAID
 
 
+def demand_noise(rng: np.random.Generator, services: int, out: F32 | None = None) -> F32:
+    """A step's standard-normal demand draws, one per service (all the demand stream is used for).
+
+    They depend on nothing the step computes, so an engine may draw the next step's ahead of time.
+    """
+    noise: F32 = rng.standard_normal(services, dtype=np.float32, out=out)
+    return noise
+
+
 def draw_requests(
     rng: np.random.Generator,
     lam: NDArray[np.float32],
     scale: float = 1.0,
     out: I64 | None = None,
 ) -> I64:
-    """Requests per service: Poisson(scale * lam) (float32), drawn as its normal approximation.
+    """Requests per service: Poisson(scale * lam) (float32), drawn as its normal approximation."""
+    return request_counts(demand_noise(rng, lam.size), lam, scale, out)
+
+
+def request_counts(noise: F32, lam: F32, scale: float = 1.0, out: I64 | None = None) -> I64:
+    """Requests per service from the step's demand noise: Poisson(scale * lam), approximated.
 
     numpy's Poisson sampler costs ~200 ns a draw; the normal one ~10 ns, and at the scenario rates
     (tens of requests per service and step) the two laws are close. The float32 rate ``scale *
     lam``, ``rint(max(sqrt(rate) * noise + rate, 0))``, is one compiled pass (`serve_kernels`).
     """
-    noise = rng.standard_normal(lam.size, dtype=np.float32)
     counts = np.empty(lam.size, dtype=np.int64) if out is None else out
     kernels.requests_jit(np.float32(scale), lam, noise, counts)
     return counts
@@ -169,9 +184,13 @@ def serve(
     scenario: Scenario,
     step: int,
     behaviour: Behaviour,
-    demand_rng: np.random.Generator,
+    noise: F32,
+    pool: Executor | None = None,
 ) -> Served:
     """Route this step's requests to running replicas; count failures, SLA, jobs and payments.
+
+    ``noise`` is the step's demand draws (`demand_noise`). On big networks each pass runs as two
+    halves, one of them on ``pool`` (an idle worker thread) when one is given.
 
     One compiled pass over the nodes (who serves, job counts), one over the replica rows (who
     serves, per-service counts of those that do not, the few special rows), one over the services
@@ -180,21 +199,27 @@ def serve(
     """
     reps, services = world.snapshot.replicas, world.snapshot.services
     m, on = world.service_active.size, reps.node
-    code, jobs_ok, jobs_bad = _node_pass(world, behaviour)
-    ok, rows, bad, pending = _replica_pass(world, code)
+    code, jobs_ok, jobs_bad = _node_pass(world, behaviour, pool)
+    ok, rows, bad, pending = _replica_pass(world, code, pool)
     pending_rows, failing_rows, adversary_rows, wash_hosts = rows
     lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
     req = world.buffer("requests", m, np.int64)
-    draw_requests(demand_rng, world.service_weight, float(lam), req)
+    request_counts(noise, world.service_weight, float(lam), req)
     first, moved = _first_running(world, pending_rows, reps.service[pending_rows])
     table = world.buffer("share_table", 2 * m, np.int64)
     sla = world.buffer("service_sla", m, np.bool_)
-    stats = np.empty(5, dtype=np.int64)
-    kernels.service_pass_jit(
-        services.replicas, world.service_active, req, bad, pending, first, ok, table, sla, stats,
-        SLA_FAILED_SHARE,
-    )  # fmt: skip
-    served, provider = _shares(world, table, first, moved, ok)
+    stats = np.zeros((2, 5), dtype=np.int64)
+
+    def service_pass(half: int, s_lo: int, s_hi: int) -> None:
+        kernels.service_pass_jit(
+            services.replicas, world.service_active, req, bad, pending, first, ok, table, sla,
+            stats[half], SLA_FAILED_SHARE, s_lo, s_hi,
+        )  # fmt: skip
+
+    cut = m // 2
+    both(worth_splitting(pool, m), lambda: service_pass(0, 0, cut), lambda: service_pass(1, cut, m))
+    stats = stats.sum(axis=0)
+    served, provider = _shares(world, table, first, moved, ok, pool)
     node_sla = _node_sla(world, on[failing_rows], sla[reps.service[failing_rows]])
     kernels.add_one_jit(jobs_ok, wash_hosts)  # wash trades look like successful jobs
     batches = _payments(world, provider, served, _wash(scenario, wash_hosts))
@@ -218,7 +243,9 @@ def serve(
     )
 
 
-def _node_pass(world: World, behaviour: Behaviour) -> tuple[NDArray[np.uint8], I32, I32]:
+def _node_pass(
+    world: World, behaviour: Behaviour, pool: Executor | None
+) -> tuple[NDArray[np.uint8], I32, I32]:
     """Per slot: a code byte (bit 0 = serves this step | its kind bits), jobs ok and failed.
 
     A node serves when up, not failing and not overloaded. The code has an extra last row of 0 so
@@ -229,21 +256,28 @@ def _node_pass(world: World, behaviour: Behaviour) -> tuple[NDArray[np.uint8], I
     code = world.buffer("node_code", n + 1, np.uint8)
     jobs_ok = world.buffer("jobs_ok", n, np.int32)
     jobs_bad = world.buffer("jobs_bad", n, np.int32)
-    kernels.node_pass_jit(
-        world.snapshot.nodes.used, world.cpu_overload_millicores, world.up, behaviour.failing,
-        world.kind_bits, world.snapshot.nodes.replicas_held, code, jobs_ok, jobs_bad,
-    )  # fmt: skip
+
+    def node_pass(lo: int, hi: int) -> None:
+        kernels.node_pass_jit(
+            world.snapshot.nodes.used, world.cpu_overload_millicores, world.up, behaviour.failing,
+            world.kind_bits, world.snapshot.nodes.replicas_held, code, jobs_ok, jobs_bad, lo, hi,
+        )  # fmt: skip
+
+    cut = n // 2
+    both(worth_splitting(pool, n), lambda: node_pass(0, cut), lambda: node_pass(cut, n))
     return code, jobs_ok, jobs_bad
 
 
 def _replica_pass(
-    world: World, code: NDArray[np.uint8]
+    world: World, code: NDArray[np.uint8], pool: Executor | None
 ) -> tuple[B, tuple[I64, I64, I64, I64], I64, I64]:
     """Per replica row: serves?; the rows that do not, counted per service; the special rows.
 
     Returns the serving mask, the (pending, failing, adversarial, ring-host) row lists, and per
     service the rows that do not serve and the pending ones. Updates the replicas' recent SLA
-    violations (a policy input): -1 on a serving row, +1 on a failing one.
+    violations (a policy input): -1 on a serving row, +1 on a failing one. Split in two, each half
+    owns whole services and writes its lists from its first row; the second half's lists then
+    move up behind the first's.
     """
     reps = world.snapshot.replicas
     r, m = reps.size, world.service_active.size
@@ -251,11 +285,25 @@ def _replica_pass(
     bad = world.buffer("service_bad", m, np.int64)
     pending = world.buffer("service_pending", m, np.int64)
     rows = world.buffer("replica_rows", 4 * r, np.int64).reshape(4, r)
-    counts = np.zeros(4, dtype=np.int64)
-    kernels.replica_pass_jit(
-        reps.node, reps.service, code, reps.sla_violations, ok, bad, pending, rows, counts
+    counts = np.zeros((2, 4), dtype=np.int64)
+
+    def replica_pass(half: int, lo: int, hi: int, s_lo: int, s_hi: int) -> None:
+        kernels.replica_pass_jit(
+            reps.node, reps.service, code, reps.sla_violations, ok, bad, pending, rows,
+            counts[half], lo, hi, s_lo, s_hi,
+        )  # fmt: skip
+
+    s_cut = m // 2
+    cut = int(world.service_first_replica[s_cut]) if s_cut < m else r
+    both(
+        worth_splitting(pool, r),
+        lambda: replica_pass(0, 0, cut, 0, s_cut),
+        lambda: replica_pass(1, cut, r, s_cut, m),
     )
-    lists = tuple(rows[k, : counts[k]] for k in range(4))
+    for k in range(4):  # move the second half's lists up behind the first's
+        rows[k, counts[0, k] : counts[0, k] + counts[1, k]] = rows[k, cut : cut + counts[1, k]]
+    total = counts.sum(axis=0)
+    lists = tuple(rows[k, : total[k]] for k in range(4))
     return ok, (lists[0], lists[1], lists[2], lists[3]), bad, pending
 
 
@@ -280,7 +328,9 @@ def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I
     return first, moved[first[moved] != world.service_first_replica[moved]]
 
 
-def _shares(world: World, table: I64, first: I64, moved: I64, ok: B) -> tuple[I64, I64]:
+def _shares(
+    world: World, table: I64, first: I64, moved: I64, ok: B, pool: Executor | None
+) -> tuple[I64, I64]:
     """Requests per replica row and its host (row 0 when pending): one streaming gather.
 
     `World.replica_share_slot` points each row at its service's (quotient, quotient + extra) pair
@@ -294,7 +344,12 @@ def _shares(world: World, table: I64, first: I64, moved: I64, ok: B) -> tuple[I6
     slot[first[moved]] += 1
     served = world.buffer("served", slot.size, np.int64)
     provider = world.buffer("batch_provider", slot.size, np.int64)
-    kernels.shares_jit(table, slot, ok, world.snapshot.replicas.node, served, provider)
+    on, r = world.snapshot.replicas.node, slot.size
+
+    def shares(lo: int, hi: int) -> None:
+        kernels.shares_jit(table, slot, ok, on, served, provider, lo, hi)
+
+    both(worth_splitting(pool, r), lambda: shares(0, r // 2), lambda: shares(r // 2, r))
     slot[first[moved]] -= 1
     slot[static_first] += 1
     return served, provider

@@ -59,9 +59,11 @@ def _gather_rows_loop(table: F32, rows: I64, out: F32) -> None:
 gather_rows_jit = numba.njit(cache=True, nogil=True)(_gather_rows_loop)
 
 
-def _capacity_units_loop(cores: I64, up: B, reputation: F32, floor: np.float32, out: I64) -> None:
-    """``out = cores * (up & (reputation >= floor))`` (a float32 comparison, NaN earns nothing)."""
-    for i in range(cores.size):
+def _capacity_units_loop(
+    cores: I64, up: B, reputation: F32, floor: np.float32, out: I64, lo: int, hi: int
+) -> None:
+    """On rows ``[lo, hi)``: ``out = cores * (up & (reputation >= floor))`` (float32; NaN: 0)."""
+    for i in range(lo, hi):
         out[i] = cores[i] if up[i] and reputation[i] >= floor else 0
 
 

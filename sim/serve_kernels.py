@@ -58,20 +58,24 @@ def _node_pass_loop(
     code: U8,
     jobs_ok: I32,
     jobs_bad: I32,
+    lo: int,
+    hi: int,
 ) -> None:
-    """Per slot: serves (not overloaded, up, not failing), its code byte and its job counts.
+    """Per slot in ``[lo, hi)``: serves (not overloaded, up, not failing), code byte, job counts.
 
-    ``code`` has one row more than the slots: ``code[NO_NODE]`` reads a 0 (serves nothing).
+    ``code`` has one row more than the slots: ``code[NO_NODE]`` reads a 0 (serves nothing); the
+    pass that ends at the last slot writes it.
     """
     n = kind_bits.size
-    for i in range(n):
+    for i in range(lo, hi):
         ok = not (used[i, 0] > overload[i]) and up[i] and not failing[i]
         code[i] = kind_bits[i] | (_SERVES if ok else np.uint8(0))
         h = held[i]
         good = h if ok else np.int32(0)
         jobs_ok[i] = good
         jobs_bad[i] = h - good
-    code[n] = 0
+    if hi == n:
+        code[n] = 0
 
 
 node_pass_jit = numba.njit(cache=True, nogil=True)(_node_pass_loop)
@@ -87,17 +91,23 @@ def _replica_pass_loop(
     pending_per_service: I64,
     rows: I64,
     counts: I64,
+    lo: int,
+    hi: int,
+    s_lo: int,
+    s_hi: int,
 ) -> None:
-    """Per replica row: serves?, counted per service when not, listed when special.
+    """Per replica row in ``[lo, hi)``: serves?, counted per service when not, listed when special.
 
-    ``rows`` is (4, r): pending rows, failing rows (placed on a node that does not serve), rows on
-    adversarial slots that serve or not, and the hosts of serving ring replicas; ``counts`` gets
-    their lengths. Recent SLA violations count down on a serving row and up on a failing one.
+    The rows are those of services ``[s_lo, s_hi)`` (rows are grouped by service), whose counts
+    this pass owns. ``rows`` is (4, r): pending rows, failing rows (placed on a node that does not
+    serve), rows on adversarial slots that serve or not, and the hosts of serving ring replicas,
+    each list written from column ``lo``; ``counts`` gets their lengths. Recent SLA violations
+    count down on a serving row and up on a failing one.
     """
-    bad_per_service[:] = 0
-    pending_per_service[:] = 0
-    pending = failing = adversary = wash = 0
-    for r in range(on.size):
+    bad_per_service[s_lo:s_hi] = 0
+    pending_per_service[s_lo:s_hi] = 0
+    pending = failing = adversary = wash = lo
+    for r in range(lo, hi):
         node = on[r]
         c = code[node] if node >= 0 else np.uint8(0)
         good = (c & _SERVES) != 0
@@ -123,10 +133,10 @@ def _replica_pass_loop(
             rows[FAILING, failing] = r
             failing += 1
     counts[PENDING], counts[FAILING], counts[ADVERSARY], counts[WASH] = (
-        pending,
-        failing,
-        adversary,
-        wash,
+        pending - lo,
+        failing - lo,
+        adversary - lo,
+        wash - lo,
     )
 
 
@@ -145,15 +155,17 @@ def _service_pass_loop(
     sla: B,
     stats: I64,
     sla_failed_share: float,
+    s_lo: int,
+    s_hi: int,
 ) -> None:
-    """Per service: split its requests over running replicas, failures, SLA and availability.
+    """Per service in ``[s_lo, s_hi)``: split its requests over running replicas, failures, SLA.
 
     ``table`` gets (quotient, quotient + remainder) per service: what a running row and the first
-    running row serve. ``stats`` gets the totals (requests, failed, SLA breaches, available,
-    desired), integer sums.
+    running row serve. ``stats`` gets the totals of these services (requests, failed, SLA
+    breaches, available, desired), integer sums.
     """
     stats[:] = 0
-    for s in range(replicas.size):
+    for s in range(s_lo, s_hi):
         n_ok = np.int64(replicas[s]) - bad[s]
         n_running = max(np.int64(replicas[s]) - pending[s], 1)
         desired = replicas[s] if active[s] else np.int32(0)
@@ -176,9 +188,11 @@ def _service_pass_loop(
 service_pass_jit = numba.njit(cache=True, nogil=True)(_service_pass_loop)
 
 
-def _shares_loop(table: I64, slot: I64, ok: B, on: I32, served: I64, provider: I64) -> None:
-    """Per replica row: requests it served (its service's share, 0 if it did not serve) and host."""
-    for r in range(slot.size):
+def _shares_loop(
+    table: I64, slot: I64, ok: B, on: I32, served: I64, provider: I64, lo: int, hi: int
+) -> None:
+    """Per replica row in ``[lo, hi)``: requests it served (0 if it did not serve) and its host."""
+    for r in range(lo, hi):
         served[r] = table[slot[r]] if ok[r] else 0
         provider[r] = max(on[r], 0)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from governance.policy import NO_NODE, Tier
 from governance.policy.build import recompute_usage
-from sim import dynamics
+from sim import dynamics, halves
 from sim.core import STREAM_WORLD, new_core, stream
 from sim.engines.vector import VectorEngine
 from sim.scenario import Scenario
@@ -74,7 +75,8 @@ def test_requests_are_conserved_and_only_served_ones_pay(tiny_scenario: Scenario
         failing=failing,
         probed=np.zeros(n, bool),
     )
-    served = dynamics.serve(world, tiny_scenario, 0, behaviour, np.random.default_rng(0))
+    noise = dynamics.demand_noise(np.random.default_rng(0), world.service_active.size)
+    served = dynamics.serve(world, tiny_scenario, 0, behaviour, noise)
     ring = world.kind[served.batch_provider] == NodeKind.RING
     paid_real = int(served.batch_count[~ring | (served.batch_payer != served.batch_provider)].sum())
     assert served.requests > 0
@@ -148,8 +150,14 @@ def _reference_serve(world, scenario, step, behaviour, rng):  # type: ignore[no-
     return int(req.sum()), out, jobs_ok, jobs_bad, node_sla, violations, batches
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "halves"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_serve_equals_the_replica_by_replica_rule(seed: int) -> None:
+def test_serve_equals_the_replica_by_replica_rule(
+    seed: int, split: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` equals the plain rule, also when each pass runs as two halves on two threads."""
+    pool = ThreadPoolExecutor(max_workers=1) if split else None
+    monkeypatch.setattr(halves, "MIN_ROWS", 1)  # split the tiny world's passes too
     scenario = tiny(
         adversaries={"flaky": 0.2, "sybil": 0.1, "liar": 0.1, "ring": 0.1, "sybil_fail_p": 0.5}
     )
@@ -167,7 +175,8 @@ def test_serve_equals_the_replica_by_replica_rule(seed: int) -> None:
         )
         behaviour = engine.behaviour()
         want = _reference_serve(world, scenario, step, behaviour, np.random.default_rng(step))
-        got = dynamics.serve(world, scenario, step, behaviour, np.random.default_rng(step))
+        noise = dynamics.demand_noise(np.random.default_rng(step), world.service_active.size)
+        got = dynamics.serve(world, scenario, step, behaviour, noise, pool)
         requests, out, jobs_ok, jobs_bad, node_sla, violations, batches = want
         assert (got.requests, got.requests_failed) == (requests, out["failed"])
         assert got.sla_violations == out["sla"]

@@ -58,7 +58,9 @@ def test_capacity_units_equal_numpy(seed: int, n: int, floor: float) -> None:
     up = rng.random(n) < 0.8
     want = cores * (up & (reputation >= floor))
     got = np.full(n, -1, dtype=np.int64)
-    k.capacity_units_jit(cores, up, reputation, np.float32(floor), got)
+    cut = int(rng.integers(0, n + 1))  # as two halves (any cut) and whole
+    k.capacity_units_jit(cores, up, reputation, np.float32(floor), got, 0, cut)
+    k.capacity_units_jit(cores, up, reputation, np.float32(floor), got, cut, n)
     assert got.tolist() == want.tolist()
 
 

@@ -51,7 +51,7 @@ def test_node_pass_equals_numpy(seed: int, n: int) -> None:
     want_code = np.r_[bits | ok.view(np.uint8), np.uint8(0)]
     code = np.full(n + 1, 99, dtype=np.uint8)
     jobs_ok, jobs_bad = np.empty(n, np.int32), np.empty(n, np.int32)
-    k.node_pass_jit(used, overload, up, failing, bits, held, code, jobs_ok, jobs_bad)
+    k.node_pass_jit(used, overload, up, failing, bits, held, code, jobs_ok, jobs_bad, 0, n)
     assert code.tolist() == want_code.tolist()
     assert jobs_ok.tolist() == (held * ok).tolist()
     assert jobs_bad.tolist() == (held - held * ok).tolist()
@@ -79,7 +79,9 @@ def test_replica_pass_equals_numpy(seed: int, n: int, r: int, m: int) -> None:
     ok = np.empty(r, dtype=np.bool_)
     bad_ps, pending_ps = np.full(m, 7, np.int64), np.full(m, 7, np.int64)
     rows, counts = np.empty((4, r), np.int64), np.zeros(4, np.int64)
-    k.replica_pass_jit(on, service, code, violations, ok, bad_ps, pending_ps, rows, counts)
+    k.replica_pass_jit(
+        on, service, code, violations, ok, bad_ps, pending_ps, rows, counts, 0, r, 0, m
+    )
     lists = [rows[i, : counts[i]].tolist() for i in range(4)]
     assert ok.tolist() == ok_want.tolist()
     assert bad_ps.tolist() == np.bincount(service[bad], minlength=m).tolist()
@@ -115,7 +117,9 @@ def test_service_pass_equals_numpy(seed: int, m: int, big: bool) -> None:
     failed = req_want - (quotient * n_ok + extra)
     sla_want = ((failed > 0.05 * req_want) | (n_ok * 2 < desired)) & active
     table, sla, stats = np.empty(2 * m, np.int64), np.empty(m, np.bool_), np.empty(5, np.int64)
-    k.service_pass_jit(replicas, active, req, bad, pending, first, ok, table, sla, stats, 0.05)
+    k.service_pass_jit(
+        replicas, active, req, bad, pending, first, ok, table, sla, stats, 0.05, 0, m
+    )
     assert req.tolist() == req_want.tolist()
     assert table[0::2].tolist() == quotient.tolist()
     assert table[1::2].tolist() == (quotient + extra).tolist()
@@ -133,7 +137,7 @@ def test_shares_equal_the_gather(seed: int, r: int, m: int) -> None:
     ok = rng.random(r) < 0.7
     on = rng.integers(-1, 10, r).astype(np.int32)
     served, provider = np.empty(r, np.int64), np.empty(r, np.int64)
-    k.shares_jit(table, slot, ok, on, served, provider)
+    k.shares_jit(table, slot, ok, on, served, provider, 0, r)
     assert served.tolist() == np.where(ok, table[slot], 0).tolist()
     assert provider.tolist() == np.maximum(on, 0).tolist()
 
