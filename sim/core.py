@@ -153,12 +153,13 @@ class SimulationCore:
         self.book.reset(rejoin)
         self.sybil_rejoins += int(rejoin.size)
         activity = self._activity(served, act.placed)
+        # Read before the economics starts: until then the worker is idle and takes half the rows.
+        kpis, sample = self._world_kpis(step, served, act, int(rejoin.size), activity.active_nodes)
         economics = self._start(activity, served, overlap)
         if overlap:  # the demand stream serves nothing else: draw the next step's on the worker
             self._demand = self._pool().submit(
                 dynamics.demand_noise, self.demand_rng, noise.size, noise
             )
-        kpis, sample = self._world_kpis(step, served, act, int(rejoin.size), activity.active_nodes)
         self._unsettled = _Unsettled(economics=economics, kpis=kpis, sample=sample)
         self.step_index += 1
         return previous
@@ -295,13 +296,22 @@ class SimulationCore:
         gather would give them: a compiled pass compacts them into reused buffers instead.
         """
         world = self.world
-        cap = world.buffer("kpi_true_cpu", world.slots, np.float32)
-        used = world.buffer("kpi_used_cpu", world.slots, np.float32)
-        k = int(
-            kernels.compact_pair_jit(
-                world.up, world.true_cpu_millicores, world.snapshot.nodes.used, cap, used
-            )
-        )
+        n = world.slots
+        cap = world.buffer("kpi_true_cpu", n, np.float32)
+        used = world.buffer("kpi_used_cpu", n, np.float32)
+        up, true_cpu, used_cpu = world.up, world.true_cpu_millicores, world.snapshot.nodes.used
+
+        def compact(lo: int, hi: int) -> int:
+            return int(kernels.compact_pair_jit(up, true_cpu, used_cpu, cap, used, lo, hi))
+
+        pool, cut = self._idle_pool(), n // 2
+        if pool is None:
+            k = compact(0, n)
+        else:
+            k, k_second = halves.both(pool, lambda: compact(0, cut), lambda: compact(cut, n))
+            cap[k : k + k_second] = cap[cut : cut + k_second]  # the second half follows the first
+            used[k : k + k_second] = used[cut : cut + k_second]
+            k += k_second
         return float(cap[:k].sum()), float(used[:k].sum()), k
 
     def _sample(self, present: int | None = None) -> I64:

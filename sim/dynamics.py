@@ -293,13 +293,18 @@ def _replica_pass(
             counts[half], lo, hi, s_lo, s_hi,
         )  # fmt: skip
 
-    s_cut = m // 2
-    cut = int(world.service_first_replica[s_cut]) if s_cut < m else r
-    both(
-        worth_splitting(pool, r),
-        lambda: replica_pass(0, 0, cut, 0, s_cut),
-        lambda: replica_pass(1, cut, r, s_cut, m),
-    )
+    pool = worth_splitting(pool, r)
+    if pool is None:
+        replica_pass(0, 0, r, 0, m)
+        cut = r
+    else:
+        s_cut = m // 2
+        cut = int(world.service_first_replica[s_cut]) if s_cut < m else r
+        both(
+            pool,
+            lambda: replica_pass(0, 0, cut, 0, s_cut),
+            lambda: replica_pass(1, cut, r, s_cut, m),
+        )
     for k in range(4):  # move the second half's lists up behind the first's
         rows[k, counts[0, k] : counts[0, k] + counts[1, k]] = rows[k, cut : cut + counts[1, k]]
     total = counts.sum(axis=0)

@@ -70,19 +70,21 @@ def _capacity_units_loop(
 capacity_units_jit = numba.njit(cache=True, nogil=True)(_capacity_units_loop)
 
 
-def _compact_pair_loop(mask: B, first: F32, second: F32, out_first: F32, out_second: F32) -> int:
-    """``first[mask]`` and ``second[:, 0][mask]`` into the outputs' heads; return their length.
+def _compact_pair_loop(
+    mask: B, first: F32, second: F32, out_first: F32, out_second: F32, lo: int, hi: int
+) -> int:
+    """``first[mask]`` and ``second[:, 0][mask]`` of rows ``[lo, hi)`` into the outputs from ``lo``.
 
-    The compacted values are the fancy-index gather's, in its order, so numpy sums them the same.
-    Every row is stored and the head advances only on selected rows: no branch on a random mask
-    (the outputs must be as long as the mask).
+    Returns how many were selected. The compacted values are the fancy-index gather's, in its
+    order, so numpy sums them the same. Every row is stored and the head advances only on selected
+    rows: no branch on a random mask (so it writes anywhere in ``[lo, hi)`` of the outputs).
     """
-    k = 0
-    for i in range(mask.size):
+    k = lo
+    for i in range(lo, hi):
         out_first[k] = first[i]
         out_second[k] = second[i, 0]
         k += mask[i]
-    return k
+    return k - lo
 
 
 compact_pair_jit = numba.njit(cache=True, nogil=True)(_compact_pair_loop)

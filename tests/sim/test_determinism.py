@@ -22,18 +22,22 @@ def test_other_seed_other_hash(tiny_scenario: Scenario) -> None:
     assert first.summary["result_hash"] != other.summary["result_hash"]
 
 
+@pytest.mark.parametrize("halves", [False, True], ids=["whole-passes", "halves"])
 @pytest.mark.parametrize("name", ["sybil_attack", "colluding_ring", "economic_shock"])
 def test_overlapped_economics_gives_the_same_steps_and_book(
-    name: str, monkeypatch: pytest.MonkeyPatch
+    name: str, halves: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Economics on the worker thread (vector `run`) equals the step-by-step path exactly.
 
     The worker is slowed down, so the next step really runs while it settles: reading buffers
-    that step overwrites, or settling too late, would change the results.
+    that step overwrites, or settling too late, would change the results. With ``halves`` the
+    overlapped run also splits every pass it can in two (as on big networks), against whole
+    passes step by step.
     """
     import time
 
     import sim.core
+    import sim.halves
     from sim.kpis import to_frame
 
     settle_now = sim.core.settle_step
@@ -51,6 +55,8 @@ def test_overlapped_economics_gives_the_same_steps_and_book(
     stepped = make_engine("vector", scenario, sizes, 5, None, name)
     overlapped = make_engine("vector", scenario, sizes, 5, None, name)
     one_by_one = to_frame([stepped.step_once() for _ in range(sizes.steps)])
+    if halves:
+        monkeypatch.setattr(sim.halves, "MIN_ROWS", 1)
     assert to_frame(list(overlapped.run(sizes.steps))).equals(one_by_one)  # NaN == NaN here
     for column in ("balance", "expires_at_step", "income"):
         want = getattr(stepped.core.book, column)

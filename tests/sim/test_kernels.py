@@ -74,12 +74,22 @@ def test_compacted_values_sum_as_the_gather(seed: int, n: int, spread: float) ->
     second = (rng.random((n, 3)) * spread).astype(np.float32)
     out_first = np.full(n, np.nan, np.float32)
     out_second = np.full(n, np.nan, np.float32)
-    count = k.compact_pair_jit(mask, first, second, out_first, out_second)
+    count = k.compact_pair_jit(mask, first, second, out_first, out_second, 0, n)
     rows = np.flatnonzero(mask)
     assert out_first[:count].tobytes() == first[rows].tobytes()
     assert out_second[:count].tobytes() == second[:, 0][rows].tobytes()
     assert out_first[:count].sum().tobytes() == first[rows].sum().tobytes()
     assert out_second[:count].sum().tobytes() == second[:, 0][rows].sum().tobytes()
+    # as two halves at any cut, the second moved up behind the first (as `SimulationCore` does)
+    cut = int(rng.integers(0, n + 1))
+    halves = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
+    head = k.compact_pair_jit(mask, first, second, *halves, 0, cut)
+    tail = k.compact_pair_jit(mask, first, second, *halves, cut, n)
+    for out in halves:
+        out[head : head + tail] = out[cut : cut + tail]
+    assert head + tail == count
+    assert halves[0][:count].tobytes() == out_first[:count].tobytes()
+    assert halves[1][:count].tobytes() == out_second[:count].tobytes()
 
 
 @settings(max_examples=60, deadline=None)
