@@ -105,7 +105,8 @@ def _unassign(world: World, replicas: I64) -> None:
         nodes_of, services_of, snap.services.demand, used, snap.nodes.replicas_held
     )
     if used.flags.c_contiguous:  # a flat view: the clamp must write the array itself
-        slot_kernels.clamp_nonnegative_jit(used.reshape(-1))
+        flat = used.reshape(-1)
+        slot_kernels.clamp_nonnegative_jit(flat, flat.view(np.int32))
     else:
         np.maximum(used, 0, out=used)
     snap.replicas.node[replicas] = NO_NODE

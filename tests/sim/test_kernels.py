@@ -170,6 +170,20 @@ def test_release_and_clamp_equal_ufunc_at_and_maximum(seed: int, n: int, rows: i
     np.subtract.at(want_held, nodes_of, 1)
     np.maximum(want_used, 0, out=want_used)
     k.release_jit(nodes_of, services_of, demand, used, held)
-    k.clamp_nonnegative_jit(used.reshape(-1))
+    k.clamp_nonnegative_jit(used.reshape(-1), used.reshape(-1).view(np.int32))
     assert used.tobytes() == want_used.tobytes()
     assert held.tolist() == want_held.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(0, 5000), specials=st.integers(0, 12))
+def test_clamp_equals_maximum_on_long_arrays(seed: int, n: int, specials: int) -> None:
+    """Blocks without a sign bit are skipped: sparse negatives, -0.0, -inf and signed NaNs."""
+    rng = np.random.default_rng(seed)
+    values = (rng.random(n) * 3000).astype(np.float32)
+    odd = np.array([-0.0, -1.0, -1e-45, -np.inf, np.nan, -np.nan, 0.0, np.inf], np.float32)
+    if n:
+        values[rng.integers(0, n, specials)] = rng.choice(odd, specials)
+    want = np.maximum(values, 0)
+    k.clamp_nonnegative_jit(values, values.view(np.int32))
+    assert values.tobytes() == want.tobytes()
