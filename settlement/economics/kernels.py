@@ -191,11 +191,46 @@ def _credit_owners_loop(
 credit_owners_jit = numba.njit(cache=True, nogil=True)(_credit_owners_loop)
 
 
+def _node_row(
+    i: int,
+    u: int,
+    paid: bool,
+    rate: int,
+    shares: Shares,
+    cutoff: int,
+    refresh_to: int,
+    redeem_ppm: int,
+    balance: I64,
+    income: I64,
+    expires: I64,
+) -> tuple[int, int]:
+    """Expire, credit, refresh and redeem node row ``i``; return (burned, redeemed)."""
+    share = shares[i]
+    shares[i] = 0  # the row is in cache now: cheaper than zeroing the array apart
+    credit = u * rate + share
+    b, e = balance[i], expires[i]
+    dead = (e < cutoff) & (b > 0)
+    burned = b if dead else 0
+    b = (0 if dead else b) + credit
+    income[i] += credit
+    # selects, not branches, and a store to every row: the loop stays short and unpredicted rows
+    # cost nothing extra
+    expires[i] = refresh_to if (u > 0) | (share > 0) | paid else e
+    x = b * redeem_ppm
+    # floor division; for x >= 0 (a row with a balance) the unsigned one is a multiply and a shift
+    r = np.int64(np.uint64(x) // np.uint64(PPM)) if x >= 0 else np.int64(x // PPM)
+    balance[i] = b - r
+    return burned, int(r)
+
+
+_node_row_jit = numba.njit(cache=True, inline="always")(_node_row)
+
+
 def _apply_nodes_loop(
     units: I64,
     rate: int,
     shares: Shares,
-    flagged: B,
+    flagged: B | None,
     cutoff: int,
     refresh_to: int,
     redeem_ppm: int,
@@ -209,36 +244,23 @@ def _apply_nodes_loop(
 
     A row whose ``expires < cutoff`` burns a positive balance first. It is then credited
     ``units * rate + shares`` and refreshed when ``units > 0``, ``shares > 0`` or ``flagged``
-    (an empty ``shares`` or ``flagged`` is left out); ``shares`` is zero again after the pass.
+    (None: nobody); ``shares`` (one row per node at least) is zero again after the pass.
     Redemption is ``balance * redeem_ppm // PPM``, summed per slice of ``chunk`` rows into
     ``chunk_redeemed`` (one entry per slice).
     """
-    use_shares, use_flagged = shares.size > 0, flagged.size > 0
     units_total = burned = redeemed = 0
     # one loop from row 0 (a slice count down, not a loop per slice): the compiler then knows every
-    # row index is >= 0 and drops the negative-index wraparound from the six row accesses
+    # row index is >= 0 and drops the negative-index wraparound from the row accesses
     c, left = 0, chunk
     for i in range(units.size):
         u = units[i]
         units_total += u
-        credit = u * rate
-        refreshed = u > 0
-        if use_shares:
-            credit += shares[i]
-            refreshed |= shares[i] > 0
-            shares[i] = 0  # the row is in cache now: cheaper than zeroing the array apart
-        if use_flagged:
-            refreshed |= flagged[i]
-        b = balance[i]
-        if expires[i] < cutoff and b > 0:
-            burned += b
-            b = 0
-        b += credit
-        income[i] += credit
-        if refreshed:
-            expires[i] = refresh_to
-        r = b * redeem_ppm // PPM
-        balance[i] = b - r
+        # compiled once without flags (`flagged is None` is known then): no test in the loop
+        paid = False if flagged is None else flagged[i]
+        dead, r = _node_row_jit(
+            i, u, paid, rate, shares, cutoff, refresh_to, redeem_ppm, balance, income, expires
+        )
+        burned += dead
         redeemed += r
         left -= 1
         if left == 0:

@@ -75,8 +75,7 @@ class StepFlows:
 
 #: Node rows per int64 redemption sum (numpy's slices: kept, so the sums wrap exactly alike).
 CHUNK = 1 << 16
-#: Stand-ins for "no provider shares" / "no flagged rows" in the compiled passes.
-_NO_SHARES = np.zeros(0, dtype=np.int64)
+#: Stand-in for "no flagged rows" in the provider pass.
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
 #: An expiry cutoff no row is before.
 _NEVER = -(2**63)
@@ -354,11 +353,14 @@ def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tupl
     zeroes the provider shares as it reads them.
     """
     chunk_redeemed = np.empty(-(-pending.n // CHUNK), dtype=np.int64)
+    shares = pending.shares
+    if shares is None:  # providers were paid directly: the clean scratch's shares are all zero
+        shares = book.request_scratch().shares
     burned, units = kernels.apply_nodes_jit(
         pending.units,
         pending.rate,
-        _NO_SHARES if pending.shares is None else pending.shares,
-        _NO_FLAGS if pending.flagged is None else pending.flagged,
+        shares,
+        pending.flagged,
         pending.cutoff,
         pending.refresh_to,
         redeem_ppm,
