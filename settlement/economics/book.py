@@ -15,10 +15,11 @@ from numpy.typing import NDArray
 
 @dataclass(slots=True)
 class RequestScratch:
-    """Per-account accumulators of the compiled request pass (`kernels`): zero between steps.
+    """Per-account accumulators of the compiled request passes (`kernels`): zero between steps.
 
     ``payers`` and ``owners`` are row lists with room for every account (pages of untouched rows
-    are never faulted in); ``clean`` is False while entries may be non-zero.
+    are never faulted in); ``shares`` sums provider shares in its node rows (the node pass zeroes
+    it again); ``clean`` is False while entries may be non-zero.
     """
 
     pay_acc: NDArray[np.int64]
@@ -27,6 +28,7 @@ class RequestScratch:
     payers: NDArray[np.int64]
     owners: NDArray[np.int64]
     totals: NDArray[np.int64]
+    shares: NDArray[np.uint32]
     clean: bool = True
 
 
@@ -61,6 +63,7 @@ class TokenBook:
                 payers=np.empty(rows, dtype=np.int64),
                 owners=np.empty(rows, dtype=np.int64),
                 totals=np.zeros(6, dtype=np.int64),
+                shares=np.zeros(rows, dtype=np.uint32),
             )
         return scratch
 

@@ -2,7 +2,8 @@
 
 Each loop does per row the integer operations of the numpy statements it replaces (int64, same
 order, wrapping alike), so results are identical; sums that numpy takes per slice are taken per the
-same slice here, so they wrap alike too. No floats, no random draws.
+same slice here, so they wrap alike too. No floats, no random draws. The batch passes ask for the
+scattered rows they update `AHEAD` batches early (`prefetch_write`): their cost is cache misses.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from settlement.economics.params import PPM
+from settlement.economics.prefetch import prefetch_write
 from settlement.economics.split import FEE, OWNER_SHARE, PROVIDER_SHARE  # rows of the table
 
 I64 = NDArray[np.int64]
 U8 = NDArray[np.uint8]
 B = NDArray[np.bool_]
+#: Provider shares per node row: uint32 (half the bytes to zero, scatter into and read) or int64.
+Shares = NDArray[np.uint32] | NDArray[np.int64]
 
 #: Bit of `_sum_requests_loop`'s ``mark``: the account is already listed as an owner.
 OWNER = 2
@@ -24,6 +28,11 @@ OWNER = 2
 FEES, OWNER_TOTAL, PROVIDER_TOTAL, COUNT_TOTAL, PAYERS, OWNERS = range(6)
 #: Returned by the request pass when a batch is outside what it handles (nothing was changed).
 REFUSED = -1
+#: Results of the provider pass: done; a provider outside the node rows; a node's sum above cap.
+SHARED, OUTSIDE, OVERFLOW = range(3)
+#: Batches between asking for a scattered row and updating it: enough to keep ~a dozen misses in
+#: flight, few enough that the line is still cached when its batch comes.
+AHEAD = 32
 
 
 def _sum_requests_loop(
@@ -51,10 +60,12 @@ def _sum_requests_loop(
     Returns the number of batches, or `REFUSED` (scratch zero again) if a count is outside the
     table or a payer or owner outside the accounts.
     """
-    accounts, limit = mark.size, table.shape[1] - 1
+    accounts, limit, n = mark.size, table.shape[1] - 1, count.size
     n_pay = n_own = 0
     fees = own_total = prov_total = count_total = 0
-    for i in range(count.size):
+    for i in range(n):
+        if i + AHEAD < n:
+            prefetch_write(own_acc, owner[i + AHEAD])
         c, p, o = count[i], payer[i], owner[i]
         if c < 0 or c > limit or p < 0 or p >= accounts or o < 0 or o >= accounts:
             unmark_jit(payers[:n_pay], owners[:n_own], pay_acc, own_acc, mark)
@@ -81,27 +92,35 @@ def _sum_requests_loop(
         own_acc[o] += own
     totals[FEES], totals[OWNER_TOTAL], totals[PROVIDER_TOTAL] = fees, own_total, prov_total
     totals[COUNT_TOTAL], totals[PAYERS], totals[OWNERS] = count_total, n_pay, n_own
-    return count.size
+    return n
 
 
-def _share_providers_loop(count: I64, provider: I64, share: I64, shares: I64, flagged: B) -> bool:
+def _share_providers_loop(
+    count: I64, provider: I64, share: I64, shares: Shares, cap: int, flagged: B
+) -> int:
     """``shares[provider] += share[count]``; flag providers of batches of >= 1 request.
 
     A tight loop of its own: its row reads miss the cache, and a short loop body keeps many of them
-    in flight. Counts must index ``share`` (`sum_requests_jit` checked them); returns False
-    (``shares``, ``flagged`` undefined) if a provider is outside ``shares``.
+    in flight. Counts must index ``share`` (`sum_requests_jit` checked them) and shares be >= 0.
+    Returns `SHARED`; `OUTSIDE` if a provider is outside ``shares``, `OVERFLOW` if a sum would
+    exceed ``cap`` (``shares``, ``flagged`` undefined then).
     """
-    nodes = shares.size
-    for i in range(count.size):
+    nodes, n = shares.size, count.size
+    for i in range(n):
+        if i + AHEAD < n:
+            prefetch_write(shares, provider[i + AHEAD])
         v = provider[i]
         if v < 0 or v >= nodes:
-            return False
-        shares[v] += share[count[i]]
+            return OUTSIDE
+        total = shares[v] + share[count[i]]
+        if total > cap:
+            return OVERFLOW
+        shares[v] = total
     if flagged.size:
-        for i in range(count.size):
+        for i in range(n):
             if count[i] > 0:
                 flagged[provider[i]] = True
-    return True
+    return SHARED
 
 
 def _unmark_loop(payers: I64, owners: I64, pay_acc: I64, own_acc: I64, mark: U8) -> None:
@@ -172,11 +191,46 @@ def _credit_owners_loop(
 credit_owners_jit = numba.njit(cache=True, nogil=True)(_credit_owners_loop)
 
 
+def _node_row(
+    i: int,
+    u: int,
+    paid: bool,
+    rate: int,
+    shares: Shares,
+    cutoff: int,
+    refresh_to: int,
+    redeem_ppm: int,
+    balance: I64,
+    income: I64,
+    expires: I64,
+) -> tuple[int, int]:
+    """Expire, credit, refresh and redeem node row ``i``; return (burned, redeemed)."""
+    share = shares[i]
+    shares[i] = 0  # the row is in cache now: cheaper than zeroing the array apart
+    credit = u * rate + share
+    b, e = balance[i], expires[i]
+    dead = (e < cutoff) & (b > 0)
+    burned = b if dead else 0
+    b = (0 if dead else b) + credit
+    income[i] += credit
+    # selects, not branches, and a store to every row: the loop stays short and unpredicted rows
+    # cost nothing extra
+    expires[i] = refresh_to if (u > 0) | (share > 0) | paid else e
+    x = b * redeem_ppm
+    # floor division; for x >= 0 (a row with a balance) the unsigned one is a multiply and a shift
+    r = np.int64(np.uint64(x) // np.uint64(PPM)) if x >= 0 else np.int64(x // PPM)
+    balance[i] = b - r
+    return burned, int(r)
+
+
+_node_row_jit = numba.njit(cache=True, inline="always")(_node_row)
+
+
 def _apply_nodes_loop(
     units: I64,
     rate: int,
-    shares: I64,
-    flagged: B,
+    shares: Shares,
+    flagged: B | None,
     cutoff: int,
     refresh_to: int,
     redeem_ppm: int,
@@ -190,35 +244,29 @@ def _apply_nodes_loop(
 
     A row whose ``expires < cutoff`` burns a positive balance first. It is then credited
     ``units * rate + shares`` and refreshed when ``units > 0``, ``shares > 0`` or ``flagged``
-    (an empty ``shares`` or ``flagged`` is left out). Redemption is ``balance * redeem_ppm //
-    PPM``, summed per slice of ``chunk`` rows into ``chunk_redeemed`` (one entry per slice).
+    (None: nobody); ``shares`` (one row per node at least) is zero again after the pass.
+    Redemption is ``balance * redeem_ppm // PPM``, summed per slice of ``chunk`` rows into
+    ``chunk_redeemed`` (one entry per slice).
     """
-    n = units.size
-    use_shares, use_flagged = shares.size > 0, flagged.size > 0
-    units_total = burned = 0
-    for c in range(chunk_redeemed.size):
-        redeemed = 0
-        for i in range(c * chunk, min(n, (c + 1) * chunk)):
-            u = units[i]
-            units_total += u
-            credit = u * rate
-            refreshed = u > 0
-            if use_shares:
-                credit += shares[i]
-                refreshed |= shares[i] > 0
-            if use_flagged:
-                refreshed |= flagged[i]
-            b = balance[i]
-            if expires[i] < cutoff and b > 0:
-                burned += b
-                b = 0
-            b += credit
-            income[i] += credit
-            if refreshed:
-                expires[i] = refresh_to
-            r = b * redeem_ppm // PPM
-            balance[i] = b - r
-            redeemed += r
+    units_total = burned = redeemed = 0
+    # one loop from row 0 (a slice count down, not a loop per slice): the compiler then knows every
+    # row index is >= 0 and drops the negative-index wraparound from the row accesses
+    c, left = 0, chunk
+    for i in range(units.size):
+        u = units[i]
+        units_total += u
+        # compiled once without flags (`flagged is None` is known then): no test in the loop
+        paid = False if flagged is None else flagged[i]
+        dead, r = _node_row_jit(
+            i, u, paid, rate, shares, cutoff, refresh_to, redeem_ppm, balance, income, expires
+        )
+        burned += dead
+        redeemed += r
+        left -= 1
+        if left == 0:
+            chunk_redeemed[c] = redeemed
+            c, left, redeemed = c + 1, chunk, 0
+    if left != chunk:
         chunk_redeemed[c] = redeemed
     return burned, units_total
 

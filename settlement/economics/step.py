@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from settlement.economics import kernels
 from settlement.economics import split as splits
-from settlement.economics.book import TokenBook, nonzero_sums, sum_by
+from settlement.economics.book import RequestScratch, TokenBook, nonzero_sums, sum_by
 from settlement.economics.controller import ControllerState, update_controller
 from settlement.economics.params import BPS, PPM, EconomicsParams
 from settlement.economics.split import Split, split_by_count, split_table
@@ -75,11 +75,12 @@ class StepFlows:
 
 #: Node rows per int64 redemption sum (numpy's slices: kept, so the sums wrap exactly alike).
 CHUNK = 1 << 16
-#: Stand-ins for "no provider shares" / "no flagged rows" in the compiled passes.
-_NO_SHARES = np.zeros(0, dtype=np.int64)
+#: Stand-in for "no flagged rows" in the provider pass.
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
 #: An expiry cutoff no row is before.
 _NEVER = -(2**63)
+#: Largest provider-share sum of a node row in the uint32 scratch / in int64.
+_U32_MAX, _I64_MAX = 2**32 - 1, 2**63 - 1
 
 
 def _spendable(
@@ -167,9 +168,11 @@ class _NodeCredit:
     rate: int
     refresh_to: int
     cutoff: int
-    shares: NDArray[np.int64] | None = None
+    shares: kernels.Shares | None = None
     flagged: NDArray[np.bool_] | None = None
     burned: int = 0
+    #: The request scratch whose ``shares`` these are (clean once the node pass zeroed them).
+    scratch: RequestScratch | None = None
 
     @property
     def n(self) -> int:
@@ -271,7 +274,7 @@ def _pay_requests_compiled(
         return None
     totals = s.totals.tolist()
     payers, owners = s.payers[: totals[kernels.PAYERS]], s.owners[: totals[kernels.OWNERS]]
-    provided = _provider_shares(book, act, table[splits.PROVIDER_SHARE], pending.n)
+    provided = _provider_shares(book, act, table[splits.PROVIDER_SHARE], pending.n, s.shares)
     if provided is None:
         kernels.unmark_jit(payers, owners, s.pay_acc, s.own_acc, s.mark)
         s.clean = True
@@ -283,9 +286,9 @@ def _pay_requests_compiled(
         pending.refresh_to, pending.n, pending.cutoff,
     )  # fmt: skip
     s.pay_acc[payers] = 0
-    s.clean = True
     _refresh(book, payers, pending.refresh_to)
     pending.shares, pending.flagged = provided
+    pending.scratch = s  # clean again once the node pass has zeroed the shares
     return _Paid(
         bought,
         totals[kernels.FEES],
@@ -296,19 +299,36 @@ def _pay_requests_compiled(
 
 
 def _provider_shares(
-    book: TokenBook, act: StepActivity, share: NDArray[np.int64], nodes: int
-) -> tuple[NDArray[np.int64], NDArray[np.bool_] | None] | None:
+    book: TokenBook,
+    act: StepActivity,
+    share: NDArray[np.int64],
+    nodes: int,
+    scratch: kernels.Shares,
+) -> tuple[kernels.Shares, NDArray[np.bool_] | None] | None:
     """Provider shares per node row, and who was paid if a share can be 0.
 
-    None if a provider is outside the node rows.
+    Summed in the zero uint32 ``scratch`` unless a node's sum outgrows it (then in int64); None
+    (``scratch`` zero again) if a provider is outside the node rows.
     """
-    shares, flagged = book.work(nodes), _NO_FLAGS
-    shares.fill(0)
+    flagged = _NO_FLAGS
     if share[1] <= 0:  # a share of 0 does not tell who was paid: flag them
         flagged = np.zeros(nodes, dtype=np.bool_)
-    if not kernels.share_providers_jit(
-        act.request_count, act.request_provider, share, shares, flagged
-    ):
+    done = kernels.OVERFLOW
+    if scratch.size >= nodes:
+        shares: kernels.Shares = scratch[:nodes]
+        done = kernels.share_providers_jit(
+            act.request_count, act.request_provider, share, shares, _U32_MAX, flagged
+        )
+        if done != kernels.SHARED:
+            shares.fill(0)
+    if done == kernels.OVERFLOW:
+        shares = book.work(nodes)
+        shares.fill(0)
+        flagged.fill(False)
+        done = kernels.share_providers_jit(
+            act.request_count, act.request_provider, share, shares, _I64_MAX, flagged
+        )
+    if done != kernels.SHARED:
         return None
     return shares, None if flagged is _NO_FLAGS else flagged
 
@@ -329,14 +349,18 @@ def _payer_sums(
 def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tuple[int, int, int]:
     """Expire, credit, refresh and redeem node rows in one pass; return (burned, redeemed, units).
 
-    Redemption is summed per `CHUNK` rows in int64 and the slices in Python, as numpy did.
+    Redemption is summed per `CHUNK` rows in int64 and the slices in Python, as numpy did. The pass
+    zeroes the provider shares as it reads them.
     """
     chunk_redeemed = np.empty(-(-pending.n // CHUNK), dtype=np.int64)
+    shares = pending.shares
+    if shares is None:  # providers were paid directly: the clean scratch's shares are all zero
+        shares = book.request_scratch().shares
     burned, units = kernels.apply_nodes_jit(
         pending.units,
         pending.rate,
-        _NO_SHARES if pending.shares is None else pending.shares,
-        _NO_FLAGS if pending.flagged is None else pending.flagged,
+        shares,
+        pending.flagged,
         pending.cutoff,
         pending.refresh_to,
         redeem_ppm,
@@ -346,6 +370,8 @@ def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tupl
         CHUNK,
         chunk_redeemed,
     )
+    if pending.scratch is not None:
+        pending.scratch.clean = True
     return int(burned), sum(chunk_redeemed.tolist()), int(units)
 
 

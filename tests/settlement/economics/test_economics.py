@@ -411,3 +411,28 @@ def test_request_scratch_is_zero_again_after_each_step() -> None:
         scratch = book.request_scratch()
         assert scratch is book._scratch  # still clean: reused, not replaced
         assert not np.concatenate([scratch.pay_acc, scratch.own_acc, scratch.mark]).any()
+        assert not scratch.shares.any()
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_node_shares_beyond_uint32_are_summed_exactly(count: int) -> None:
+    # at count 2 node 1 gets two shares of ~2.9e9: more than its uint32 scratch row holds
+    params = EconomicsParams(request_price_base_units=2**31)
+    book, ref = new_book(ACCOUNTS), new_book(ACCOUNTS)
+    ctl = initial_controller(params)
+    for now in range(3):
+        act = StepActivity(
+            now_step=now,
+            active_nodes=PROVIDERS,
+            capacity_units=_arr([1] * PROVIDERS),
+            request_payer=_arr([PROVIDERS + OWNERS] * 3),
+            request_provider=_arr([2, 1, 1]),
+            request_owner=_arr([PROVIDERS] * 3),
+            request_count=_arr([1, count, count]),
+            placement_payer=_arr([1]),  # a node row paying reads its pending shares
+        )
+        flows = settle_step(book, ctl, params, act)
+        _assert_replays_reference(flows, book, ref, ctl, params, act)
+        assert not book.request_scratch().shares.any()
+        ctl = flows.controller
+    assert (int(book.income[1]) > 2**33) == (count == 2)

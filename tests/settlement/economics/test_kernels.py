@@ -33,6 +33,11 @@ batch = st.tuples(
     st.integers(-1, ACCOUNTS),
     st.integers(-1, ACCOUNTS),
 )
+# valid batches, more than `kernels.AHEAD` of them (owner rows are asked for ahead)
+valid_batches = st.lists(
+    st.tuples(st.integers(0, LIMIT), st.integers(0, ACCOUNTS - 1), st.integers(0, ACCOUNTS - 1)),
+    max_size=3 * kernels.AHEAD,
+)
 
 
 def _scratch() -> tuple[np.ndarray, ...]:
@@ -48,7 +53,7 @@ def _scratch() -> tuple[np.ndarray, ...]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(rows=st.lists(batch, max_size=30), split=split_params)
+@given(rows=st.one_of(st.lists(batch, max_size=30), valid_batches), split=split_params)
 def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], split) -> None:  # type: ignore[no-untyped-def]
     count, payer, owner = (_arr([r[k] for r in rows]) for k in range(3))
     table = _table(*split)
@@ -86,29 +91,86 @@ def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], s
     assert not np.concatenate([pay_acc, own_acc, mark]).any()
 
 
+def _shares_reference(
+    count: np.ndarray, provider: np.ndarray, share: np.ndarray, start: int, cap: int
+) -> tuple[int, np.ndarray | None]:
+    """What the provider pass returns, and ``start + np.add.at`` sums when it shares them all."""
+    outside = (provider < 0) | (provider >= NODES)
+    # a batch overflows when its provider's running sum (this batch included) exceeds cap
+    inside = np.where(outside, 0, provider)
+    same = inside[None, :] == inside[:, None]
+    earlier = np.tril(np.ones((count.size, count.size), dtype=np.bool_))
+    running = start + (same & earlier & ~outside[None, :]) @ share[count]
+    bad_out = np.flatnonzero(outside)
+    bad_cap = np.flatnonzero(~outside & (running > cap))
+    first_out = bad_out[0] if bad_out.size else count.size
+    first_cap = bad_cap[0] if bad_cap.size else count.size
+    if first_out < first_cap:
+        return kernels.OUTSIDE, None
+    if first_cap < count.size:
+        return kernels.OVERFLOW, None
+    want = np.full(NODES, start, dtype=np.int64)
+    np.add.at(want, provider, share[count])
+    return kernels.SHARED, want
+
+
+# more batches than `kernels.AHEAD`: rows are asked for ahead of their batch, also unchecked ones
+provider_rows = st.lists(
+    st.tuples(st.integers(0, LIMIT), st.integers(-1, NODES)),
+    max_size=3 * kernels.AHEAD,
+).map(lambda rows: [(c, v if v in (-1, NODES) else v % 3) for c, v in rows])
+
+
 @settings(max_examples=200, deadline=None)
 @given(
-    rows=st.lists(st.tuples(st.integers(0, LIMIT), st.integers(-1, NODES)), max_size=30),
+    rows=st.one_of(provider_rows, st.lists(st.tuples(st.integers(0, LIMIT), st.integers(0, 6)))),
     split=split_params,
     flag=st.booleans(),
+    narrow=st.booleans(),
+    cap=st.sampled_from([2**63 - 1, 2**32 - 1, 30_000]),
 )
-def test_provider_shares_equal_numpy_add_at(rows: list[tuple[int, int]], split, flag: bool) -> None:  # type: ignore[no-untyped-def]
+def test_provider_shares_equal_numpy_add_at(  # type: ignore[no-untyped-def]
+    rows: list[tuple[int, int]], split, flag: bool, narrow: bool, cap: int
+) -> None:
     count, provider = _arr([r[0] for r in rows]), _arr([r[1] for r in rows])
     share = _table(*split)[splits.PROVIDER_SHARE]
-    shares = np.full(NODES, 5, dtype=np.int64)  # the caller zeroes it; the pass only adds
+    if narrow:  # the uint32 scratch: shares of one node never sum past its range
+        share = np.minimum(share, 2**16)
+        cap = min(cap, 2**32 - 1)
+    # the caller zeroes it; the pass only adds
+    shares = np.full(NODES, 5, dtype=np.uint32 if narrow else np.int64)
     flagged = np.zeros(NODES if flag else 0, dtype=np.bool_)
-    ok = kernels.share_providers_jit(count, provider, share, shares, flagged)
-    if ((provider < 0) | (provider >= NODES)).any():
-        assert not ok
+    done = kernels.share_providers_jit(count, provider, share, shares, cap, flagged)
+    want_done, want = _shares_reference(count, provider, share, 5, cap)
+    assert done == want_done
+    if want is None:
         return
-    assert ok
-    want = np.full(NODES, 5, dtype=np.int64)
-    np.add.at(want, provider, share[count])
     assert shares.tolist() == want.tolist()
     if flag:
         want_flags = np.zeros(NODES, dtype=np.bool_)
         want_flags[provider[count > 0]] = True
         assert flagged.tolist() == want_flags.tolist()
+
+
+def test_rows_asked_for_ahead_may_be_anywhere() -> None:
+    # a prefetch never faults: rows far outside the arrays, not checked yet, are asked for
+    far = [2**62, -(2**62), 2**40, -1]
+    count = _arr([1] * (kernels.AHEAD + len(far)))
+    for v in far:
+        provider = _arr([0] * kernels.AHEAD + [v, 0, 0, 0])
+        shares = np.zeros(NODES, dtype=np.uint32)
+        done = kernels.share_providers_jit(
+            count, provider, _table(2_000, 500, 3_000)[splits.PROVIDER_SHARE], shares, 2**32 - 1,
+            np.zeros(0, np.bool_),
+        )  # fmt: skip
+        assert done == kernels.OUTSIDE
+        scratch = _scratch()
+        owner = provider.copy()
+        done = kernels.sum_requests_jit(
+            count, owner * 0, owner, _table(2_000, 500, 3_000), *scratch, False
+        )
+        assert done == kernels.REFUSED
+        assert not np.concatenate(scratch[:3]).any()
 
 
 @settings(max_examples=150, deadline=None)
@@ -214,11 +276,21 @@ node_row = st.tuples(
     use_shares=st.booleans(),
     use_flags=st.booleans(),
     cutoff=st.sampled_from([-(2**63), 0, 3, 2**40]),
+    narrow=st.booleans(),
 )
 def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
-    rows, rate: int, ppm: int, chunk: int, use_shares: bool, use_flags: bool, cutoff: int
+    rows,
+    rate: int,
+    ppm: int,
+    chunk: int,
+    use_shares: bool,
+    use_flags: bool,
+    cutoff: int,
+    narrow: bool,
 ) -> None:
     units, shares, balance = (_arr([r[k] for r in rows]) for k in range(3))
+    if narrow:  # the uint32 scratch of the provider pass
+        shares %= 2**32
     flagged = np.asarray([r[3] for r in rows], dtype=np.bool_)
     # the book has more rows than nodes: rows past the node rows stay untouched
     bal = np.concatenate([balance, _arr([11, 12])])
@@ -238,11 +310,14 @@ def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
         chunk,
     )
     chunk_redeemed = np.empty(-(-units.size // chunk), dtype=np.int64)
+    # no shares: a zero array (the clean scratch); the scratch may have more rows than nodes
+    given = np.concatenate([shares if use_shares else 0 * shares, [7]])
+    pass_shares = given.astype(np.uint32 if narrow else np.int64)
     got_burned, got_units = kernels.apply_nodes_jit(
         units,
         rate,
-        shares if use_shares else np.zeros(0, np.int64),
-        flagged if use_flags else np.zeros(0, np.bool_),
+        pass_shares,
+        flagged if use_flags else None,
         cutoff,
         99,
         ppm,
@@ -257,3 +332,4 @@ def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
     assert bal.tolist() == want_bal.tolist()
     assert inc.tolist() == want_inc.tolist()
     assert exp.tolist() == want_exp.tolist()
+    assert pass_shares.tolist() == [0] * units.size + [7]
