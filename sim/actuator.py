@@ -116,7 +116,8 @@ def apply_plan(
             history=snap.history,
             observations=snap.observations,
         )
-    done = np.setdiff1d(executed, bad_notice)
+    # ``executed`` is sorted and unique (flatnonzero): with nothing refused it is the difference.
+    done = np.setdiff1d(executed, bad_notice) if bad_notice.size else executed
     # Loops count the policy's own evictions of live replicas; a dead node is a failure, not a
     # decision (churn can kill a replica's host three times in a window without any flapping).
     decided = done[ev.reason[done] != _DEAD]
@@ -127,13 +128,18 @@ def apply_plan(
     world.snapshot.replicas.sla_violations[placed] = 0  # a fresh placement has no history
     return Actuation(
         placed=placed,
-        placement_failures=int(np.isin(pp.reason, _FAILED_PLACEMENT).sum()),
+        placement_failures=_count_in(pp.reason, _FAILED_PLACEMENT),
         evictions=int(done.size),
-        evictions_refused=int(np.isin(ev.outcome, _REFUSED).sum()),
+        evictions_refused=_count_in(ev.outcome, _REFUSED),
         budget_violations=int(bad_budget.size),
         notice_violations=int(bad_notice.size),
         eviction_loops=loops,
     )
+
+
+def _count_in(values: np.ndarray, codes: tuple[int, ...]) -> int:
+    """``np.isin(values, codes).sum()`` for a few distinct codes (isin's setup costs ~30 us)."""
+    return sum(int(np.count_nonzero(values == code)) for code in codes)
 
 
 def _count_loops(world: World, replicas: I64, step: int) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from governance.policy import EvictionOutcome, EvictionReason, PolicyParams
 from governance.policy.reasons import EVICTION_OUTCOMES, EVICTION_REASONS
@@ -16,7 +18,7 @@ from governance.policy.results import (
     ReputationUpdate,
     journal,
 )
-from sim.actuator import _excess, apply_plan
+from sim.actuator import _count_in, _excess, apply_plan
 from sim.core import STREAM_WORLD, stream
 from sim.scenario import Scenario
 from sim.world import generate_world
@@ -122,3 +124,13 @@ def test_refused_evictions_of_a_donated_cycle_come_back_from_its_journal(
     at = world.snapshot.replicas.evict_at_s
     assert at[rows[limit:]].tolist() == original_at[rows[limit:]].tolist()  # refused: put back
     assert (at[rows[:limit]] == 400.0).all()  # accepted: kept
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.integers(-1, 9), max_size=60),
+    codes=st.sets(st.integers(-1, 9), max_size=4),
+)
+def test_count_in_equals_isin(values: list[int], codes: set[int]) -> None:
+    array = np.asarray(values, dtype=np.int8)
+    assert _count_in(array, tuple(codes)) == int(np.isin(array, list(codes)).sum())
