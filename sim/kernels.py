@@ -12,6 +12,7 @@ import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numpy.typing import NDArray
 
+from settlement.economics.prefetch import prefetch_write
 from sim.world import F32, F64, I32, I64, B
 
 U64 = NDArray[np.uint64]
@@ -19,6 +20,7 @@ _ALL_PRESENT = np.uint64(0x0101010101010101)  # eight True bytes
 _BYTE_SUM = _ALL_PRESENT  # (word * _BYTE_SUM) >> 56 sums a word's eight 0/1 bytes
 _ONE_BITS = np.uint32(0x3F800000)  # float32 1.0
 _UPTIME_BLOCK = 64  # rows per compare of the uptime pass (a multiple of 8)
+_FREE_BATCH = 64  # absent slots prefetched before the first one's replica count is read
 
 
 def _heartbeat_rows(
@@ -226,18 +228,28 @@ def _free_slots_loop(present: B, words: U64, held: I32, out: I64) -> int:
     """The lowest absent slots holding no replica, as many as ``out`` takes; return how many.
 
     ``words`` views the head of ``present`` as 8-slot words: a word of eight present slots (most
-    of them) is skipped whole.
+    of them) is skipped whole. An absent slot's replica count is a scattered read (a cache miss):
+    the counts of a batch of absent slots are prefetched, then read in slot order.
     """
+    batch = np.empty(_FREE_BATCH + 8, dtype=np.int64)
     k = 0
+    c = 0
     for j in range(words.size + 1):
         if j < words.size and words[j] == _ALL_PRESENT:
             continue
         for i in range(8 * j, min(8 * j + 8, present.size)):  # the last "word": the tail rows
-            if k == out.size:
-                return k
-            if not present[i] and held[i] == 0:
-                out[k] = i
-                k += 1
+            if not present[i]:
+                prefetch_write(held, i)
+                batch[c] = i
+                c += 1
+        if c >= _FREE_BATCH or j == words.size:
+            for t in range(c):
+                if k == out.size:
+                    return k
+                if held[batch[t]] == 0:
+                    out[k] = batch[t]
+                    k += 1
+            c = 0
     return k
 
 

@@ -247,3 +247,16 @@ def test_gathered_resource_rows_equal_take(seed: int, n: int, count: int) -> Non
     out = np.empty((count, 3), dtype=np.float32)
     k.gather_rows_jit(table, rows, out)
     assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(0, 3000), limit=st.integers(0, 400))
+def test_free_slots_over_many_batches_equal_numpy(seed: int, n: int, limit: int) -> None:
+    rng = np.random.default_rng(seed)
+    present = _mask(rng, n, float(rng.choice([0.5, 0.9, 0.99])))
+    held = rng.choice([0, 0, 1, 3], n).astype(np.int32)
+    absent = np.flatnonzero(~present)
+    want = absent[held[absent] == 0][:limit]
+    out = np.full(limit, -1, dtype=np.int64)
+    count = k.free_slots_jit(present, present[: n - n % 8].view(np.uint64), held, out)
+    assert out[:count].tolist() == want.tolist()
