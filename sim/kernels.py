@@ -224,6 +224,21 @@ def _finish_tasks_loop(
 finish_tasks_jit = numba.njit(cache=True, nogil=True)(_finish_tasks_loop)
 
 
+def _set_drawn_loop(draws: F64, p: float, rows: I64, mask: B, out: I64) -> int:
+    """``out[:k] = rows[draws < p]``; ``mask[out[:k]] = True``; return ``k``."""
+    k = 0
+    for j in range(draws.size):
+        if draws[j] < p:  # p is small: a branch mostly not taken
+            r = rows[j]
+            out[k] = r
+            mask[r] = True
+            k += 1
+    return k
+
+
+set_drawn_jit = numba.njit(cache=True, nogil=True)(_set_drawn_loop)
+
+
 def _free_slots_loop(present: B, words: U64, held: I32, out: I64) -> int:
     """The lowest absent slots holding no replica, as many as ``out`` takes; return how many.
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.core import STREAM_BEHAVIOUR, SimulationCore, stream
 from sim.dynamics import Behaviour, free_slots, join_count
+from sim.kernels import set_drawn_jit
 from sim.kpis import StepKpis
 from sim.scenario import Scenario
 from sim.world import I64, NodeKind, World
@@ -98,6 +99,9 @@ class VectorEngine:
         )
         self._down_set: I64 | None = np.zeros(0, dtype=np.int64)
         self._failing_set = np.zeros(0, dtype=np.int64)
+        # Per kind: its slots' uniform draws and the rows the draws hit (reused step buffers).
+        self._flaky_draws, self._flaky_hit = np.empty(self.flaky.size), np.empty_like(self.flaky)
+        self._sybil_draws, self._sybil_hit = np.empty(self.sybil.size), np.empty_like(self.sybil)
 
     def behaviour(self) -> Behaviour:
         """Draw this step's churn, outages, failures and probes.
@@ -116,16 +120,18 @@ class VectorEngine:
             down.fill(False)
         else:
             down[self._down_set] = False
-        self._down_set = self.flaky[rng.random(self.flaky.size) < adv.flaky_outage_p]
-        down[self._down_set] = True
+        draws = rng.random(self.flaky.size, out=self._flaky_draws)
+        hit = self._flaky_hit
+        self._down_set = hit[: set_drawn_jit(draws, adv.flaky_outage_p, self.flaky, down, hit)]
         regional = regional_down(world, core.scenario, core.step_index)
         if regional is not None:
             down |= regional
             self._down_set = None
         failing = self._failing
         failing[self._failing_set] = False
-        self._failing_set = self.sybil[rng.random(self.sybil.size) < adv.sybil_fail_p]
-        failing[self._failing_set] = True
+        draws = rng.random(self.sybil.size, out=self._sybil_draws)
+        hit = self._sybil_hit
+        self._failing_set = hit[: set_drawn_jit(draws, adv.sybil_fail_p, self.sybil, failing, hit)]
         probed = probe_mask(world.slots, core.step_index, self._probed)
         return Behaviour(
             leaving=leaving, joining=joining, down=down, failing=failing, probed=probed

@@ -260,3 +260,21 @@ def test_free_slots_over_many_batches_equal_numpy(seed: int, n: int, limit: int)
     out = np.full(limit, -1, dtype=np.int64)
     count = k.free_slots_jit(present, present[: n - n % 8].view(np.uint64), held, out)
     assert out[:count].tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=SIZES, p=st.sampled_from([0.0, 0.02, 0.5, 1.0]))
+def test_set_drawn_rows_equal_numpy(seed: int, n: int, p: float) -> None:
+    rng = np.random.default_rng(seed)
+    slots = 2 * n + 5
+    rows = np.sort(rng.choice(slots, n, replace=False)).astype(np.int64)
+    draws = rng.random(n)
+    draws[rng.random(n) < 0.1] = p  # ties: `<` excludes them
+    mask = rng.random(slots) < 0.1
+    want_rows = rows[draws < p]
+    want_mask = mask.copy()
+    want_mask[want_rows] = True
+    out = np.full(n, -1, dtype=np.int64)
+    count = k.set_drawn_jit(draws, p, rows, mask, out)
+    assert out[:count].tolist() == want_rows.tolist()
+    assert mask.tobytes() == want_mask.tobytes()
