@@ -9,37 +9,95 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 from numpy.typing import NDArray
 
+from settlement.economics.prefetch import prefetch_write
 from sim.world import F32, F64, I32, I64, B
 
 U64 = NDArray[np.uint64]
 _ALL_PRESENT = np.uint64(0x0101010101010101)  # eight True bytes
 _BYTE_SUM = _ALL_PRESENT  # (word * _BYTE_SUM) >> 56 sums a word's eight 0/1 bytes
+_ONE_BITS = np.uint32(0x3F800000)  # float32 1.0
+_UPTIME_BLOCK = 64  # rows per compare of the uptime pass (a multiple of 8)
+_FREE_BATCH = 64  # absent slots prefetched before the first one's replica count is read
 
 
-def _reachability_loop(present: B, down: B, up: B, last_heartbeat_s: F64, now_s: float) -> int:
-    """``up = present & ~down``; up slots heartbeat at ``now_s``; return how many are up."""
+def _heartbeat_rows(
+    present: B, down: B, last_heartbeat_s: F64, now_s: float, lo: int, hi: int
+) -> int:
+    """On rows ``[lo, hi)``: up slots heartbeat at ``now_s``; return how many are up."""
     count = 0
-    for i in range(present.size):
+    for i in range(lo, hi):
         u = present[i] and not down[i]
-        up[i] = u
         # A select, not a branch: `u` is random, and a mispredicted branch costs more than a store.
         last_heartbeat_s[i] = now_s if u else last_heartbeat_s[i]
         count += u
     return count
 
 
+_heartbeat_rows_jit = numba.njit(cache=True, inline="always")(_heartbeat_rows)
+
+
+def _reachability_loop(present: B, down: B, up: B, last_heartbeat_s: F64, now_s: float) -> int:
+    """``up = present & ~down``; up slots heartbeat at ``now_s``; return how many are up.
+
+    Eight slots at a time, the masks viewed as words of 0/1 bytes: a word of eight up slots (nearly
+    all of them) stores ``now_s`` eight times without reading the old heartbeats, a word of none
+    (the absent tail) leaves them alone; only a mixed word selects slot by slot.
+    """
+    full = present.size - present.size % 8
+    present_w, down_w = present[:full].view(np.uint64), down[:full].view(np.uint64)
+    up_w = up[:full].view(np.uint64)
+    count = 0
+    for j in range(present_w.size):
+        u = present_w[j] & ~down_w[j]  # per byte: 1 & ~0 = 1, 1 & ~1 = 0, 0 & x = 0
+        up_w[j] = u
+        if u == _ALL_PRESENT:
+            for i in range(8 * j, 8 * j + 8):
+                last_heartbeat_s[i] = now_s
+            count += 8
+        elif u != 0:
+            count += _heartbeat_rows_jit(present, down, last_heartbeat_s, now_s, 8 * j, 8 * j + 8)
+    for i in range(full, present.size):
+        up[i] = present[i] and not down[i]
+    return count + _heartbeat_rows_jit(present, down, last_heartbeat_s, now_s, full, present.size)
+
+
 reachability_jit = numba.njit(cache=True, nogil=True)(_reachability_loop)
 
 
 def _uptime_probed_loop(up: B, probed: B, uptime: F32, rows: I64) -> int:
-    """``uptime = float32(up)``; ``rows[:k] = flatnonzero(probed & up)``; return ``k``."""
-    for i in range(up.size):  # a loop of its own: it vectorizes
-        uptime[i] = np.float32(up[i])
+    """``uptime = float32(up)``; ``rows[:k] = flatnonzero(probed & up)``; return ``k``.
+
+    ``uptime`` is a reused buffer that mostly holds the value already: 64 rows at a time, the
+    float bits are compared (reads only; it vectorizes) and stored only where a row differs, so
+    most cache lines stay clean. The probed rows come 8 at a time from the masks' words, a set byte
+    found by its trailing zero bits.
+    """
+    bits = uptime.view(np.uint32)
+    blocks = up.size // _UPTIME_BLOCK
+    full = blocks * _UPTIME_BLOCK
+    up_w, probed_w = up[:full].view(np.uint64), probed[:full].view(np.uint64)
     k = 0
-    for i in range(up.size):
-        if probed[i] and up[i]:  # probes are sparse: a branch that is mostly not taken
+    for b in range(blocks):
+        lo = b * _UPTIME_BLOCK
+        diff = np.uint32(0)
+        for i in range(lo, lo + _UPTIME_BLOCK):
+            diff |= bits[i] ^ (_ONE_BITS if up[i] else np.uint32(0))
+        if diff != 0:
+            for i in range(lo, lo + _UPTIME_BLOCK):
+                bits[i] = _ONE_BITS if up[i] else np.uint32(0)
+        for j in range(lo // 8, (lo + _UPTIME_BLOCK) // 8):
+            hit = up_w[j] & probed_w[j]
+            while hit != 0:
+                # (a numba intrinsic: numba passes the typing context itself)
+                rows[k] = 8 * j + (np.int64(trailing_zeros(hit)) >> 3)  # type: ignore[call-arg]
+                k += 1
+                hit &= hit - np.uint64(1)
+    for i in range(full, up.size):
+        uptime[i] = np.float32(up[i])
+        if probed[i] and up[i]:
             rows[k] = i
             k += 1
     return k
@@ -50,6 +108,11 @@ uptime_probed_jit = numba.njit(cache=True, nogil=True)(_uptime_probed_loop)
 
 def _gather_rows_loop(table: F32, rows: I64, out: F32) -> None:
     """``out = take(table, rows, axis=0)`` for a 2-D ``table`` (numpy's generic take is slow)."""
+    if table.shape[1] == 3:  # the resource table: an unrolled row copy
+        for j in range(rows.size):
+            r = rows[j]
+            out[j, 0], out[j, 1], out[j, 2] = table[r, 0], table[r, 1], table[r, 2]
+        return
     for j in range(rows.size):
         r = rows[j]
         for c in range(table.shape[1]):
@@ -161,22 +224,47 @@ def _finish_tasks_loop(
 finish_tasks_jit = numba.njit(cache=True, nogil=True)(_finish_tasks_loop)
 
 
+def _set_drawn_loop(draws: F64, p: float, rows: I64, mask: B, out: I64) -> int:
+    """``out[:k] = rows[draws < p]``; ``mask[out[:k]] = True``; return ``k``."""
+    k = 0
+    for j in range(draws.size):
+        if draws[j] < p:  # p is small: a branch mostly not taken
+            r = rows[j]
+            out[k] = r
+            mask[r] = True
+            k += 1
+    return k
+
+
+set_drawn_jit = numba.njit(cache=True, nogil=True)(_set_drawn_loop)
+
+
 def _free_slots_loop(present: B, words: U64, held: I32, out: I64) -> int:
     """The lowest absent slots holding no replica, as many as ``out`` takes; return how many.
 
     ``words`` views the head of ``present`` as 8-slot words: a word of eight present slots (most
-    of them) is skipped whole.
+    of them) is skipped whole. An absent slot's replica count is a scattered read (a cache miss):
+    the counts of a batch of absent slots are prefetched, then read in slot order.
     """
+    batch = np.empty(_FREE_BATCH + 8, dtype=np.int64)
     k = 0
+    c = 0
     for j in range(words.size + 1):
         if j < words.size and words[j] == _ALL_PRESENT:
             continue
         for i in range(8 * j, min(8 * j + 8, present.size)):  # the last "word": the tail rows
-            if k == out.size:
-                return k
-            if not present[i] and held[i] == 0:
-                out[k] = i
-                k += 1
+            if not present[i]:
+                prefetch_write(held, i)
+                batch[c] = i
+                c += 1
+        if c >= _FREE_BATCH or j == words.size:
+            for t in range(c):
+                if k == out.size:
+                    return k
+                if held[batch[t]] == 0:
+                    out[k] = batch[t]
+                    k += 1
+            c = 0
     return k
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.core import STREAM_BEHAVIOUR, SimulationCore, stream
 from sim.dynamics import Behaviour, free_slots, join_count
+from sim.kernels import set_drawn_jit
 from sim.kpis import StepKpis
 from sim.scenario import Scenario
 from sim.world import I64, NodeKind, World
@@ -32,6 +33,16 @@ def probe_mask(slots: int, step: int, out: np.ndarray | None = None) -> np.ndarr
     return mask
 
 
+def _sorted_unique(values: I64) -> I64:
+    """``np.unique(values)`` by a sort (numpy 2's `unique` of a few 10k ints is ~10x slower)."""
+    ordered = np.sort(values)
+    keep = np.empty(ordered.size, dtype=np.bool_)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    out: I64 = ordered[keep]
+    return out
+
+
 def _sample_rows(rng: np.random.Generator, mask: np.ndarray, count: int) -> I64:
     """About `count` distinct rows where `mask` is True, by rejection (no full scan)."""
     if count <= 0:
@@ -40,7 +51,7 @@ def _sample_rows(rng: np.random.Generator, mask: np.ndarray, count: int) -> I64:
     picked = np.zeros(0, dtype=np.int64)
     for _ in range(8):
         cand = rng.integers(0, n, size=2 * count + 16)
-        picked = np.unique(np.concatenate([picked, cand[mask[cand]]]))
+        picked = _sorted_unique(np.concatenate([picked, cand[mask[cand]]]))
         if picked.size >= count:
             break
     return (
@@ -59,10 +70,12 @@ def regional_down(world: World, scenario: Scenario, step: int) -> np.ndarray | N
     return None
 
 
-def joining_slots(core: SimulationCore, leaves: int) -> I64:
-    """The free slots (lowest first) that join this step."""
+def joining_slots(core: SimulationCore, leaves: int, present_now: int | None = None) -> I64:
+    """The free slots (lowest first) that join this step (``present_now``: the present count)."""
     world = core.world
-    present = int(np.count_nonzero(world.present)) - leaves
+    if present_now is None:
+        present_now = int(np.count_nonzero(world.present))
+    present = present_now - leaves
     joins = join_count(present, core.join_target())
     if joins <= 0:
         return np.zeros(0, dtype=np.int64)
@@ -79,10 +92,16 @@ class VectorEngine:
         self.flaky = np.flatnonzero(kind == NodeKind.FLAKY)
         self.sybil = np.flatnonzero(kind == NodeKind.SYBIL)
         # The per-slot masks are reused from step to step: a fresh 1e7-row mask costs more in
-        # page faults (when drawn, and again when first read) than clearing the last one.
+        # page faults (when drawn, and again when first read) than clearing the last one. Only
+        # the rows last set are cleared (None: the whole mask, after a regional outage).
         self._down, self._failing, self._probed = (
             np.zeros(kind.size, dtype=np.bool_) for _ in range(3)
         )
+        self._down_set: I64 | None = np.zeros(0, dtype=np.int64)
+        self._failing_set = np.zeros(0, dtype=np.int64)
+        # Per kind: its slots' uniform draws and the rows the draws hit (reused step buffers).
+        self._flaky_draws, self._flaky_hit = np.empty(self.flaky.size), np.empty_like(self.flaky)
+        self._sybil_draws, self._sybil_hit = np.empty(self.sybil.size), np.empty_like(self.sybil)
 
     def behaviour(self) -> Behaviour:
         """Draw this step's churn, outages, failures and probes.
@@ -91,22 +110,29 @@ class VectorEngine:
         """
         core, rng = self.core, self.rng
         world, adv = core.world, core.scenario.adversaries
-        n = world.slots
         present = world.present
         n_present = int(np.count_nonzero(present))
         leaves = int(rng.binomial(n_present, core.scenario.churn.leave_p))
         leaving = _sample_rows(rng, present, leaves)
-        joining = joining_slots(core, int(leaving.size))
+        joining = joining_slots(core, int(leaving.size), n_present)
         down = self._down
-        down.fill(False)
-        down[self.flaky[rng.random(self.flaky.size) < adv.flaky_outage_p]] = True
+        if self._down_set is None:
+            down.fill(False)
+        else:
+            down[self._down_set] = False
+        draws = rng.random(self.flaky.size, out=self._flaky_draws)
+        hit = self._flaky_hit
+        self._down_set = hit[: set_drawn_jit(draws, adv.flaky_outage_p, self.flaky, down, hit)]
         regional = regional_down(world, core.scenario, core.step_index)
         if regional is not None:
             down |= regional
+            self._down_set = None
         failing = self._failing
-        failing.fill(False)
-        failing[self.sybil[rng.random(self.sybil.size) < adv.sybil_fail_p]] = True
-        probed = probe_mask(n, core.step_index, self._probed)
+        failing[self._failing_set] = False
+        draws = rng.random(self.sybil.size, out=self._sybil_draws)
+        hit = self._sybil_hit
+        self._failing_set = hit[: set_drawn_jit(draws, adv.sybil_fail_p, self.sybil, failing, hit)]
+        probed = probe_mask(world.slots, core.step_index, self._probed)
         return Behaviour(
             leaving=leaving, joining=joining, down=down, failing=failing, probed=probed
         )

@@ -8,11 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from governance.policy import NO_NODE, Tier
 from governance.policy.build import recompute_usage
 from sim import dynamics, halves
 from sim.core import STREAM_WORLD, new_core, stream
+from sim.engines import vector
 from sim.engines.vector import VectorEngine
 from sim.scenario import Scenario
 from sim.world import NodeKind, generate_world
@@ -191,3 +194,61 @@ def test_serve_equals_the_replica_by_replica_rule(
         assert Counter(zip(*(c[paid].tolist() for c in columns), strict=True)) == batches
         assert out["failed"] > 0  # the case is not trivial: failures ...
         assert any(k[0] == k[1] for k in batches)  # ... and wash trades happen
+
+
+def _reference_sample_rows(rng: np.random.Generator, mask: np.ndarray, count: int) -> np.ndarray:
+    """`vector._sample_rows` as first written (numpy's `unique`)."""
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    picked = np.zeros(0, dtype=np.int64)
+    for _ in range(8):
+        cand = rng.integers(0, mask.size, size=2 * count + 16)
+        picked = np.unique(np.concatenate([picked, cand[mask[cand]]]))
+        if picked.size >= count:
+            break
+    return picked if picked.size <= count else rng.permutation(picked)[:count]
+
+
+def _reference_behaviour(engine: VectorEngine) -> dynamics.Behaviour:
+    """`VectorEngine.behaviour` as first written: full-width masks drawn afresh each step."""
+    core, rng = engine.core, engine.rng
+    world, adv = core.world, core.scenario.adversaries
+    n_present = int(np.count_nonzero(world.present))
+    leaves = int(rng.binomial(n_present, core.scenario.churn.leave_p))
+    leaving = _reference_sample_rows(rng, world.present, leaves)
+    joining = vector.joining_slots(core, int(leaving.size))
+    down = np.zeros(world.slots, dtype=np.bool_)
+    down[engine.flaky[rng.random(engine.flaky.size) < adv.flaky_outage_p]] = True
+    regional = vector.regional_down(world, core.scenario, core.step_index)
+    if regional is not None:
+        down |= regional
+    failing = np.zeros(world.slots, dtype=np.bool_)
+    failing[engine.sybil[rng.random(engine.sybil.size) < adv.sybil_fail_p]] = True
+    probed = vector.probe_mask(world.slots, core.step_index)
+    return dynamics.Behaviour(
+        leaving=leaving, joining=joining, down=down, failing=failing, probed=probed
+    )
+
+
+def test_vector_behaviour_equals_its_reference_through_an_outage() -> None:
+    """Reused masks (only last step's rows cleared) draw what fresh masks drew, step by step."""
+    scenario = tiny(
+        adversaries={"flaky": 0.2, "sybil": 0.2, "liar": 0.05, "ring": 0.05},
+        churn={"leave_p": 0.05},
+        regional_outage={"start_step": 3, "duration_steps": 3, "region": 2},
+    )
+    fast, slow = (VectorEngine(new_core(scenario, scenario.sizes, 11)) for _ in range(2))
+    for _ in range(10):
+        got, want = fast.behaviour(), _reference_behaviour(slow)
+        for field in dataclasses.fields(dynamics.Behaviour):
+            a, b = getattr(got, field.name), getattr(want, field.name)
+            assert a.tobytes() == b.tobytes(), field.name
+        fast.core.step(got)
+        slow.core.step(want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), high=st.integers(1, 400))
+def test_sorted_unique_equals_numpy(seed: int, n: int, high: int) -> None:
+    values = np.random.default_rng(seed).integers(0, high, n)
+    assert vector._sorted_unique(values).tolist() == np.unique(values).tolist()

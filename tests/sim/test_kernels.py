@@ -187,3 +187,94 @@ def test_clamp_equals_maximum_on_long_arrays(seed: int, n: int, specials: int) -
     want = np.maximum(values, 0)
     k.clamp_nonnegative_jit(values, values.view(np.int32))
     assert values.tobytes() == want.tobytes()
+
+
+def _mask(rng: np.random.Generator, n: int, share: float) -> np.ndarray:
+    """A mask with runs: whole words and blocks set or clear, as well as random rows."""
+    mask = rng.random(n) < share
+    for _ in range(rng.integers(0, 4)):
+        lo = int(rng.integers(0, max(n, 1)))
+        mask[lo : lo + int(rng.integers(0, 200))] = rng.random() < 0.5
+    return mask
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=SEEDS, n=st.integers(0, 2000), share=st.sampled_from([1.0, 0.99, 0.9, 0.5, 0.0]))
+def test_reachability_by_words_equals_numpy(seed: int, n: int, share: float) -> None:
+    rng = np.random.default_rng(seed)
+    present, down = _mask(rng, n, share), _mask(rng, n, 0.02)
+    heartbeat = rng.choice([0.0, -0.0, np.nan, np.inf, 3.5], n)
+    want_up = present & ~down
+    want_hb = heartbeat.copy()
+    want_hb[want_up] = 7.25
+    up = rng.random(n) < 0.5  # stale contents: every row is written
+    count = k.reachability_jit(present, down, up, heartbeat, 7.25)
+    assert up.tobytes() == want_up.tobytes()
+    assert heartbeat.tobytes() == want_hb.tobytes()
+    assert count == np.count_nonzero(want_up)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=SEEDS,
+    n=st.integers(0, 2000),
+    share=st.sampled_from([1.0, 0.99, 0.9, 0.5, 0.0]),
+    stride=st.integers(1, 12),
+)
+def test_uptime_over_stale_buffer_and_probed_rows_equal_numpy(
+    seed: int, n: int, share: float, stride: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    up = _mask(rng, n, share)
+    probed = np.zeros(n, dtype=np.bool_)
+    probed[int(rng.integers(0, stride)) :: stride] = True
+    # last step's values mostly, and some a plain compare of floats would take as equal
+    stale = up.astype(np.float32)
+    flip = rng.random(n) < 0.01
+    stale[flip] = rng.choice(np.array([0.0, -0.0, np.nan, 1.0, 2.0], np.float32), n)[flip]
+    rows = np.full(n, -1, dtype=np.int64)
+    count = k.uptime_probed_jit(up, probed, stale, rows)
+    assert stale.tobytes() == up.astype(np.float32).tobytes()
+    assert rows[:count].tolist() == np.flatnonzero(probed & up).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=SEEDS, n=st.integers(1, 300), count=st.integers(0, 300))
+def test_gathered_resource_rows_equal_take(seed: int, n: int, count: int) -> None:
+    rng = np.random.default_rng(seed)
+    table = rng.random((n, 3)).astype(np.float32)
+    rows = rng.integers(0, n, count).astype(np.int64)
+    out = np.empty((count, 3), dtype=np.float32)
+    k.gather_rows_jit(table, rows, out)
+    assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(0, 3000), limit=st.integers(0, 400))
+def test_free_slots_over_many_batches_equal_numpy(seed: int, n: int, limit: int) -> None:
+    rng = np.random.default_rng(seed)
+    present = _mask(rng, n, float(rng.choice([0.5, 0.9, 0.99])))
+    held = rng.choice([0, 0, 1, 3], n).astype(np.int32)
+    absent = np.flatnonzero(~present)
+    want = absent[held[absent] == 0][:limit]
+    out = np.full(limit, -1, dtype=np.int64)
+    count = k.free_slots_jit(present, present[: n - n % 8].view(np.uint64), held, out)
+    assert out[:count].tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=SIZES, p=st.sampled_from([0.0, 0.02, 0.5, 1.0]))
+def test_set_drawn_rows_equal_numpy(seed: int, n: int, p: float) -> None:
+    rng = np.random.default_rng(seed)
+    slots = 2 * n + 5
+    rows = np.sort(rng.choice(slots, n, replace=False)).astype(np.int64)
+    draws = rng.random(n)
+    draws[rng.random(n) < 0.1] = p  # ties: `<` excludes them
+    mask = rng.random(slots) < 0.1
+    want_rows = rows[draws < p]
+    want_mask = mask.copy()
+    want_mask[want_rows] = True
+    out = np.full(n, -1, dtype=np.int64)
+    count = k.set_drawn_jit(draws, p, rows, mask, out)
+    assert out[:count].tolist() == want_rows.tolist()
+    assert mask.tobytes() == want_mask.tobytes()
