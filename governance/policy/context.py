@@ -48,7 +48,6 @@ class PlacementContext:
     held: I32  # replicas per node, updated as replicas are committed
     pairs: PairCounts  # replicas per (service, domain), updated as replicas are committed
     locality: PairCounts  # (service, domain) -> dependencies of service present in domain
-    n_deps: I32  # per service row
     spread_active: Bool  # per service: enough domains exist
     max_demand: F32  # (R,) largest demand among the replicas being placed
 
@@ -58,6 +57,12 @@ class PlacementContext:
     _domain_ptr: I64 | None = None
     _memo: tuple[I32, I32, I32] | None = None
     _headroom: list[F32] | None = None
+
+    def dependency_counts(self, services: I32 | I64) -> I64:
+        """Dependencies of each service row (from the CSR pointers: no per-call O(m) column)."""
+        indptr = self.services.dep_indptr
+        out: I64 = indptr[services + 1] - indptr[services]
+        return out
 
     def global_rows(self, nodes: I32 | I64) -> I32 | I64:
         """Global node rows of ``nodes`` (identity unless this is a pool subset)."""

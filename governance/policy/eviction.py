@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeGuard
 import numpy as np
 
 from governance.policy import registry
+from governance.policy.eviction_kernels import count_flaps_loop, release_loop
 from governance.policy.eviction_plugins import Evictor, NodeEvictor
 from governance.policy.evictors.common import replicas_on_each, rows_on_flags
 from governance.policy.evictors.kernels import flag_bits
@@ -234,8 +235,7 @@ def apply_evictions(
     # Read before the writes below: with donate=True `evict_at` is the input column itself.
     unscheduled = done[~np.isfinite(evict_at[done])]
     from_node = node[done]
-    np.subtract.at(used, from_node, snapshot.services.demand[reps.service[done]])
-    np.subtract.at(held, from_node, 1)
+    release_loop(used, held, from_node, reps.service, done, snapshot.services.demand)
     last_node[done], last_at[done] = from_node, now_s
     count[done] += 1
     node[done], evict_at[done], evict_reason[done] = -1, np.inf, -1
@@ -270,8 +270,6 @@ def _count_flaps(
     hist = snapshot.history
     window = hist.window_started_at_s if donate else hist.window_started_at_s.copy()
     count = hist.evictions_in_window if donate else hist.evictions_in_window.copy()
-    svc = np.unique(snapshot.replicas.service[rows])
-    expired = svc[now_s - window[svc] >= params.eviction.flap_window_s]
-    window[expired], count[expired] = now_s, 0
-    np.add.at(count, snapshot.replicas.service[rows], 1)
+    service, flap_s = snapshot.replicas.service, float(params.eviction.flap_window_s)
+    count_flaps_loop(service, rows, window, count, float(now_s), flap_s)
     return window, count

@@ -77,3 +77,78 @@ def test_lying_rows_equal_the_numpy_scatter(
     got = start.copy()
     lying_rows_loop(rows, reported, observed, np.float32(1.0 + tolerance), got)
     assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 60),
+    b=st.integers(0, 30),
+    k=st.integers(1, 7),
+    resources=st.sampled_from([1, 3]),
+    scale=st.booleans(),
+    fraction=st.sampled_from([0.25, 0.5, 1.0, 0.1]),
+)
+def test_fits_loop_equals_the_numpy_capacity_check(
+    seed: int, n: int, b: int, k: int, resources: int, scale: bool, fraction: float
+) -> None:
+    from governance.policy.filters.capacity_fit import fits_loop
+
+    rng = np.random.default_rng(seed)
+    cap = rng.choice([0.0, 1.0, 4.0, 10.0, 16.0, 1e6, np.nan], (n, resources)).astype(np.float32)
+    used = rng.choice([0.0, 1.0, 2.0, 3.0, 8.0, 16.0, np.nan], (n, resources)).astype(np.float32)
+    demand = rng.choice([0.0, 1.0, 2.0, 4.0, 6.0, 1e6], (b, resources)).astype(np.float32)
+    tier = rng.integers(0, 3, n).astype(np.int8)
+    nodes = rng.integers(0, n, (b, k)).astype(np.int32)
+    frac = np.float32(fraction)
+    # The numpy statement: the gathered limit, newcomers scaled in place, then the (B, k, R) test.
+    limit = np.take(cap, nodes, axis=0)
+    if scale:
+        np.multiply(limit, frac, out=limit, where=(tier[nodes] == 0)[..., None])
+    want = np.all(used[nodes] + demand[:, None, :] <= limit, axis=-1)
+    got = np.empty(nodes.shape, dtype=bool)
+    fits_loop(used, cap, tier, scale, frac, demand, nodes, got)
+    assert got.tolist() == want.tolist()
+    column = np.empty((b, 1), dtype=bool)  # one candidate per row, as a (B, 1) view
+    fits_loop(used, cap, tier, scale, frac, demand, nodes[:, :1], column)
+    assert column.tolist() == want[:, :1].tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    services=st.integers(1, 20),
+    evicted=st.integers(0, 60),
+    flap=st.sampled_from([1.0, 100.0, 7200.0, 0.0]),
+)
+def test_eviction_scatters_equal_ufunc_at(
+    seed: int, n: int, services: int, evicted: int, flap: float
+) -> None:
+    from governance.policy.eviction_kernels import count_flaps_loop, release_loop
+
+    rng = np.random.default_rng(seed)
+    used = rng.choice([0.0, 1.0, 3.0, 1e6, 0.1], (n, 3)).astype(np.float32)
+    held = rng.integers(0, 5, n).astype(np.int32)
+    demand = rng.choice([0.0, 1.0, 2.0, 0.3], (services, 3)).astype(np.float32)
+    service = rng.integers(0, services, 80).astype(np.int32)
+    done = rng.integers(0, 80, evicted).astype(np.int32)  # repeats: the order of updates counts
+    from_node = rng.integers(0, n, evicted).astype(np.int32)
+    want_used, want_held = used.copy(), held.copy()
+    np.subtract.at(want_used, from_node, demand[service[done]])
+    np.subtract.at(want_held, from_node, 1)
+    release_loop(used, held, from_node, service, done, demand)
+    assert used.tobytes() == want_used.tobytes()
+    assert held.tolist() == want_held.tolist()
+
+    now = 10_000.0
+    window = rng.choice([0.0, now - flap, now - flap + 1, now, np.nan], services)
+    count = rng.integers(0, 4, services).astype(np.int32)
+    want_window, want_count = window.copy(), count.copy()
+    svc = np.unique(service[done])
+    expired = svc[now - want_window[svc] >= flap]
+    want_window[expired], want_count[expired] = now, 0
+    np.add.at(want_count, service[done], 1)
+    count_flaps_loop(service, done, window, count, now, flap)
+    assert window.tobytes() == want_window.tobytes()
+    assert count.tolist() == want_count.tolist()
