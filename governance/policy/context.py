@@ -78,11 +78,14 @@ class PlacementContext:
         if memo is not None and memo[0] is nodes and memo[1] is reps:
             return memo[2]
         svc = self.replicas.service[reps]
-        counts = np.zeros(nodes.shape, dtype=np.int32)
-        rows = np.flatnonzero(self.pairs.present(svc))  # services with no replica: all zero
-        if rows.size:
-            keys = self.pairs.key(svc[rows][:, None], self.nodes.failure_domain[nodes[rows]])
-            counts[rows] = self.pairs.lookup(keys)
+        if nodes.ndim == 2:
+            counts = self.pairs.count_pairs(svc, self.nodes.failure_domain, nodes)
+        else:
+            counts = np.zeros(nodes.shape, dtype=np.int32)
+            rows = np.flatnonzero(self.pairs.present(svc))  # services with no replica: all zero
+            if rows.size:
+                keys = self.pairs.key(svc[rows][:, None], self.nodes.failure_domain[nodes[rows]])
+                counts[rows] = self.pairs.lookup(keys)
         self._memo = (nodes, reps, counts)
         return counts
 

@@ -25,8 +25,12 @@ class Locality:
         has = np.flatnonzero(deps > 0)  # no dependencies: factor 0, no lookup
         if has.size == 0 or ctx.locality.empty:
             return out
-        keys = ctx.locality.key(svc[has][:, None], ctx.nodes.failure_domain[nodes[has]])
-        out[has] = ctx.locality.lookup(keys) / deps[has].astype(float)[:, None]
+        if nodes.ndim == 2:  # one compiled pass, no (B, k) key temporaries
+            found = ctx.locality.count_pairs(svc[has], ctx.nodes.failure_domain, nodes[has])
+        else:
+            keys = ctx.locality.key(svc[has][:, None], ctx.nodes.failure_domain[nodes[has]])
+            found = ctx.locality.lookup(keys)
+        out[has] = found / deps[has].astype(float)[:, None]
         return out
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
