@@ -35,8 +35,8 @@ class Locality:
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
         svc = ctx.replicas.service.item(rep)
-        indptr = ctx.services.dep_indptr
-        deps = int(indptr[svc + 1] - indptr[svc])
+        indptr = ctx.services.dep_indptr  # Python ints: the scalar path of exact mode
+        deps = indptr.item(svc + 1) - indptr.item(svc)
         if not deps:  # no dependencies: no locality entries, factor 0
             return 0.0
         count = ctx.locality.get(svc * ctx.locality.n_domains + ctx.nodes.failure_domain.item(node))
@@ -51,8 +51,9 @@ class Locality:
         return 0.0
 
     def special_domains(self, ctx: PlacementContext, rep: int) -> list[int]:
-        svc = int(ctx.replicas.service[rep])
-        if ctx.services.dep_indptr[svc + 1] == ctx.services.dep_indptr[svc]:  # no dependencies
+        svc = ctx.replicas.service.item(rep)
+        indptr = ctx.services.dep_indptr
+        if indptr.item(svc + 1) == indptr.item(svc):  # no dependencies: the factor is 0 everywhere
             return []
         return ctx.locality.domains_of(svc)
 
