@@ -50,15 +50,19 @@ def stable_argsort(values: I32 | I64) -> I64:
     return out
 
 
-def _count_pairs_loop(keys: I64, counts: I32, n_domains: int, service: I32, domain: I32,
-                      nodes: I32, out: I32) -> None:  # fmt: skip
+def _count_pairs_loop(keys: I64, counts: I32, n_domains: int, service: I32, present: Bool,
+                      domain: I32, nodes: I32, out: I32) -> None:  # fmt: skip
     """``out[b, j]``: the count of key ``service[b] * n_domains + domain[nodes[b, j]]`` (0: none).
 
     A row's keys are one run of the sorted table (its service's domains, a handful): one binary
-    search per row, then a short scan per candidate.
+    search per row whose service is ``present``, then a short scan per candidate.
     """
     m = keys.shape[0]
     for b in range(nodes.shape[0]):
+        if not present[b]:  # no replica of the service yet (most rows of a fresh network)
+            for j in range(nodes.shape[1]):
+                out[b, j] = 0
+            continue
         base = np.int64(service[b]) * n_domains
         lo = np.searchsorted(keys, base)
         hi = lo
@@ -168,10 +172,10 @@ class PairCounts:
 
         No (B, k) key, position or hit temporaries, and no gather of ``domain`` beforehand.
         """
-        self._sync()
+        present = self.present(service)  # syncs the arrays too
         out = np.empty(nodes.shape, dtype=np.int32)
         keys, counts = self._keys, self._counts
-        count_pairs_loop(keys, counts, self.n_domains, service, domain, nodes, out)
+        count_pairs_loop(keys, counts, self.n_domains, service, present, domain, nodes, out)
         return out
 
     def add(self, keys: I64) -> None:
