@@ -48,7 +48,6 @@ class PlacementContext:
     held: I32  # replicas per node, updated as replicas are committed
     pairs: PairCounts  # replicas per (service, domain), updated as replicas are committed
     locality: PairCounts  # (service, domain) -> dependencies of service present in domain
-    n_deps: I32  # per service row
     spread_active: Bool  # per service: enough domains exist
     max_demand: F32  # (R,) largest demand among the replicas being placed
 
@@ -58,6 +57,12 @@ class PlacementContext:
     _domain_ptr: I64 | None = None
     _memo: tuple[I32, I32, I32] | None = None
     _headroom: list[F32] | None = None
+
+    def dependency_counts(self, services: I32 | I64) -> I64:
+        """Dependencies of each service row (from the CSR pointers: no per-call O(m) column)."""
+        indptr = self.services.dep_indptr
+        out: I64 = indptr[services + 1] - indptr[services]
+        return out
 
     def global_rows(self, nodes: I32 | I64) -> I32 | I64:
         """Global node rows of ``nodes`` (identity unless this is a pool subset)."""
@@ -73,11 +78,14 @@ class PlacementContext:
         if memo is not None and memo[0] is nodes and memo[1] is reps:
             return memo[2]
         svc = self.replicas.service[reps]
-        counts = np.zeros(nodes.shape, dtype=np.int32)
-        rows = np.flatnonzero(self.pairs.present(svc))  # services with no replica: all zero
-        if rows.size:
-            keys = self.pairs.key(svc[rows][:, None], self.nodes.failure_domain[nodes[rows]])
-            counts[rows] = self.pairs.lookup(keys)
+        if nodes.ndim == 2:
+            counts = self.pairs.count_pairs(svc, self.nodes.failure_domain, nodes)
+        else:
+            counts = np.zeros(nodes.shape, dtype=np.int32)
+            rows = np.flatnonzero(self.pairs.present(svc))  # services with no replica: all zero
+            if rows.size:
+                keys = self.pairs.key(svc[rows][:, None], self.nodes.failure_domain[nodes[rows]])
+                counts[rows] = self.pairs.lookup(keys)
         self._memo = (nodes, reps, counts)
         return counts
 

@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, TypeGuard
 import numpy as np
 
 from governance.policy import registry
+from governance.policy.eviction_kernels import count_flaps_loop, release_loop
 from governance.policy.eviction_plugins import Evictor, NodeEvictor
-from governance.policy.evictors.common import replicas_on_each
+from governance.policy.evictors.common import replicas_on_each, rows_on_flags
+from governance.policy.evictors.kernels import flag_bits
+from governance.policy.evictors.node_flags import flag_nodes
 from governance.policy.reasons import EVICTION_REASONS, EvictionOutcome, code
 from governance.policy.registry import EVICTOR_NAMES
 from governance.policy.results import EvictionPlan
@@ -110,13 +113,42 @@ def _flags_nodes(plugin: Evictor) -> TypeGuard[NodeEvictor]:
 def _on_flagged_nodes(
     snapshot: Snapshot, params: PolicyParams, now_s: float, plugins: tuple[Evictor, ...]
 ) -> dict[str, I64]:
-    """Proposals of the node-flagging plugins, their replicas found in one pass over replicas."""
+    """Proposals of the node-flagging plugins, their replicas found in one pass over replicas.
+
+    The built-in plugins' node tests run fused, in one pass over the nodes (`flag_nodes`); a
+    plugin without a ``node_test`` contributes its own ``nodes`` mask to the same flag byte.
+    """
     node_based = [p for p in plugins if _flags_nodes(p)]
-    masks = [p.nodes(snapshot, params, now_s) for p in node_based]
-    rows = replicas_on_each(snapshot, masks)
+    if len(node_based) > 8:  # more than a flag byte holds: one mask per plugin
+        masks = [p.nodes(snapshot, params, now_s) for p in node_based]
+        rows = replicas_on_each(snapshot, masks)
+    else:
+        rows = _fused_rows(snapshot, params, now_s, node_based)
     return {
         p.name: p.refine(snapshot, params, now_s, r) for p, r in zip(node_based, rows, strict=True)
     }
+
+
+def _fused_rows(
+    snapshot: Snapshot, params: PolicyParams, now_s: float, node_based: list[NodeEvictor]
+) -> list[I64]:
+    """Per plugin (at most eight) the assigned replicas on the nodes it flags."""
+    fused = [getattr(p, "node_test", None) for p in node_based]
+    flags = flag_nodes(snapshot, params, now_s, [None if f is None else f(params) for f in fused])
+    code, bits, found = flags.code, flags.bits, flags.any
+    masks = [
+        p.nodes(snapshot, params, now_s) if f is None else None
+        for p, f in zip(node_based, fused, strict=True)
+    ]
+    for bit, mask in enumerate(masks):
+        if mask is not None and mask.any():  # a plugin with its own mask: its bit, by numpy
+            code |= mask.view(np.uint8) << np.uint8(bit)
+            found = True
+    if not found:  # the common steady state: no pass over the replicas at all
+        return [np.empty(0, dtype=np.int64) for _ in node_based]
+    if any(mask is not None for mask in masks):  # the masks' nodes need their bits too
+        bits = flag_bits(code)
+    return rows_on_flags(snapshot, code, bits, len(node_based))
 
 
 _NAME_OF = {
@@ -203,8 +235,7 @@ def apply_evictions(
     # Read before the writes below: with donate=True `evict_at` is the input column itself.
     unscheduled = done[~np.isfinite(evict_at[done])]
     from_node = node[done]
-    np.subtract.at(used, from_node, snapshot.services.demand[reps.service[done]])
-    np.subtract.at(held, from_node, 1)
+    release_loop(used, held, from_node, reps.service, done, snapshot.services.demand)
     last_node[done], last_at[done] = from_node, now_s
     count[done] += 1
     node[done], evict_at[done], evict_reason[done] = -1, np.inf, -1
@@ -239,8 +270,6 @@ def _count_flaps(
     hist = snapshot.history
     window = hist.window_started_at_s if donate else hist.window_started_at_s.copy()
     count = hist.evictions_in_window if donate else hist.evictions_in_window.copy()
-    svc = np.unique(snapshot.replicas.service[rows])
-    expired = svc[now_s - window[svc] >= params.eviction.flap_window_s]
-    window[expired], count[expired] = now_s, 0
-    np.add.at(count, snapshot.replicas.service[rows], 1)
+    service, flap_s = snapshot.replicas.service, float(params.eviction.flap_window_s)
+    count_flaps_loop(service, rows, window, count, float(now_s), flap_s)
     return window, count

@@ -28,7 +28,10 @@ class NodeEvictor(Evictor, Protocol):
     """An evictor that proposes (some of) the replicas on flagged nodes.
 
     Splitting the proposal lets the planner find the replicas of every such plugin with one pass
-    over the replica table; ``propose`` is ``refine(replicas_on(nodes(...)))``.
+    over the replica table; ``propose`` is ``refine(replicas_on(nodes(...)))``. A plugin whose
+    flag is one of the compiled `governance.policy.evictors.node_flags.NodeTest` passes also has
+    ``node_test(params)`` (that test, or None when it flags nothing): the planner then runs the
+    test straight into its flag byte instead of calling ``nodes``.
     """
 
     def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool | None:

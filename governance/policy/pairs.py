@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from governance.policy.types import I32, I64, Bool
@@ -47,6 +48,37 @@ def stable_argsort(values: I32 | I64) -> I64:
     packed &= (1 << bits) - 1
     out = packed
     return out
+
+
+def _count_pairs_loop(keys: I64, counts: I32, n_domains: int, service: I32, present: Bool,
+                      domain: I32, nodes: I32, out: I32) -> None:  # fmt: skip
+    """``out[b, j]``: the count of key ``service[b] * n_domains + domain[nodes[b, j]]`` (0: none).
+
+    A row's keys are one run of the sorted table (its service's domains, a handful): one binary
+    search per row whose service is ``present``, then a short scan per candidate.
+    """
+    m = keys.shape[0]
+    for b in range(nodes.shape[0]):
+        if not present[b]:  # no replica of the service yet (most rows of a fresh network)
+            for j in range(nodes.shape[1]):
+                out[b, j] = 0
+            continue
+        base = np.int64(service[b]) * n_domains
+        lo = np.searchsorted(keys, base)
+        hi = lo
+        while hi < m and keys[hi] < base + n_domains:
+            hi += 1
+        for j in range(nodes.shape[1]):
+            key = base + domain[nodes[b, j]]
+            found = 0
+            for p in range(lo, hi):
+                if keys[p] == key:
+                    found = counts[p]
+                    break
+            out[b, j] = found
+
+
+count_pairs_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_count_pairs_loop)
 
 
 class PairCounts:
@@ -134,6 +166,17 @@ class PairCounts:
         pos = np.minimum(pos, self._keys.shape[0] - 1)
         hit = self._keys[pos] == keys
         return np.where(hit, self._counts[pos], 0).astype(np.int32)
+
+    def count_pairs(self, service: I32, domain: I32, nodes: I32) -> I32:
+        """``lookup(key(service[:, None], domain[nodes]))`` for (B, k) ``nodes``, one compiled pass.
+
+        No (B, k) key, position or hit temporaries, and no gather of ``domain`` beforehand.
+        """
+        present = self.present(service)  # syncs the arrays too
+        out = np.empty(nodes.shape, dtype=np.int32)
+        keys, counts = self._keys, self._counts
+        count_pairs_loop(keys, counts, self.n_domains, service, present, domain, nodes, out)
+        return out
 
     def add(self, keys: I64) -> None:
         """Count one more replica for each key (duplicates add up); merges into the sorted table."""

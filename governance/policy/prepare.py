@@ -69,7 +69,6 @@ def build_context(
         held=held,
         pairs=pairs,
         locality=locality,
-        n_deps=np.diff(services.dep_indptr).astype(np.int32),
         spread_active=services.replicas <= live_domains,
         # the pending services are exactly the services of ``rows``: no per-row demand gather
         max_demand=(

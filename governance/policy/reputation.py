@@ -48,6 +48,7 @@ from governance.policy.reputation_kernel import (
     W_JOBS,
     W_SLA,
     W_UPTIME,
+    lying_rows_loop,
     reputation_loop,
 )
 from governance.policy.results import ReputationUpdate
@@ -149,13 +150,9 @@ def _lying(obs: Observations, tolerance: float, part: slice) -> Bool:
 
 
 def _lying_rows(obs: Observations, tolerance: float, out: Bool) -> None:
-    """`_lying` for sparse probes: flag the probed rows that lie in ``out``."""
+    """`_lying` for sparse probes: flag the probed rows that lie in ``out`` (one compiled pass)."""
     rows = obs.observed_rows
     if rows is None or rows.size == 0:
         return
-    reported = np.take(obs.reported_capacity, rows, axis=0)
-    flags = reported > obs.observed_capacity * np.float32(1.0 + tolerance)
-    lying = flags[:, 0].copy()
-    for r in range(1, flags.shape[1]):  # column ORs: any(axis=1) is slow on 3 columns
-        lying |= flags[:, r]
-    out[rows] = lying
+    factor = np.float32(1.0 + tolerance)
+    lying_rows_loop(rows, obs.reported_capacity, obs.observed_capacity, factor, out)

@@ -96,3 +96,24 @@ def _reputation_loop(
 
 
 reputation_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_reputation_loop)
+
+
+def _lying_rows_loop(
+    rows: I64, reported: F32, observed: F32, factor: np.float32, out: Bool
+) -> None:
+    """``out[rows[p]]``: some resource of that row reported above ``observed[p] * factor``.
+
+    The numpy statement gathers the reported rows, compares, ORs the columns and scatters (five
+    passes and three temporaries); here each probed row is read once. Rows in order, so a row
+    named twice keeps its last verdict, as the numpy scatter does. NaN (unprobed) compares False.
+    """
+    n_res = reported.shape[1]
+    for p in range(rows.shape[0]):
+        i = rows[p]
+        lie = False
+        for r in range(n_res):
+            lie |= reported[i, r] > observed[p, r] * factor
+        out[i] = lie
+
+
+lying_rows_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_lying_rows_loop)

@@ -41,10 +41,20 @@ def _assigned_of_loop(service: I32, node: I32, marked: Bool, out: I64) -> int:
     return found
 
 
+def _assigned_at_least_loop(values: I32, limit: float, node: I32, out: I64) -> int:
+    found = 0
+    for j in range(node.shape[0]):
+        if values[j] >= limit and node[j] >= 0:
+            out[found] = j
+            found += 1
+    return found
+
+
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 _unassigned = _jit(_unassigned_loop)
 _due = _jit(_due_loop)
 _assigned_of = _jit(_assigned_of_loop)
+_assigned_at_least = _jit(_assigned_at_least_loop)
 
 
 def unassigned_rows(node: I32) -> I64:
@@ -65,4 +75,11 @@ def assigned_rows_of(service: I32, node: I32, marked: Bool) -> I64:
     """``flatnonzero(marked[service] & (node >= 0))``: assigned replicas of marked services."""
     out = np.empty(node.shape[0], dtype=np.int64)
     found: int = _assigned_of(service, node, marked, out)
+    return out[:found]
+
+
+def assigned_at_least(values: I32, limit: float, node: I32) -> I64:
+    """``flatnonzero((values >= limit) & (node >= 0))``: assigned replicas at or over a limit."""
+    out = np.empty(node.shape[0], dtype=np.int64)
+    found: int = _assigned_at_least(values, float(limit), node, out)
     return out[:found]

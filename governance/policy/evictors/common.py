@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from governance.policy.evictors.kernels import flag_bits, rows_on_codes
+from governance.policy.evictors.kernels import U8, U64, flag_bits, rows_on_codes
 from governance.policy.types import I64, Bool, Snapshot
 
 
@@ -38,11 +38,19 @@ def _rows_on_flagged(snapshot: Snapshot, masks: list[Bool]) -> list[I64]:
     code = masks[0].view(np.uint8).copy()
     for bit, mask in enumerate(masks[1:], start=1):
         code |= mask.view(np.uint8) << np.uint8(bit)
+    return rows_on_flags(snapshot, code, flag_bits(code), len(masks))
+
+
+def rows_on_flags(snapshot: Snapshot, code: U8, bits: U64, n_flags: int) -> list[I64]:
+    """Per flag bit 0..n_flags-1, the replica rows on nodes whose ``code`` has it (one pass).
+
+    ``bits`` has one bit per node with a nonzero ``code`` (see `flag_bits`).
+    """
     # Scratch as long as the replica table: the untouched pages of np.empty cost nothing.
     n_rep = snapshot.replicas.size
     rows, codes = np.empty(n_rep, dtype=np.int64), np.empty(n_rep, dtype=np.uint8)
-    found = rows_on_codes(snapshot.replicas.node, code, flag_bits(code), rows, codes)
+    found = rows_on_codes(snapshot.replicas.node, code, bits, rows, codes)
     rows, codes = rows[:found], codes[:found]
-    if len(masks) == 1:
+    if n_flags == 1:
         return [rows]
-    return [rows[(codes & np.uint8(1 << bit)) != 0] for bit in range(len(masks))]
+    return [rows[(codes & np.uint8(1 << bit)) != 0] for bit in range(n_flags)]

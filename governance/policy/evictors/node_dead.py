@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from governance.policy.evictors.common import replicas_on
-from governance.policy.evictors.kernels import stale_loop
+from governance.policy.evictors.node_flags import NodeTest, one_test
 from governance.policy.reasons import EvictionReason
 from governance.policy.types import I64, Bool, Snapshot
 
@@ -22,12 +20,11 @@ class NodeDead:
     reason = EvictionReason.NODE_DEAD
     bypass_budgets = True
 
+    def node_test(self, params: PolicyParams) -> NodeTest | None:
+        return NodeTest.DEAD
+
     def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool:
-        nodes = snapshot.nodes
-        stale = np.empty(nodes.size, dtype=np.bool_)
-        oldest_s = now_s - params.eviction.heartbeat_ttl_s
-        stale_loop(nodes.last_heartbeat_s, nodes.healthy, oldest_s, stale)
-        return stale
+        return one_test(snapshot, params, now_s, NodeTest.DEAD)
 
     def refine(self, snapshot: Snapshot, params: PolicyParams, now_s: float, rows: I64) -> I64:
         return rows  # every replica on a dead node, scheduled or not

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from governance.policy.evictors.common import not_scheduled, replicas_on
+from governance.policy.evictors.node_flags import NodeTest, one_test
 from governance.policy.reasons import EvictionReason
-from governance.policy.reputation import CHUNK
 from governance.policy.types import I64, Bool, Snapshot
 
 if TYPE_CHECKING:
@@ -22,22 +22,11 @@ class NodeOverloaded:
     reason = EvictionReason.NODE_OVERLOADED
     bypass_budgets = False
 
+    def node_test(self, params: PolicyParams) -> NodeTest | None:
+        return NodeTest.OVERLOADED
+
     def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool:
-        nodes = snapshot.nodes
-        frac = np.float32(params.eviction.overload_fraction)
-        over = np.empty(nodes.size, dtype=np.bool_)
-        for lo in range(0, nodes.size, CHUNK):  # (rows, R) temporaries stay in cache
-            part = slice(lo, min(nodes.size, lo + CHUNK))
-            limit = nodes.capacity[part] if frac == 1 else nodes.capacity[part] * frac
-            flags = nodes.used[part] > limit
-            out = over[part]
-            if flags.shape[1] == 1:
-                np.copyto(out, flags[:, 0])
-            else:  # column ORs: any(axis=1) is much slower on a few columns
-                np.logical_or(flags[:, 0], flags[:, 1], out=out)
-                for r in range(2, flags.shape[1]):
-                    out |= flags[:, r]
-        return over
+        return one_test(snapshot, params, now_s, NodeTest.OVERLOADED)
 
     def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
         return self.refine(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from governance.policy.evictors.common import not_scheduled, replicas_on
+from governance.policy.evictors.node_flags import NodeTest, one_test
 from governance.policy.reasons import EvictionReason
 from governance.policy.types import I64, Bool, Snapshot
 
@@ -21,13 +20,11 @@ class NodeUnderused:
     reason = EvictionReason.NODE_UNDERUSED
     bypass_budgets = False
 
+    def node_test(self, params: PolicyParams) -> NodeTest | None:
+        return NodeTest.UNDERUSED
+
     def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool:
-        nodes = snapshot.nodes
-        frac = np.float32(params.eviction.underused_fraction)
-        low: Bool = nodes.replicas_held > 0
-        for r in range(nodes.capacity.shape[1]):
-            low &= nodes.used[:, r] < nodes.capacity[:, r] * frac
-        return low
+        return one_test(snapshot, params, now_s, NodeTest.UNDERUSED)
 
     def refine(self, snapshot: Snapshot, params: PolicyParams, now_s: float, rows: I64) -> I64:
         return not_scheduled(snapshot, rows)

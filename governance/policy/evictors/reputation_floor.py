@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from governance.policy.evictors.common import not_scheduled, replicas_on
+from governance.policy.evictors.node_flags import NodeTest, one_test
 from governance.policy.reasons import EvictionReason
 from governance.policy.types import I64, Bool, Snapshot
 
@@ -28,20 +29,13 @@ class ReputationFloor:
     reason = EvictionReason.REPUTATION_BELOW_FLOOR
     bypass_budgets = False
 
+    def node_test(self, params: PolicyParams) -> NodeTest | None:
+        return NodeTest.REPUTATION_FLOOR if params.reputation.enabled else None
+
     def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> Bool | None:
         if not params.reputation.enabled:
             return None
-        nodes = snapshot.nodes
-        low: Bool = nodes.reputation < np.float32(params.eviction.reputation_floor)
-        rows = np.flatnonzero(low)
-        if rows.size == 0:
-            return None
-        tenure_s = now_s - nodes.joined_at_s[rows]
-        factor = np.minimum(tenure_s / params.reputation.tenure_full_s, 1.0)
-        bar = params.eviction.reputation_floor * factor
-        keep = (tenure_s < params.tiers.established_tenure_s) | (nodes.reputation[rows] >= bar)
-        low[rows[keep]] = False
-        return low
+        return one_test(snapshot, params, now_s, NodeTest.REPUTATION_FLOOR)
 
     def refine(self, snapshot: Snapshot, params: PolicyParams, now_s: float, rows: I64) -> I64:
         return not_scheduled(snapshot, rows)

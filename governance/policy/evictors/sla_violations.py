@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from governance.policy.evictors.common import not_scheduled
 from governance.policy.reasons import EvictionReason
+from governance.policy.scans import assigned_at_least
 from governance.policy.types import I64, Snapshot
 
 if TYPE_CHECKING:
@@ -23,8 +22,9 @@ class SlaViolations:
 
     def propose(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> I64:
         reps = snapshot.replicas
-        bad = reps.sla_violations >= params.eviction.sla_violation_limit
-        rows: I64 = np.flatnonzero(bad & (reps.node >= 0))
+        rows = assigned_at_least(
+            reps.sla_violations, params.eviction.sla_violation_limit, reps.node
+        )
         return not_scheduled(snapshot, rows)
 
 

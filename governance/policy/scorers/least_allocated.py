@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
 from governance.policy.context import PlacementContext
-from governance.policy.types import F64, I32, I64
+from governance.policy.types import F32, F64, I32, I64
 
 
 def free_share(used: Any, cap: Any) -> F64:
@@ -26,6 +27,37 @@ def free_share(used: Any, cap: Any) -> F64:
         out += share[..., r]
     out /= share.shape[-1]
     return out
+
+
+def _free_share_at_loop(used: F32, capacity: F32, nodes: I32 | I64, out: F64) -> None:
+    """``out[j]``: `free_share` of node ``nodes[j]`` (the same float32 steps, float64 sum)."""
+    one, zero = np.float32(1.0), np.float32(0.0)
+    n_res = used.shape[1]
+    for j in range(nodes.shape[0]):
+        n = nodes[j]
+        total = 0.0
+        for r in range(n_res):
+            cap = capacity[n, r]
+            share = one - (used[n, r] / cap if cap > 0 else one)
+            share = zero if share < 0 else share  # np.clip: NaN passes through
+            share = one if share > 1 else share
+            total = np.float64(share) if r == 0 else total + np.float64(share)
+        out[j] = total / n_res
+
+
+free_share_at_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_free_share_at_loop)
+
+
+def free_share_at(used: F32, capacity: F32, nodes: I32 | I64) -> F64:
+    """``free_share(used[nodes], capacity[nodes])`` without the (..., R) gathers and temporaries.
+
+    The candidates of a placement round are random rows of a 1e7-row table: one compiled loop
+    reads each candidate's two rows once, where numpy makes two gathers and five passes.
+    """
+    flat = nodes.reshape(-1)
+    out = np.empty(flat.shape[0], dtype=np.float64)
+    free_share_at_loop(used, capacity, flat, out)
+    return out.reshape(nodes.shape)
 
 
 def free_share_one(used: list[float], cap: list[float]) -> float:
@@ -46,7 +78,7 @@ class LeastAllocated:
     prefers_full = False  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
-        return free_share(ctx.used[nodes], ctx.nodes.capacity[nodes])
+        return free_share_at(ctx.used, ctx.nodes.capacity, nodes)
 
     def score_all(self, ctx: PlacementContext) -> F64:
         """`score` of every node row, without gathers (node-only scorers offer this)."""
@@ -56,7 +88,7 @@ class LeastAllocated:
         return free_share_one(ctx.used[node].tolist(), ctx.nodes.capacity[node].tolist())
 
     def bound(self, ctx: PlacementContext, nodes: I64) -> F64:
-        return free_share(ctx.used[nodes], ctx.nodes.capacity[nodes])
+        return free_share_at(ctx.used, ctx.nodes.capacity, nodes)
 
     def bound_one(self, ctx: PlacementContext, node: int) -> float:
         return free_share_one(ctx.used[node].tolist(), ctx.nodes.capacity[node].tolist())

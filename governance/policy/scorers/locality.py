@@ -21,16 +21,22 @@ class Locality:
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
         svc = ctx.replicas.service[reps]
         out: F64 = np.zeros(nodes.shape, dtype=float)
-        has = np.flatnonzero(ctx.n_deps[svc] > 0)  # no dependencies: factor 0, no lookup
+        deps = ctx.dependency_counts(svc)
+        has = np.flatnonzero(deps > 0)  # no dependencies: factor 0, no lookup
         if has.size == 0 or ctx.locality.empty:
             return out
-        keys = ctx.locality.key(svc[has][:, None], ctx.nodes.failure_domain[nodes[has]])
-        out[has] = ctx.locality.lookup(keys) / ctx.n_deps[svc[has]].astype(float)[:, None]
+        if nodes.ndim == 2:  # one compiled pass, no (B, k) key temporaries
+            found = ctx.locality.count_pairs(svc[has], ctx.nodes.failure_domain, nodes[has])
+        else:
+            keys = ctx.locality.key(svc[has][:, None], ctx.nodes.failure_domain[nodes[has]])
+            found = ctx.locality.lookup(keys)
+        out[has] = found / deps[has].astype(float)[:, None]
         return out
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:
         svc = ctx.replicas.service.item(rep)
-        deps = ctx.n_deps.item(svc)
+        indptr = ctx.services.dep_indptr  # Python ints: the scalar path of exact mode
+        deps = indptr.item(svc + 1) - indptr.item(svc)
         if not deps:  # no dependencies: no locality entries, factor 0
             return 0.0
         count = ctx.locality.get(svc * ctx.locality.n_domains + ctx.nodes.failure_domain.item(node))
@@ -45,8 +51,9 @@ class Locality:
         return 0.0
 
     def special_domains(self, ctx: PlacementContext, rep: int) -> list[int]:
-        svc = int(ctx.replicas.service[rep])
-        if not ctx.n_deps[svc]:  # no dependencies: the factor is 0 everywhere
+        svc = ctx.replicas.service.item(rep)
+        indptr = ctx.services.dep_indptr
+        if indptr.item(svc + 1) == indptr.item(svc):  # no dependencies: the factor is 0 everywhere
             return []
         return ctx.locality.domains_of(svc)
 

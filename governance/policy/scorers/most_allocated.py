@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from governance.policy.context import PlacementContext
-from governance.policy.scorers.least_allocated import free_share, free_share_one
+from governance.policy.scorers.least_allocated import free_share, free_share_at, free_share_one
 from governance.policy.types import F64, I32, I64
 
 
@@ -15,7 +15,7 @@ class MostAllocated:
     prefers_full = True  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
-        out: F64 = 1.0 - free_share(ctx.used[nodes], ctx.nodes.capacity[nodes])
+        out: F64 = 1.0 - free_share_at(ctx.used, ctx.nodes.capacity, nodes)
         return out
 
     def score_all(self, ctx: PlacementContext) -> F64:
@@ -27,7 +27,7 @@ class MostAllocated:
         return 1.0 - free_share_one(ctx.used[node].tolist(), ctx.nodes.capacity[node].tolist())
 
     def bound(self, ctx: PlacementContext, nodes: I64) -> F64:
-        out: F64 = 1.0 - free_share(ctx.used[nodes], ctx.nodes.capacity[nodes])
+        out: F64 = 1.0 - free_share_at(ctx.used, ctx.nodes.capacity, nodes)
         return out
 
     def bound_one(self, ctx: PlacementContext, node: int) -> float:

@@ -58,3 +58,38 @@ def test_pair_counts_adds_match_counter(
         services = {k // 7 for k, c in expected.items() if c}
         ids = np.arange(12)  # beyond the largest service id (8) too
         assert pairs.present(ids).tolist() == [s in services for s in range(12)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_domains=st.integers(1, 9),
+    initial=st.integers(0, 60),
+    added=st.integers(0, 30),
+    rows=st.integers(0, 20),
+    k=st.integers(1, 6),
+    scalar=st.booleans(),
+)
+def test_count_pairs_equals_the_lookup_of_gathered_keys(
+    seed: int, n_domains: int, initial: int, added: int, rows: int, k: int, scalar: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    n_nodes, n_services = 30, 12
+    domain = rng.integers(0, n_domains, n_nodes).astype(np.int32)
+    pairs = PairCounts(
+        rng.integers(0, n_services, initial) * n_domains + rng.integers(0, n_domains, initial),
+        n_domains,
+    )
+    later = rng.integers(0, n_services, added) * n_domains + rng.integers(0, n_domains, added)
+    if scalar:  # the dict form, synced back to arrays by the lookup
+        for key in later.tolist():
+            pairs.add_one(key)
+    else:
+        pairs.add(later)
+    service = rng.integers(0, n_services + 2, rows).astype(np.int32)  # some never counted
+    nodes = rng.integers(0, n_nodes, (rows, k)).astype(np.int32)
+    # The numpy statement it replaces: keys of every (row, candidate), looked up in the table.
+    want = pairs.lookup(pairs.key(service[:, None], domain[nodes]))
+    got = pairs.count_pairs(service, domain, nodes)
+    assert got.dtype == np.int32
+    assert got.tolist() == want.tolist()

@@ -6,7 +6,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governance.policy.scans import assigned_rows_of, due_rows, unassigned_rows
+from governance.policy.scans import (
+    assigned_at_least,
+    assigned_rows_of,
+    due_rows,
+    unassigned_rows,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -23,3 +28,7 @@ def test_scans_equal_flatnonzero(seed: int, n: int, services: int) -> None:
     assert due_rows(evict_at, node, now).tolist() == want_due.tolist()
     want_of = np.flatnonzero(marked[service] & (node >= 0))
     assert assigned_rows_of(service, node, marked).tolist() == want_of.tolist()
+    violations = rng.integers(0, 6, n).astype(np.int32)
+    for limit in (0, 1, 3, 5, 7):
+        want_at = np.flatnonzero((violations >= limit) & (node >= 0))
+        assert assigned_at_least(violations, limit, node).tolist() == want_at.tolist()

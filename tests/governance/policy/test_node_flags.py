@@ -1,0 +1,191 @@
+"""The compiled node tests and flag bits equal the numpy statements kept here as references."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from governance.policy import PolicyParams, Snapshot
+from governance.policy.evictors.kernels import flag_bits
+from governance.policy.evictors.node_flags import NodeTest, flag_nodes
+from governance.policy.synthetic import DAY_S, synthetic_network
+
+NOW = 60 * DAY_S
+
+
+def _dead(snap: Snapshot, params: PolicyParams, now_s: float) -> np.ndarray:
+    nodes = snap.nodes
+    out: np.ndarray = (nodes.last_heartbeat_s < now_s - params.eviction.heartbeat_ttl_s) | ~(
+        nodes.healthy
+    )
+    return out
+
+
+def _overloaded(snap: Snapshot, params: PolicyParams, now_s: float) -> np.ndarray:
+    nodes = snap.nodes
+    frac = np.float32(params.eviction.overload_fraction)
+    limit = nodes.capacity if frac == 1 else nodes.capacity * frac
+    out: np.ndarray = (nodes.used > limit).any(axis=1)
+    return out
+
+
+def _underused(snap: Snapshot, params: PolicyParams, now_s: float) -> np.ndarray:
+    nodes = snap.nodes
+    frac = np.float32(params.eviction.underused_fraction)
+    low: np.ndarray = nodes.replicas_held > 0
+    for r in range(nodes.capacity.shape[1]):
+        low &= nodes.used[:, r] < nodes.capacity[:, r] * frac
+    return low
+
+
+def _below_floor(snap: Snapshot, params: PolicyParams, now_s: float) -> np.ndarray:
+    nodes = snap.nodes
+    low: np.ndarray = nodes.reputation < np.float32(params.eviction.reputation_floor)
+    rows = np.flatnonzero(low)
+    tenure_s = now_s - nodes.joined_at_s[rows]
+    factor = np.minimum(tenure_s / params.reputation.tenure_full_s, 1.0)
+    bar = params.eviction.reputation_floor * factor
+    keep = (tenure_s < params.tiers.established_tenure_s) | (nodes.reputation[rows] >= bar)
+    low[rows[keep]] = False
+    return low
+
+
+REFERENCE = {
+    NodeTest.DEAD: _dead,
+    NodeTest.OVERLOADED: _overloaded,
+    NodeTest.UNDERUSED: _underused,
+    NodeTest.REPUTATION_FLOOR: _below_floor,
+}
+
+
+def _network(seed: int, n: int, resources: int) -> Snapshot:
+    """Node columns with ties, NaN, zero capacities and boundary values for every test."""
+    snap = synthetic_network(max(n, 1), 4, np.random.default_rng(seed), now_s=NOW)
+    rng = np.random.default_rng(seed)
+    nodes = snap.nodes
+    take = np.arange(n) % nodes.size
+    cap = rng.choice([0.0, 1.0, 3.0, 10.0, 1e6, np.nan], (n, resources)).astype(np.float32)
+    used = cap * rng.choice([0.0, 0.1, 0.5, 0.9, 1.0, 1.5, np.nan], (n, resources)).astype(
+        np.float32
+    )
+    used[rng.random((n, resources)) < 0.2] = 7.0
+    ttl = PolicyParams().eviction.heartbeat_ttl_s
+    beat = NOW - ttl + rng.choice([-1.0, 0.0, 1.0, -1e-9, 1e-9, np.nan, -5e3], n)
+    rep = rng.choice([0.0, 0.01, 0.05, 0.1, 0.2, 0.9, np.nan], n).astype(np.float32)
+    joined = NOW - rng.choice([0.0, 100.0, 3600.0, 3601.0, 7200.0, 14400.0, 1e6, np.nan], n)
+    nodes = dataclasses.replace(
+        nodes,
+        **{f.name: getattr(nodes, f.name)[take] for f in dataclasses.fields(nodes)},  # type: ignore[arg-type]
+    )
+    nodes = dataclasses.replace(
+        nodes,
+        capacity=cap,
+        used=used,
+        replicas_held=rng.integers(0, 3, n).astype(np.int32),
+        healthy=rng.random(n) < 0.8,
+        last_heartbeat_s=beat,
+        reputation=rep,
+        joined_at_s=joined,
+    )
+    return dataclasses.replace(snap, nodes=nodes)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 300),
+    resources=st.sampled_from([3, 3, 1, 2, 4]),
+    tests=st.lists(st.sampled_from([*NodeTest, None]), min_size=0, max_size=8),
+    overload=st.sampled_from([1.0, 0.5, 0.9, 1.2]),
+    underused=st.sampled_from([0.0, 0.2, 0.5, 1.0]),
+    floor=st.sampled_from([0.0, 0.05, 0.1, 0.3]),
+)
+def test_node_tests_equal_their_numpy_statements(
+    seed: int,
+    n: int,
+    resources: int,
+    tests: list[NodeTest | None],
+    overload: float,
+    underused: float,
+    floor: float,
+) -> None:
+    snap = _network(seed, n, resources)
+    base = PolicyParams()
+    params = dataclasses.replace(
+        base,
+        eviction=dataclasses.replace(
+            base.eviction,
+            overload_fraction=overload,
+            underused_fraction=underused,
+            reputation_floor=floor,
+        ),
+    )
+    flags = flag_nodes(snap, params, NOW, tests)
+    want = np.zeros(n, dtype=np.uint8)
+    for bit, test in enumerate(tests):
+        if test is not None:
+            want |= REFERENCE[test](snap, params, NOW).astype(np.uint8) << np.uint8(bit)
+    assert flags.code.tolist() == want.tolist()
+    assert flags.bits.tolist() == _reference_bits(want).tolist()
+    assert flags.any == bool(want.any())
+
+
+def _reference_bits(code: np.ndarray) -> np.ndarray:
+    """Bit j of word w set where ``code[64 * w + j]`` is not 0."""
+    bits = np.zeros((code.shape[0] + 63) >> 6, dtype=np.uint64)
+    for i in np.flatnonzero(code).tolist():
+        bits[i >> 6] |= np.uint64(1) << np.uint64(i & 63)
+    return bits
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 1000), share=st.floats(0.0, 1.0))
+def test_flag_bits_set_one_bit_per_flagged_node(seed: int, n: int, share: float) -> None:
+    rng = np.random.default_rng(seed)
+    code = np.where(rng.random(n) < share, rng.integers(1, 256, n), 0).astype(np.uint8)
+    bits = flag_bits(code)
+    assert bits.dtype == np.uint64
+    assert bits.tolist() == _reference_bits(code).tolist()
+
+
+class _OwnMask:
+    """A node plugin without a compiled test: the planner ORs its ``nodes`` mask in."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.name = "own_mask"
+
+    def nodes(self, snapshot: Snapshot, params: PolicyParams, now_s: float) -> np.ndarray | None:
+        return self.inner.nodes(snapshot, params, now_s)  # type: ignore[attr-defined,no-any-return]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), order=st.permutations(range(5)))
+def test_fused_planner_rows_equal_one_mask_per_plugin(seed: int, order: list[int]) -> None:
+    from governance.policy import place, registry
+    from governance.policy.eviction import _fused_rows
+    from governance.policy.evictors.common import replicas_on_each
+
+    snap = synthetic_network(200, 80, np.random.default_rng(seed), now_s=NOW, domains=4)
+    _, snap = place(snap, PolicyParams(), NOW, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    n = snap.nodes.size
+    nodes = dataclasses.replace(
+        snap.nodes,
+        last_heartbeat_s=np.where(rng.random(n) < 0.2, NOW - 10_000.0, NOW),
+        reputation=np.where(rng.random(n) < 0.2, 0.01, 0.9).astype(np.float32),
+        used=snap.nodes.used * np.where(rng.random(n) < 0.2, 3.0, 1.0)[:, None].astype(np.float32),
+    )
+    snap = dataclasses.replace(snap, nodes=nodes)
+    built_in = registry.evictors(
+        ("node_dead", "reputation_floor", "node_overloaded", "node_underused")
+    )
+    plugins = [*built_in, _OwnMask(built_in[0])]
+    plugins = [plugins[i] for i in order]
+    params = PolicyParams()
+    got = _fused_rows(snap, params, NOW, plugins)  # type: ignore[arg-type]
+    want = replicas_on_each(snap, [p.nodes(snap, params, NOW) for p in plugins])  # type: ignore[union-attr]
+    assert [rows.tolist() for rows in got] == [rows.tolist() for rows in want]
