@@ -72,10 +72,11 @@ def _node_pass_loop(
     """
     n = kind_bits.size
     for i in range(lo, hi):
-        ok = not (used[i, 0] > overload[i]) and up[i] and not failing[i]
-        code[i] = kind_bits[i] | (_SERVES if ok else np.uint8(0))
+        # Bitwise, not short-circuit: a branch per flag mispredicts on the flaky and failing rows.
+        ok = (not (used[i, 0] > overload[i])) & up[i] & (not failing[i])
+        code[i] = kind_bits[i] | np.uint8(ok)
         h = held[i]
-        good = h if ok else np.int32(0)
+        good = h * np.int32(ok)
         jobs_ok[i] = good
         jobs_bad[i] = h - good
     if hi == n:
