@@ -206,7 +206,7 @@ class SimulationCore:
             kernels.capacity_units_jit(cores, up, reputation, np.float32(floor), units, lo, hi)
 
         # The worker is idle until this step's economics starts: it takes half the rows.
-        halves.both(self._idle_pool(), lambda: rows(0, n // 2), lambda: rows(n // 2, n))
+        halves.over_rows(self._idle_pool(), n, rows)
         return units
 
     def _activity(self, served: dynamics.Served, placed: I64) -> StepActivity:
@@ -304,14 +304,13 @@ class SimulationCore:
         def compact(lo: int, hi: int) -> int:
             return int(kernels.compact_pair_jit(up, true_cpu, used_cpu, cap, used, lo, hi))
 
-        pool, cut = self._idle_pool(), n // 2
-        if pool is None:
-            k = compact(0, n)
-        else:
-            k, k_second = halves.both(pool, lambda: compact(0, cut), lambda: compact(cut, n))
-            cap[k : k + k_second] = cap[cut : cut + k_second]  # the second half follows the first
-            used[k : k + k_second] = used[cut : cut + k_second]
-            k += k_second
+        cut = n // 2
+        counts = halves.over_rows(self._idle_pool(), n, compact, cut)
+        k = counts[0]
+        if len(counts) == 2:  # the second half's values follow the first's
+            cap[k : k + counts[1]] = cap[cut : cut + counts[1]]
+            used[k : k + counts[1]] = used[cut : cut + counts[1]]
+            k += counts[1]
         return float(cap[:k].sum()), float(used[:k].sum()), k
 
     def _sample(self, present: int | None = None) -> I64:

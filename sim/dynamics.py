@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from governance.policy.types import NO_NODE, Observations, PaymentStatus, Tier
 from sim import kernels as slot_kernels
 from sim import serve_kernels as kernels
-from sim.halves import both, worth_splitting
+from sim.halves import over_rows
 from sim.scenario import Scenario
 from sim.world import F32, I8, I32, I64, B, NodeKind, World
 
@@ -209,17 +209,16 @@ def serve(
     first, moved = _first_running(world, pending_rows, reps.service[pending_rows])
     table = world.buffer("share_table", 2 * m, np.int64)
     sla = world.buffer("service_sla", m, np.bool_)
-    stats = np.zeros((2, 5), dtype=np.int64)
 
-    def service_pass(half: int, s_lo: int, s_hi: int) -> None:
+    def service_pass(s_lo: int, s_hi: int) -> I64:
+        totals = np.empty(5, dtype=np.int64)
         kernels.service_pass_jit(
             services.replicas, world.service_active, req, bad, pending, first, ok, table, sla,
-            stats[half], SLA_FAILED_SHARE, s_lo, s_hi,
+            totals, SLA_FAILED_SHARE, s_lo, s_hi,
         )  # fmt: skip
+        return totals
 
-    cut = m // 2
-    both(worth_splitting(pool, m), lambda: service_pass(0, 0, cut), lambda: service_pass(1, cut, m))
-    stats = stats.sum(axis=0)
+    stats = np.sum(over_rows(pool, m, service_pass), axis=0)
     served, provider = _shares(world, table, first, moved, ok, pool)
     node_sla = _node_sla(world, on[failing_rows], sla[reps.service[failing_rows]])
     kernels.add_one_jit(jobs_ok, wash_hosts)  # wash trades look like successful jobs
@@ -264,8 +263,7 @@ def _node_pass(
             world.kind_bits, world.snapshot.nodes.replicas_held, code, jobs_ok, jobs_bad, lo, hi,
         )  # fmt: skip
 
-    cut = n // 2
-    both(worth_splitting(pool, n), lambda: node_pass(0, cut), lambda: node_pass(cut, n))
+    over_rows(pool, n, node_pass)
     return code, jobs_ok, jobs_bad
 
 
@@ -286,29 +284,24 @@ def _replica_pass(
     bad = world.buffer("service_bad", m, np.int64)
     pending = world.buffer("service_pending", m, np.int64)
     rows = world.buffer("replica_rows", 4 * r, np.int64).reshape(4, r)
-    counts = np.zeros((2, 4), dtype=np.int64)
+    # A split falls on a service's first row: each half owns the counts of whole services.
+    s_cut = m // 2
+    cut = int(world.service_first_replica[s_cut]) if s_cut < m else r
 
-    def replica_pass(half: int, lo: int, hi: int, s_lo: int, s_hi: int) -> None:
+    def replica_pass(lo: int, hi: int) -> I64:
+        counts = np.zeros(4, dtype=np.int64)
         kernels.replica_pass_jit(
-            reps.node, reps.service, code, reps.sla_violations, ok, bad, pending, rows,
-            counts[half], lo, hi, s_lo, s_hi,
+            reps.node, reps.service, code, reps.sla_violations, ok, bad, pending, rows, counts,
+            lo, hi, 0 if lo == 0 else s_cut, m if hi == r else s_cut,
         )  # fmt: skip
+        return counts
 
-    pool = worth_splitting(pool, r)
-    if pool is None:
-        replica_pass(0, 0, r, 0, m)
-        cut = r
-    else:
-        s_cut = m // 2
-        cut = int(world.service_first_replica[s_cut]) if s_cut < m else r
-        both(
-            pool,
-            lambda: replica_pass(0, 0, cut, 0, s_cut),
-            lambda: replica_pass(1, cut, r, s_cut, m),
-        )
-    for k in range(4):  # move the second half's lists up behind the first's
-        rows[k, counts[0, k] : counts[0, k] + counts[1, k]] = rows[k, cut : cut + counts[1, k]]
-    total = counts.sum(axis=0)
+    counts = over_rows(pool, r, replica_pass, cut)
+    total = counts[0]
+    if len(counts) == 2:
+        for k in range(4):  # move the second half's lists up behind the first's
+            rows[k, total[k] : total[k] + counts[1][k]] = rows[k, cut : cut + counts[1][k]]
+        total = total + counts[1]
     lists = tuple(rows[k, : total[k]] for k in range(4))
     return ok, (lists[0], lists[1], lists[2], lists[3]), bad, pending
 
@@ -355,7 +348,7 @@ def _shares(
     def shares(lo: int, hi: int) -> None:
         kernels.shares_jit(table, slot, ok, on, served, provider, lo, hi)
 
-    both(worth_splitting(pool, r), lambda: shares(0, r // 2), lambda: shares(r // 2, r))
+    over_rows(pool, r, shares)
     slot[first[moved]] -= 1
     slot[static_first] += 1
     return served, provider

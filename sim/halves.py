@@ -31,6 +31,16 @@ def both(pool: Executor | None, first: Callable[[], A], second: Callable[[], B])
     return a, b
 
 
-def worth_splitting(pool: Executor | None, rows: int) -> Executor | None:
-    """``pool`` if a pass over ``rows`` rows is worth splitting, else None (run it whole)."""
-    return pool if rows >= MIN_ROWS else None
+def over_rows(
+    pool: Executor | None, rows: int, run: Callable[[int, int], A], cut: int | None = None
+) -> list[A]:
+    """``run(lo, hi)`` over rows ``[0, rows)``: one whole call, or two halves when worth it.
+
+    The halves are ``[0, cut)`` here and ``[cut, rows)`` on ``pool`` (``cut``: the middle unless
+    given). Returns the calls' results in row order: one, or two when split.
+    """
+    if pool is None or rows < MIN_ROWS:
+        return [run(0, rows)]
+    cut = rows // 2 if cut is None else cut
+    first, second = both(pool, lambda: run(0, cut), lambda: run(cut, rows))
+    return [first, second]
