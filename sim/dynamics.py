@@ -448,7 +448,7 @@ def finish_tasks(world: World) -> I64:
     done = world.buffer("tasks_done", world.task_replicas.size, np.int64)
     k = slot_kernels.finish_tasks_jit(
         world.task_replicas, reps.node, reps.service, world.up, world.task_remaining_steps,
-        snap.services.duration_s, done,
+        world.task_duration_steps, done,
     )  # fmt: skip
     finished = done[:k].copy()
     _unassign(world, finished)

@@ -196,7 +196,7 @@ def _finish_tasks_loop(
     service: I32,
     up: B,
     remaining: I32,
-    duration_s: F32,
+    duration_steps: I32,
     done: I64,
 ) -> int:
     """Count down the tasks running on up nodes; ``done[:k]`` = those that finished; return ``k``.
@@ -217,7 +217,7 @@ def _finish_tasks_loop(
             k += 1
     for j in range(k):
         s = service[done[j]]
-        remaining[s] = np.int32(duration_s[s])
+        remaining[s] = duration_steps[s]
     return k
 
 

@@ -80,7 +80,8 @@ class World:
     service_active: B  # arrived (growth) and paying
     service_weight: F32  # share of request demand
     service_owner_account: I64
-    task_remaining_steps: I32
+    task_remaining_steps: I32  # steps until a task completes (counts down while it runs)
+    task_duration_steps: I32  # a task's `duration_s` in steps (0 for a long-lived service)
     replica_last_evictions: NDArray[np.int64]  # (r, 3): steps of the last three evictions
     owners: int
     requestors: int
@@ -201,9 +202,9 @@ def _service_table(rng: np.random.Generator, m: int, scenario: Scenario) -> Serv
         demand=per_replica,
         replicas=np.where(kind == ServiceKind.TASK, 1, demand.replicas).astype(np.int32),
         kind=kind,
-        duration_s=np.where(kind == ServiceKind.TASK, demand.task_duration_steps, 0).astype(
-            np.float32
-        ),
+        duration_s=np.where(
+            kind == ServiceKind.TASK, demand.task_duration_steps * scenario.step_s, 0.0
+        ).astype(np.float32),
         payment=np.full(m, PaymentStatus.UNPAID, dtype=np.int8),
         criticality=criticality,
         region=np.full(m, NO_REGION, dtype=np.int32),
@@ -253,6 +254,7 @@ def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -
     m = max(4, int(sizes.nodes * scenario.churn.growth_factor * sizes.services_per_100_nodes / 100))
     services = _service_table(rng, m, scenario)
     replicas = _replica_table(services)
+    duration = scenario.demand.task_duration_steps
     world = World(
         snapshot=Snapshot(
             nodes=nodes,
@@ -273,9 +275,14 @@ def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -
         service_active=np.zeros(m, dtype=np.bool_),
         service_weight=rng.gamma(2.0, 0.5, size=m).astype(np.float32),
         service_owner_account=n + services.owner,
+        # The network has been running: each task is part-way through its run, so tasks finish
+        # spread over their duration instead of all together every `task_duration_steps` steps.
         task_remaining_steps=np.where(
-            services.kind == ServiceKind.TASK, scenario.demand.task_duration_steps, -1
+            services.kind == ServiceKind.TASK, rng.integers(1, duration + 1, size=m), -1
         ).astype(np.int32),
+        task_duration_steps=np.where(services.kind == ServiceKind.TASK, duration, 0).astype(
+            np.int32
+        ),
         replica_last_evictions=np.full((replicas.size, 3), -(10**9), dtype=np.int64),
         owners=max(1, m // 4),
         requestors=sizes.requestors,

@@ -125,7 +125,7 @@ def test_finish_tasks_equals_numpy(seed: int, n: int, m: int) -> None:
     node = rng.integers(-1, n, m).astype(np.int32)
     up = rng.random(n) < 0.7
     remaining = rng.integers(-2, 4, m).astype(np.int32)
-    duration = rng.choice(np.array([1.0, 2.5, 10.0], np.float32), m)
+    duration = rng.choice(np.array([1, 2, 10], np.int32), m)
     # reference: the numpy statements of the former `finish_tasks`
     want = remaining.copy()
     running = task_rows[node[task_rows] >= 0]
