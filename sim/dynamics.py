@@ -100,15 +100,9 @@ def _unassign(world: World, replicas: I64) -> None:
         return
     nodes_of = snap.replicas.node[replicas]
     services_of = snap.replicas.service[replicas]
-    used = snap.nodes.used
     slot_kernels.release_jit(
-        nodes_of, services_of, snap.services.demand, used, snap.nodes.replicas_held
+        nodes_of, services_of, snap.services.demand, snap.nodes.used, snap.nodes.replicas_held
     )
-    if used.flags.c_contiguous:  # a flat view: the clamp must write the array itself
-        flat = used.reshape(-1)
-        slot_kernels.clamp_nonnegative_jit(flat, flat.view(np.int32))
-    else:
-        np.maximum(used, 0, out=used)
     snap.replicas.node[replicas] = NO_NODE
     snap.replicas.evict_at_s[replicas] = np.inf
     snap.replicas.evict_reason[replicas] = -1

@@ -272,45 +272,27 @@ free_slots_jit = numba.njit(cache=True, nogil=True)(_free_slots_loop)
 
 
 def _release_loop(nodes_of: I32, services_of: I32, demand: F32, used: F32, held: I32) -> None:
-    """``subtract.at(used, nodes_of, demand[services_of])``; ``subtract.at(held, nodes_of, 1)``.
+    """Subtract released replicas' demand from their nodes, then clamp those rows at zero.
 
-    Row by row in the given order, as ``ufunc.at`` applies repeated indices.
+    ``subtract.at(used, nodes_of, demand[services_of])``; ``subtract.at(held, nodes_of, 1)``;
+    then ``np.maximum(used[rows], 0)`` on the rows released from.
+
+    Row by row in the given order, as ``ufunc.at`` applies repeated indices; the clamp comes after
+    every subtraction (a node may release several replicas). Only released rows can have gone
+    below zero: clamping all of `used` read 120 MB at 1e7 nodes for a few thousand rows.
+    numpy's maximum turns negatives and -0.0 into +0.0 and keeps NaN.
     """
     for j in range(nodes_of.size):
         node, service = nodes_of[j], services_of[j]
         for c in range(used.shape[1]):
             used[node, c] -= demand[service, c]
         held[node] -= 1
+    for j in range(nodes_of.size):
+        node = nodes_of[j]
+        for c in range(used.shape[1]):
+            x = used[node, c]
+            if x < 0 or (x == 0 and np.signbit(x)):
+                used[node, c] = 0
 
 
 release_jit = numba.njit(cache=True, nogil=True)(_release_loop)
-
-
-#: Values per block of the clamp's sign-bit scan (a few cache lines).
-_CLAMP_BLOCK = 512
-
-
-def _clamp_nonnegative_loop(values: F32, bits: I32) -> None:
-    """``np.maximum(values, 0, out=values)`` over a flat float32 array: reads all, writes few.
-
-    numpy's maximum turns negatives and -0.0 into +0.0 and keeps NaN. ``bits`` is ``values``
-    viewed as int32: a block none of whose sign bits is set (nearly all of them) needs nothing, and
-    that test is an OR of the block, which vectorises; only a block with a sign bit is checked
-    value by value. Flat, not (rows, columns): a 3-long inner loop per row runs several times
-    slower.
-    """
-    n = values.size
-    for lo in range(0, n, _CLAMP_BLOCK):
-        hi = min(n, lo + _CLAMP_BLOCK)
-        sign = np.int32(0)
-        for i in range(lo, hi):
-            sign |= bits[i]
-        if sign >= 0:
-            continue
-        for i in range(lo, hi):
-            x = values[i]
-            if x < 0 or (x == 0 and np.signbit(x)):
-                values[i] = 0
-
-
-clamp_nonnegative_jit = numba.njit(cache=True, nogil=True)(_clamp_nonnegative_loop)
