@@ -50,9 +50,10 @@ def _steps_for(nodes: int) -> int:
     """Timed steps of a row: at least ~3e5 node-steps on small rows.
 
     A 1e3-node step takes about a millisecond: ten of them would time a window that one scheduler
-    hiccup on a shared machine moves by tens of percent.
+    hiccup on a shared machine moves by tens of percent. Big rows time five steps: steps differ by
+    how many tasks finish and how many nodes churn.
     """
-    return 3 if nodes >= 5_000_000 else 5 if nodes >= 500_000 else max(10, 300_000 // nodes)
+    return 5 if nodes >= 500_000 else max(10, 300_000 // nodes)
 
 
 def measure(engine: str, nodes: int, steps: int, scenario_ref: str) -> dict[str, Any]:
