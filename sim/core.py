@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from governance.policy import PolicyParams, Snapshot, run_cycle
 from settlement.economics import (
@@ -193,19 +194,31 @@ class SimulationCore:
         out = self.world.buffer("demand_noise", m, np.float32)
         return dynamics.demand_noise(self.demand_rng, m, out)
 
-    def _capacity_units(self) -> I64:
-        """Cores each slot contributes: up and above the reputation floor."""
+    def _capacity_units(self) -> NDArray[np.uint8] | I64:
+        """Cores each slot contributes: up and above the reputation floor.
+
+        In a uint8 buffer when every slot's core count fits a byte (the economics reads a byte
+        per node row instead of eight), else in int64.
+        """
         nodes = self.world.snapshot.nodes
         floor = self.params.eviction.reputation_floor if self.params.reputation.enabled else -1.0
         n = self.world.slots
-        units: I64 = self.world.buffer("capacity_units", n, np.int64)
+        small: NDArray[np.uint8] = self.world.buffer("capacity_units_u8", n, np.uint8)
         cores, up, reputation = self.world.reported_cores, self.world.up, nodes.reputation
+        # float32 comparison: numpy compares a float32 column with a Python float in float32.
+        at = np.float32(floor)
 
-        def rows(lo: int, hi: int) -> None:
-            # float32 comparison: numpy compares a float32 column with a Python float in float32.
-            kernels.capacity_units_jit(cores, up, reputation, np.float32(floor), units, lo, hi)
+        def rows_small(lo: int, hi: int) -> int:
+            return int(kernels.capacity_units_u8_jit(cores, up, reputation, at, small, lo, hi))
 
         # The worker is idle until this step's economics starts: it takes half the rows.
+        if not any(bits & ~0xFF for bits in halves.over_rows(self._idle_pool(), n, rows_small)):
+            return small
+        units: I64 = self.world.buffer("capacity_units", n, np.int64)
+
+        def rows(lo: int, hi: int) -> None:
+            kernels.capacity_units_jit(cores, up, reputation, at, units, lo, hi)
+
         halves.over_rows(self._idle_pool(), n, rows)
         return units
 

@@ -18,8 +18,9 @@ class RequestScratch:
     """Per-account accumulators of the compiled request passes (`kernels`): zero between steps.
 
     ``payers`` and ``owners`` are row lists with room for every account (pages of untouched rows
-    are never faulted in); ``shares`` sums provider shares in its node rows (the node pass zeroes
-    it again); ``clean`` is False while entries may be non-zero.
+    are never faulted in); ``shares`` sums provider shares in its node rows, or multiples of a unit
+    in its head viewed as uint16 (the node pass zeroes it again); ``clean`` is False while entries
+    may be non-zero. ``narrow_pause``: steps to skip the uint16 view after a sum outgrew it.
     """
 
     pay_acc: NDArray[np.int64]
@@ -30,6 +31,7 @@ class RequestScratch:
     totals: NDArray[np.int64]
     shares: NDArray[np.uint32]
     clean: bool = True
+    narrow_pause: int = 0
 
 
 @dataclass(slots=True)

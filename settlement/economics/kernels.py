@@ -19,8 +19,11 @@ from settlement.economics.split import FEE, OWNER_SHARE, PROVIDER_SHARE  # rows 
 I64 = NDArray[np.int64]
 U8 = NDArray[np.uint8]
 B = NDArray[np.bool_]
-#: Provider shares per node row: uint32 (half the bytes to zero, scatter into and read) or int64.
-Shares = NDArray[np.uint32] | NDArray[np.int64]
+#: Provider shares per node row, in multiples of a unit: uint16 or uint32 (fewer bytes to zero,
+#: scatter into and read; a uint16 array of 1e7 rows stays in cache) or int64.
+Shares = NDArray[np.uint16] | NDArray[np.uint32] | NDArray[np.int64]
+#: Capacity units per node row: int64, or uint8 (an eighth of the bytes to write and read).
+Units = NDArray[np.int64] | NDArray[np.uint8]
 
 #: Bit of `_sum_requests_loop`'s ``mark``: the account is already listed as an owner.
 OWNER = 2
@@ -197,6 +200,7 @@ def _node_row(
     paid: bool,
     rate: int,
     shares: Shares,
+    unit: int,
     cutoff: int,
     refresh_to: int,
     redeem_ppm: int,
@@ -205,7 +209,7 @@ def _node_row(
     expires: I64,
 ) -> tuple[int, int]:
     """Expire, credit, refresh and redeem node row ``i``; return (burned, redeemed)."""
-    share = shares[i]
+    share = shares[i] * unit  # int64: the unit times a uint16/uint32 multiple
     shares[i] = 0  # the row is in cache now: cheaper than zeroing the array apart
     credit = u * rate + share
     b, e = balance[i], expires[i]
@@ -227,9 +231,10 @@ _node_row_jit = numba.njit(cache=True, inline="always")(_node_row)
 
 
 def _apply_nodes_loop(
-    units: I64,
+    units: Units,
     rate: int,
     shares: Shares,
+    unit: int,
     flagged: B | None,
     cutoff: int,
     refresh_to: int,
@@ -243,8 +248,9 @@ def _apply_nodes_loop(
     """Expire, credit, refresh and redeem node rows; return (burned, ``units.sum()``).
 
     A row whose ``expires < cutoff`` burns a positive balance first. It is then credited
-    ``units * rate + shares`` and refreshed when ``units > 0``, ``shares > 0`` or ``flagged``
-    (None: nobody); ``shares`` (one row per node at least) is zero again after the pass.
+    ``units * rate + shares * unit`` and refreshed when ``units > 0``, ``shares > 0`` or
+    ``flagged`` (None: nobody); ``shares`` (one row per node at least, each a multiple of
+    ``unit`` > 0) is zero again after the pass.
     Redemption is ``balance * redeem_ppm // PPM``, summed per slice of ``chunk`` rows into
     ``chunk_redeemed`` (one entry per slice).
     """
@@ -258,7 +264,7 @@ def _apply_nodes_loop(
         # compiled once without flags (`flagged is None` is known then): no test in the loop
         paid = False if flagged is None else flagged[i]
         dead, r = _node_row_jit(
-            i, u, paid, rate, shares, cutoff, refresh_to, redeem_ppm, balance, income, expires
+            i, u, paid, rate, shares, unit, cutoff, refresh_to, redeem_ppm, balance, income, expires
         )
         burned += dead
         redeemed += r

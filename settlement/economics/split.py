@@ -105,3 +105,20 @@ def split_table(price: int, fee_bps: int, owner_bps: int, top: int) -> NDArray[n
     table = np.stack([fee, owner, amount - fee - owner])
     table.flags.writeable = False  # shared between steps
     return table
+
+
+@functools.lru_cache(maxsize=8)
+def provider_units(
+    price: int, fee_bps: int, owner_bps: int, top: int
+) -> tuple[int, NDArray[np.int64]]:
+    """The provider shares of `split_table` as (unit, shares // unit): unit = their gcd.
+
+    Per-node sums of the multiples are smaller than those of the shares (when the split is linear
+    in the count they are request counts), so they fit a narrower scratch. Unit 0: every share is
+    0. Read-only, like the table.
+    """
+    share = split_table(price, fee_bps, owner_bps, top)[PROVIDER_SHARE]
+    unit = int(np.gcd.reduce(share))
+    multiples = share // unit if unit > 0 else share.copy()
+    multiples.flags.writeable = False
+    return unit, multiples

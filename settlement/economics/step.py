@@ -40,13 +40,14 @@ def _empty() -> NDArray[np.int64]:
 class StepActivity:
     """What happened on the network in one step, as account indices and integer counts.
 
-    Provider accounts are rows ``[0, capacity_units.size)`` of the book; a request batch is one
-    (payer, provider, owner) triple with a request count.
+    Provider accounts are rows ``[0, capacity_units.size)`` of the book (int64, or uint8 when
+    every node's units fit one byte: fewer bytes to read); a request batch is one (payer,
+    provider, owner) triple with a request count.
     """
 
     now_step: int
     active_nodes: int
-    capacity_units: NDArray[np.int64]
+    capacity_units: kernels.Units
     request_payer: NDArray[np.int64] = field(default_factory=_empty)
     request_provider: NDArray[np.int64] = field(default_factory=_empty)
     request_owner: NDArray[np.int64] = field(default_factory=_empty)
@@ -79,8 +80,10 @@ CHUNK = 1 << 16
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
 #: An expiry cutoff no row is before.
 _NEVER = -(2**63)
-#: Largest provider-share sum of a node row in the uint32 scratch / in int64.
-_U32_MAX, _I64_MAX = 2**32 - 1, 2**63 - 1
+#: Largest provider-share sum of a node row in the uint16 / uint32 scratch / in int64.
+_U16_MAX, _U32_MAX, _I64_MAX = 2**16 - 1, 2**32 - 1, 2**63 - 1
+#: Steps the uint16 scratch is left unused after a node's sum outgrew it.
+_NARROW_PAUSE = 16
 
 
 def _spendable(
@@ -156,7 +159,7 @@ def _int64(value: int) -> int:
 
 @dataclass(slots=True)
 class _NodeCredit:
-    """What node rows ``[0, n)`` get this step, not yet applied: ``units * rate`` + ``shares``.
+    """What node rows ``[0, n)`` get this step, not yet applied: ``units * rate + shares * unit``.
 
     A node row is refreshed when it earns (``units > 0``) or receives a provider share
     (``shares > 0`` when every paid batch gives its provider something, else ``flagged``).
@@ -164,11 +167,13 @@ class _NodeCredit:
     changes them (``burned`` so far), the others in the node pass.
     """
 
-    units: NDArray[np.int64]
+    units: kernels.Units
     rate: int
     refresh_to: int
     cutoff: int
     shares: kernels.Shares | None = None
+    #: What 1 in ``shares`` is worth (they may sum multiples of it, in a narrow scratch).
+    share_unit: int = 1
     flagged: NDArray[np.bool_] | None = None
     burned: int = 0
     #: The request scratch whose ``shares`` these are (clean once the node pass zeroed them).
@@ -180,11 +185,13 @@ class _NodeCredit:
 
     def at(self, rows: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         """Pending credit and refresh flag of some node rows."""
-        credit = self.units[rows] * self.rate
-        refreshed = self.units[rows] > 0
+        units = self.units[rows].astype(np.int64)  # narrow units times the rate: in int64
+        credit = units * self.rate
+        refreshed = units > 0
         if self.shares is not None:
-            credit += self.shares[rows]
-            refreshed |= self.shares[rows] > 0
+            shares = self.shares[rows].astype(np.int64)
+            credit += shares * self.share_unit
+            refreshed |= shares > 0
         if self.flagged is not None:
             refreshed |= self.flagged[rows]
         return credit, refreshed
@@ -274,7 +281,8 @@ def _pay_requests_compiled(
         return None
     totals = s.totals.tolist()
     payers, owners = s.payers[: totals[kernels.PAYERS]], s.owners[: totals[kernels.OWNERS]]
-    provided = _provider_shares(book, act, table[splits.PROVIDER_SHARE], pending.n, s.shares)
+    units = splits.provider_units(price, params.protocol_fee_bps, params.owner_share_bps, limit)
+    provided = _provider_shares(book, act, table[splits.PROVIDER_SHARE], units, pending.n, s)
     if provided is None:
         kernels.unmark_jit(payers, owners, s.pay_acc, s.own_acc, s.mark)
         s.clean = True
@@ -287,7 +295,7 @@ def _pay_requests_compiled(
     )  # fmt: skip
     s.pay_acc[payers] = 0
     _refresh(book, payers, pending.refresh_to)
-    pending.shares, pending.flagged = provided
+    pending.shares, pending.flagged, pending.share_unit = provided
     pending.scratch = s  # clean again once the node pass has zeroed the shares
     return _Paid(
         bought,
@@ -302,35 +310,58 @@ def _provider_shares(
     book: TokenBook,
     act: StepActivity,
     share: NDArray[np.int64],
+    units: tuple[int, NDArray[np.int64]],
     nodes: int,
-    scratch: kernels.Shares,
-) -> tuple[kernels.Shares, NDArray[np.bool_] | None] | None:
-    """Provider shares per node row, and who was paid if a share can be 0.
+    scratch: RequestScratch,
+) -> tuple[kernels.Shares, NDArray[np.bool_] | None, int] | None:
+    """Provider shares per node row, who was paid if a share can be 0, and the shares' unit.
 
-    Summed in the zero uint32 ``scratch`` unless a node's sum outgrows it (then in int64); None
-    (``scratch`` zero again) if a provider is outside the node rows.
+    Summed as multiples of ``units[0]`` (their gcd; ``units[1]`` = ``share // units[0]``) in the
+    scratch's first half viewed as uint16, unless a node's sum outgrows it (then the shares in the
+    uint32 scratch, or in int64). None (scratch zero again) if a provider is outside the node rows.
     """
+    count, provider = act.request_count, act.request_provider
     flagged = _NO_FLAGS
     if share[1] <= 0:  # a share of 0 does not tell who was paid: flag them
         flagged = np.zeros(nodes, dtype=np.bool_)
+    unit, multiples = units
+    narrow = scratch.shares.view(np.uint16)
+    if unit > 0 and scratch.narrow_pause == 0 and narrow.size >= nodes:
+        done = _share_into(count, provider, multiples, narrow[:nodes], _U16_MAX, flagged)
+        if done == kernels.SHARED:
+            return narrow[:nodes], None if flagged is _NO_FLAGS else flagged, unit
+        if done == kernels.OUTSIDE:
+            return None
+        scratch.narrow_pause = _NARROW_PAUSE
+    else:
+        scratch.narrow_pause = max(scratch.narrow_pause - 1, 0)
     done = kernels.OVERFLOW
-    if scratch.size >= nodes:
-        shares: kernels.Shares = scratch[:nodes]
-        done = kernels.share_providers_jit(
-            act.request_count, act.request_provider, share, shares, _U32_MAX, flagged
-        )
-        if done != kernels.SHARED:
-            shares.fill(0)
+    if scratch.shares.size >= nodes:
+        shares: kernels.Shares = scratch.shares[:nodes]
+        done = _share_into(count, provider, share, shares, _U32_MAX, flagged)
     if done == kernels.OVERFLOW:
         shares = book.work(nodes)
         shares.fill(0)
         flagged.fill(False)
-        done = kernels.share_providers_jit(
-            act.request_count, act.request_provider, share, shares, _I64_MAX, flagged
-        )
+        done = kernels.share_providers_jit(count, provider, share, shares, _I64_MAX, flagged)
     if done != kernels.SHARED:
         return None
-    return shares, None if flagged is _NO_FLAGS else flagged
+    return shares, None if flagged is _NO_FLAGS else flagged, 1
+
+
+def _share_into(
+    count: NDArray[np.int64],
+    provider: NDArray[np.int64],
+    share: NDArray[np.int64],
+    shares: kernels.Shares,
+    cap: int,
+    flagged: NDArray[np.bool_],
+) -> int:
+    """The provider pass into a zero scratch, left zero again unless it is done."""
+    done = int(kernels.share_providers_jit(count, provider, share, shares, cap, flagged))
+    if done != kernels.SHARED:
+        shares.fill(0)
+    return done
 
 
 def _payer_sums(
@@ -360,6 +391,7 @@ def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tupl
         pending.units,
         pending.rate,
         shares,
+        pending.share_unit,
         pending.flagged,
         pending.cutoff,
         pending.refresh_to,
@@ -389,7 +421,10 @@ def settle_step(
     rate = params.earn_base_units_per_capacity_step * controller.emission_ppm // PPM
     refresh_to = act.now_step + params.token_lifetime_steps
     cutoff = now - params.refresh_grace_steps
-    pending = _NodeCredit(act.capacity_units, rate, refresh_to, cutoff)
+    capacity = act.capacity_units
+    if capacity.dtype != np.uint8:  # the compiled pass takes int64 or uint8 units
+        capacity = capacity.astype(np.int64, copy=False)
+    pending = _NodeCredit(capacity, rate, refresh_to, cutoff)
     expired_accounts = _expire_accounts(book, pending)
     paid = _pay_requests(book, params, act, pending)
     placement_cost = np.full(act.placement_payer.size, params.placement_price_base_units, np.int64)

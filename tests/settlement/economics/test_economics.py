@@ -436,3 +436,29 @@ def test_node_shares_beyond_uint32_are_summed_exactly(count: int) -> None:
         assert not book.request_scratch().shares.any()
         ctl = flows.controller
     assert (int(book.income[1]) > 2**33) == (count == 2)
+
+
+@pytest.mark.parametrize("count", [30_000, 40_000])
+def test_node_request_counts_beyond_uint16_are_summed_exactly(count: int) -> None:
+    # the default split is linear: the uint16 scratch sums request counts, 1 330 base units each;
+    # at 40 000 node 1 gets 80 000 requests, more than its uint16 row holds (the uint32 one then)
+    params = EconomicsParams()
+    book, ref = new_book(ACCOUNTS), new_book(ACCOUNTS)
+    ctl = initial_controller(params)
+    for now in range(3):
+        act = StepActivity(
+            now_step=now,
+            active_nodes=PROVIDERS,
+            capacity_units=np.asarray([1, 0, 2, 0, 16, 3], dtype=np.uint8 if now else np.int64),
+            request_payer=_arr([PROVIDERS + OWNERS] * 3),
+            request_provider=_arr([2, 1, 1]),
+            request_owner=_arr([PROVIDERS] * 3),
+            request_count=_arr([1, count, count if now < 2 else 7]),
+            placement_payer=_arr([1, 2]),  # node rows paying read their pending shares
+        )
+        flows = settle_step(book, ctl, params, act)
+        _assert_replays_reference(flows, book, ref, ctl, params, act)
+        scratch = book.request_scratch()
+        assert not scratch.shares.any()
+        assert scratch.narrow_pause == (0 if count < 2**15 else 16 - now)
+        ctl = flows.controller

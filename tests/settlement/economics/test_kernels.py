@@ -126,19 +126,22 @@ provider_rows = st.lists(
     rows=st.one_of(provider_rows, st.lists(st.tuples(st.integers(0, LIMIT), st.integers(0, 6)))),
     split=split_params,
     flag=st.booleans(),
-    narrow=st.booleans(),
-    cap=st.sampled_from([2**63 - 1, 2**32 - 1, 30_000]),
+    width=st.sampled_from([np.int64, np.uint32, np.uint16]),
+    cap=st.sampled_from([2**63 - 1, 2**32 - 1, 2**16 - 1, 30_000, 40]),
 )
 def test_provider_shares_equal_numpy_add_at(  # type: ignore[no-untyped-def]
-    rows: list[tuple[int, int]], split, flag: bool, narrow: bool, cap: int
+    rows: list[tuple[int, int]], split, flag: bool, width: type, cap: int
 ) -> None:
     count, provider = _arr([r[0] for r in rows]), _arr([r[1] for r in rows])
     share = _table(*split)[splits.PROVIDER_SHARE]
-    if narrow:  # the uint32 scratch: shares of one node never sum past its range
+    if width is np.uint32:  # the uint32 scratch: shares of one node never sum past its range
         share = np.minimum(share, 2**16)
         cap = min(cap, 2**32 - 1)
+    if width is np.uint16:  # the uint16 scratch sums multiples of the shares' gcd
+        share = splits.provider_units(*split, LIMIT)[1]
+        cap = min(cap, 2**16 - 1)
     # the caller zeroes it; the pass only adds
-    shares = np.full(NODES, 5, dtype=np.uint32 if narrow else np.int64)
+    shares = np.full(NODES, 5, dtype=width)
     flagged = np.zeros(NODES if flag else 0, dtype=np.bool_)
     done = kernels.share_providers_jit(count, provider, share, shares, cap, flagged)
     want_done, want = _shares_reference(count, provider, share, 5, cap)
@@ -267,7 +270,7 @@ node_row = st.tuples(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     rows=st.lists(node_row, max_size=40),
     rate=st.sampled_from([0, 1, 1_015, 2**50]),
@@ -276,7 +279,9 @@ node_row = st.tuples(
     use_shares=st.booleans(),
     use_flags=st.booleans(),
     cutoff=st.sampled_from([-(2**63), 0, 3, 2**40]),
-    narrow=st.booleans(),
+    width=st.sampled_from([np.int64, np.uint32, np.uint16]),
+    unit=st.sampled_from([1, 3, 1_330, 2**40]),
+    narrow_units=st.booleans(),
 )
 def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
     rows,
@@ -286,11 +291,13 @@ def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
     use_shares: bool,
     use_flags: bool,
     cutoff: int,
-    narrow: bool,
+    width: type,
+    unit: int,
+    narrow_units: bool,
 ) -> None:
     units, shares, balance = (_arr([r[k] for r in rows]) for k in range(3))
-    if narrow:  # the uint32 scratch of the provider pass
-        shares %= 2**32
+    if width is not np.int64:  # the uint32 scratch, or the uint16 one of multiples of a unit
+        shares %= 2**32 if width is np.uint32 else 2**16
     flagged = np.asarray([r[3] for r in rows], dtype=np.bool_)
     # the book has more rows than nodes: rows past the node rows stay untouched
     bal = np.concatenate([balance, _arr([11, 12])])
@@ -299,7 +306,7 @@ def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
     want_burned, want_redeemed, want_units = _apply_nodes_numpy(
         units,
         rate,
-        shares if use_shares else None,
+        shares * unit if use_shares else None,  # int64, wrapping as the pass's product does
         flagged if use_flags else None,
         cutoff,
         99,
@@ -312,11 +319,12 @@ def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
     chunk_redeemed = np.empty(-(-units.size // chunk), dtype=np.int64)
     # no shares: a zero array (the clean scratch); the scratch may have more rows than nodes
     given = np.concatenate([shares if use_shares else 0 * shares, [7]])
-    pass_shares = given.astype(np.uint32 if narrow else np.int64)
+    pass_shares = given.astype(width)
     got_burned, got_units = kernels.apply_nodes_jit(
-        units,
+        units.astype(np.uint8 if narrow_units else np.int64),  # units of 0..16 fit a byte
         rate,
         pass_shares,
+        unit,
         flagged if use_flags else None,
         cutoff,
         99,
@@ -333,3 +341,13 @@ def test_node_pass_equals_the_numpy_slices(  # type: ignore[no-untyped-def]
     assert inc.tolist() == want_inc.tolist()
     assert exp.tolist() == want_exp.tolist()
     assert pass_shares.tolist() == [0] * units.size + [7]
+
+
+@given(split=split_params, top=st.integers(1, 300))
+def test_provider_units_times_their_multiples_are_the_shares(split, top: int) -> None:  # type: ignore[no-untyped-def]
+    share = split_table(*split, top)[splits.PROVIDER_SHARE]
+    unit, multiples = splits.provider_units(*split, top)
+    assert (multiples * unit).tolist() == share.tolist()
+    if unit > 0:  # the largest unit: the smallest multiples
+        assert int(np.gcd.reduce(multiples)) == 1
+    assert (unit == 0) == (not share.any())
