@@ -204,36 +204,3 @@ def test_compiled_pass_equals_the_numpy_formula(
     assert got.reputation.tobytes() == score.tobytes()
     assert got.tier.tolist() == tier.tolist()
     assert got.lying.tolist() == lying.tolist()
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(1, 400),
-    probes=st.integers(0, 600),
-    resources=st.sampled_from([3, 3, 1, 2, 4]),
-    ordered=st.booleans(),
-)
-def test_lie_check_equals_the_numpy_scatter(
-    seed: int, n: int, probes: int, resources: int, ordered: bool
-) -> None:
-    """Probed rows in any order, named twice (the last verdict stays), NaN and ties."""
-    from governance.policy.reputation_kernel import lying_rows_loop
-
-    rng = np.random.default_rng(seed)
-    values = np.array([0.0, 1.0, 1.1, 2.0, 1000.0, np.nan], dtype=np.float32)
-    reported = rng.choice(values, (n, resources)).astype(np.float32)
-    observed = rng.choice(values, (probes, resources)).astype(np.float32)
-    rows = rng.integers(0, n, probes).astype(np.int64)
-    if ordered:
-        rows = np.unique(rows)
-        observed = observed[: rows.size]
-    factor = np.float32(1.1)
-    start = rng.random(n) < 0.5
-    want = start.copy()
-    verdict = (reported[rows] > observed * factor).any(axis=1)
-    for i, lie in zip(rows.tolist(), verdict.tolist(), strict=True):
-        want[i] = lie  # in row order: the last verdict on a row stays
-    got = start.copy()
-    lying_rows_loop(rows, reported, np.ascontiguousarray(observed), factor, got)
-    assert got.tolist() == want.tolist()
