@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeGuard
 import numpy as np
 
 from governance.policy import registry
-from governance.policy.eviction_kernels import count_flaps_loop, release_loop
+from governance.policy.eviction_kernels import count_flaps_loop, execute_loop
 from governance.policy.eviction_plugins import Evictor, NodeEvictor
 from governance.policy.evictors.common import replicas_on_each, rows_on_flags
 from governance.policy.evictors.kernels import flag_bits
@@ -232,13 +232,12 @@ def apply_evictions(
     evict_at[sched] = plan.deadline_s[plan.outcome == _SCHEDULED]
     evict_reason[sched] = plan.reason[plan.outcome == _SCHEDULED]
     done = plan.replica[plan.outcome == _EXECUTED]
-    # Read before the writes below: with donate=True `evict_at` is the input column itself.
-    unscheduled = done[~np.isfinite(evict_at[done])]
-    from_node = node[done]
-    release_loop(used, held, from_node, reps.service, done, snapshot.services.demand)
-    last_node[done], last_at[done] = from_node, now_s
-    count[done] += 1
-    node[done], evict_at[done], evict_reason[done] = -1, np.inf, -1
+    unscheduled = np.empty(done.shape[0], dtype=done.dtype)
+    found = execute_loop(
+        done, node, evict_at, evict_reason, last_node, last_at, count, used, held,
+        reps.service, snapshot.services.demand, float(now_s), unscheduled,
+    )  # fmt: skip
+    unscheduled = unscheduled[:found]
     # Flap history counts an eviction once: when scheduled, or when executed without notice.
     counted = np.concatenate([sched, unscheduled])
     window, in_window = _count_flaps(snapshot, params, now_s, counted, donate)

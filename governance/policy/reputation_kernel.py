@@ -14,12 +14,15 @@ from typing import Any, TypeVar, cast
 import numba
 import numpy as np
 
+from governance.policy.prefetch import prefetch_read
 from governance.policy.types import F32, F64, I8, I32, I64, Bool
 
 # Positions in the float32 constants vector (one argument instead of eleven scalars).
 W_UPTIME, W_JOBS, W_SLA, NEG_W_SLA, GAIN, LOSS, INV_TENURE_FULL, KEEP_AFTER_LIE = range(8)
 ESTABLISHED_REP, ESTABLISHED_TENURE, TRUSTED_REP, TRUSTED_TENURE = range(8, 12)
 N_CONSTANTS = 12
+
+LIE_AHEAD = 64  # probes between a reported row's prefetch and its test (~1e6 probes at 1e7)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -106,9 +109,22 @@ def _lying_rows_loop(
     The numpy statement gathers the reported rows, compares, ORs the columns and scatters (five
     passes and three temporaries); here each probed row is read once. Rows in order, so a row
     named twice keeps its last verdict, as the numpy scatter does. NaN (unprobed) compares False.
+    The probed rows are scattered over the table: each is a cache miss, so the row
+    `LIE_AHEAD` probes on is prefetched (twice as fast at 1e6 probes of 1e7 nodes).
     """
-    n_res = reported.shape[1]
-    for p in range(rows.shape[0]):
+    m, n_res = rows.shape[0], reported.shape[1]
+    if n_res == 3:  # every real table: the row unrolled
+        for p in range(m):
+            if p + LIE_AHEAD < m:
+                prefetch_read(reported, rows[p + LIE_AHEAD])
+            i = rows[p]
+            out[i] = (
+                (reported[i, 0] > observed[p, 0] * factor)
+                | (reported[i, 1] > observed[p, 1] * factor)
+                | (reported[i, 2] > observed[p, 2] * factor)
+            )
+        return
+    for p in range(m):
         i = rows[p]
         lie = False
         for r in range(n_res):

@@ -125,7 +125,7 @@ def test_fits_loop_equals_the_numpy_capacity_check(
 def test_eviction_scatters_equal_ufunc_at(
     seed: int, n: int, services: int, evicted: int, flap: float
 ) -> None:
-    from governance.policy.eviction_kernels import count_flaps_loop, release_loop
+    from governance.policy.eviction_kernels import count_flaps_loop, execute_loop
 
     rng = np.random.default_rng(seed)
     used = rng.choice([0.0, 1.0, 3.0, 1e6, 0.1], (n, 3)).astype(np.float32)
@@ -133,13 +133,27 @@ def test_eviction_scatters_equal_ufunc_at(
     demand = rng.choice([0.0, 1.0, 2.0, 0.3], (services, 3)).astype(np.float32)
     service = rng.integers(0, services, 80).astype(np.int32)
     done = rng.integers(0, 80, evicted).astype(np.int32)  # repeats: the order of updates counts
-    from_node = rng.integers(0, n, evicted).astype(np.int32)
-    want_used, want_held = used.copy(), held.copy()
-    np.subtract.at(want_used, from_node, demand[service[done]])
-    np.subtract.at(want_held, from_node, 1)
-    release_loop(used, held, from_node, service, done, demand)
-    assert used.tobytes() == want_used.tobytes()
-    assert held.tolist() == want_held.tolist()
+    node = rng.integers(0, n, 80).astype(np.int32)
+    evict_at = rng.choice([np.inf, 5.0, np.nan, -np.inf], 80)
+    reason = rng.integers(-1, 5, 80).astype(np.int8)
+    last_node = rng.integers(-1, n, 80).astype(np.int32)
+    last_at = rng.choice([np.inf, 1.0, 2.0], 80)
+    evictions = rng.integers(0, 3, 80).astype(np.int32)
+    columns = [node, evict_at, reason, last_node, last_at, evictions, used, held]
+    want = [c.copy() for c in columns]
+    w_node, w_at, w_reason, w_last_node, w_last_at, w_count, w_used, w_held = want
+    want_unscheduled = done[~np.isfinite(w_at[done])]
+    from_node = w_node[done]
+    np.subtract.at(w_used, from_node, demand[service[done]])
+    np.subtract.at(w_held, from_node, 1)
+    w_last_node[done], w_last_at[done] = from_node, 10.0
+    w_count[done] += 1
+    w_node[done], w_at[done], w_reason[done] = -1, np.inf, -1
+    unscheduled = np.empty(done.size, dtype=done.dtype)
+    found = execute_loop(done, *columns[:6], used, held, service, demand, 10.0, unscheduled)
+    assert unscheduled[:found].tolist() == want_unscheduled.tolist()
+    for got_column, want_column in zip(columns, want, strict=True):
+        assert got_column.tobytes() == want_column.tobytes()
 
     now = 10_000.0
     window = rng.choice([0.0, now - flap, now - flap + 1, now, np.nan], services)

@@ -189,3 +189,44 @@ def test_fused_planner_rows_equal_one_mask_per_plugin(seed: int, order: list[int
     got = _fused_rows(snap, params, NOW, plugins)  # type: ignore[arg-type]
     want = replicas_on_each(snap, [p.nodes(snap, params, NOW) for p in plugins])  # type: ignore[union-attr]
     assert [rows.tolist() for rows in got] == [rows.tolist() for rows in want]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 400),
+    floor=st.sampled_from([0.0, 0.05, 0.1, 0.3, 0.5, 1.0]),
+)
+def test_floor_pass_equals_its_numpy_statement_on_the_boundaries(
+    seed: int, n: int, floor: float
+) -> None:
+    """Tenures at the grace and at full tenure, scores on the bar (float32 and float64), NaN."""
+    rng = np.random.default_rng(seed)
+    snap = _network(seed, n, 3)
+    base = PolicyParams()
+    params = dataclasses.replace(
+        base,
+        eviction=dataclasses.replace(base.eviction, reputation_floor=floor),
+        reputation=dataclasses.replace(base.reputation, tenure_full_s=1000.0),
+        tiers=dataclasses.replace(base.tiers, established_tenure_s=100.0),
+    )
+    ago = rng.choice(
+        [0.0, 99.0, 100.0, 101.0, 333.0, 500.0, 999.0, 1000.0, 1001.0, -50.0, np.nan], n
+    )
+    bar = floor * np.minimum(ago / 1000.0, 1.0)
+    near = np.stack(
+        [
+            bar.astype(np.float32),
+            np.nextafter(bar.astype(np.float32), np.float32(0)),
+            np.nextafter(bar.astype(np.float32), np.float32(1)),
+            np.full(n, np.float32(floor)),
+            np.nextafter(np.full(n, np.float32(floor)), np.float32(0)),
+            rng.choice(np.array([0.0, np.nan, 0.5], dtype=np.float32), n),
+        ]
+    )
+    rep = near[rng.integers(0, near.shape[0], n), np.arange(n)].astype(np.float32)
+    nodes = dataclasses.replace(snap.nodes, joined_at_s=NOW - ago, reputation=rep)
+    snap = dataclasses.replace(snap, nodes=nodes)
+    flags = flag_nodes(snap, params, NOW, [None, NodeTest.REPUTATION_FLOOR])
+    want = _below_floor(snap, params, NOW).astype(np.uint8) << np.uint8(1)
+    assert flags.code.tolist() == want.tolist()
