@@ -5,7 +5,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from governance.policy.prefetch import prefetch_read
 from governance.policy.types import I32, I64, Bool
+
+#: Rows between the prefetch of a row's candidate domains and their use: enough misses in flight
+#: to hide memory latency when the candidates are random rows of a large node table.
+_AHEAD = 8
 
 
 def sorted_counts(keys: I64) -> tuple[I64, I32]:
@@ -55,10 +60,16 @@ def _count_pairs_loop(keys: I64, counts: I32, n_domains: int, service: I32, pres
     """``out[b, j]``: the count of key ``service[b] * n_domains + domain[nodes[b, j]]`` (0: none).
 
     A row's keys are one run of the sorted table (its service's domains, a handful): one binary
-    search per row whose service is ``present``, then a short scan per candidate.
+    search per row whose service is ``present``, then a short scan per candidate. The domains of
+    the candidates ``_AHEAD`` rows on are prefetched.
     """
     m = keys.shape[0]
-    for b in range(nodes.shape[0]):
+    rows = nodes.shape[0]
+    for b in range(rows):
+        ahead = b + _AHEAD
+        if ahead < rows and present[ahead]:
+            for j in range(nodes.shape[1]):
+                prefetch_read(domain, nodes[ahead, j])
         if not present[b]:  # no replica of the service yet (most rows of a fresh network)
             for j in range(nodes.shape[1]):
                 out[b, j] = 0
@@ -108,6 +119,13 @@ class PairCounts:
         # table after each merge: reused buffers instead of fresh ones, whose first-touch page
         # faults dominated the batched adds.
         self._spare: tuple[I64, I32, Bool] | None = None
+
+    @classmethod
+    def from_sorted(cls, keys: I64, counts: I32, n_domains: int) -> PairCounts:
+        """A table from distinct ascending ``keys`` and their positive ``counts`` (no sort)."""
+        table = cls(np.empty(0, dtype=np.int64), n_domains)
+        table._keys, table._counts = keys, counts
+        return table
 
     def key(self, service: I32 | I64, domain: I32 | I64) -> I64:
         """Pair keys of broadcast ``service`` and ``domain`` arrays."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from governance.policy.context import PlacementContext
@@ -48,7 +49,6 @@ def build_context(
     pending_mask[replicas.service[rows]] = True
     pending_svc = np.flatnonzero(pending_mask)
     lens = services.dep_indptr[pending_svc + 1] - services.dep_indptr[pending_svc]
-    dep_src = np.repeat(pending_svc, lens)
     dep = services.dep_indices[concat_ranges(services.dep_indptr[pending_svc], lens)]
     relevant = np.zeros(services.size, dtype=bool)
     relevant[pending_svc] = True
@@ -57,7 +57,7 @@ def build_context(
     keys = replicas.service[sel_rows].astype(np.int64) * n_dom
     keys += nodes.failure_domain[replicas.node[sel_rows]]
     pairs = PairCounts(keys, n_dom)
-    locality = _locality(pairs.keys, dep_src, dep.astype(np.int64), n_dom)
+    locality = _locality(pairs.keys, pending_svc, services.dep_indptr, services.dep_indices, n_dom)
     live_domains = _live_domains(nodes, params, now_s, n_dom, services.replicas[pending_svc])
     return PlacementContext(
         nodes=nodes,
@@ -100,12 +100,80 @@ def _live_domains(
     return 0
 
 
-def _locality(presence: I64, dep_src: I64, dep: I64, n_dom: int) -> PairCounts:
-    """(service, domain) -> number of the service's dependencies present in the domain."""
-    lo = np.searchsorted(presence, dep * n_dom)
-    hi = np.searchsorted(presence, (dep + 1) * n_dom)
-    counts = (hi - lo).astype(np.int64)
-    src = np.repeat(dep_src, counts)
-    domains = presence[concat_ranges(lo.astype(np.int64), counts)] % n_dom
-    loc_keys = src * n_dom + domains
-    return PairCounts(loc_keys, n_dom)
+def _service_starts_loop(keys: I64, n_domains: int, out: I64) -> None:
+    """``out[s]``: the first position of sorted ``keys`` at or past service s's keys.
+
+    That is ``searchsorted(keys, s * n_domains)`` for every s < ``out.shape[0]``, in one merge
+    pass instead of a binary search per service.
+    """
+    p = 0
+    m = keys.shape[0]
+    for s in range(out.shape[0]):
+        bound = np.int64(s) * n_domains
+        while p < m and keys[p] < bound:
+            p += 1
+        out[s] = p
+
+
+def _locality_pairs_loop(presence: I64, starts: I64, n_domains: int, pending: I64,
+                         dep_indptr: I64, dep_indices: I32) -> tuple[I64, I32]:  # fmt: skip
+    """Sorted distinct (service, domain) keys of ``pending`` services with their counts.
+
+    The count of key ``s * n_domains + d`` is the number of s's dependency entries with a key
+    in ``presence`` for domain d (``starts`` indexes ``presence`` by service). ``pending`` is
+    ascending, and each service's domains are tallied then emitted in domain order, so the
+    keys come out sorted: no sort of the (service, domain) pairs.
+    """
+    bound = 0
+    for i in range(pending.shape[0]):
+        s = pending[i]
+        for e in range(dep_indptr[s], dep_indptr[s + 1]):
+            d = dep_indices[e]
+            bound += min(starts[d + 1] - starts[d], n_domains)
+    keys = np.empty(bound, dtype=np.int64)
+    counts = np.empty(bound, dtype=np.int32)
+    tally = np.zeros(n_domains, dtype=np.int32)
+    found = 0
+    for i in range(pending.shape[0]):
+        s = pending[i]
+        seen = False
+        for e in range(dep_indptr[s], dep_indptr[s + 1]):
+            d = dep_indices[e]
+            base = np.int64(d) * n_domains
+            for p in range(starts[d], starts[d + 1]):
+                tally[presence[p] - base] += 1
+                seen = True
+        if not seen:
+            continue
+        for dom in range(n_domains):
+            if tally[dom]:
+                keys[found] = np.int64(s) * n_domains + dom
+                counts[found] = tally[dom]
+                found += 1
+                tally[dom] = 0
+    return keys[:found].copy(), counts[:found].copy()
+
+
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+service_starts_jit = _jit(_service_starts_loop)
+locality_pairs_jit = _jit(_locality_pairs_loop)
+
+
+def service_starts(keys: I64, n_domains: int, n_services: int) -> I64:
+    """Per service id s <= ``n_services``: where its run starts in sorted pair ``keys``."""
+    out = np.empty(n_services + 1, dtype=np.int64)
+    service_starts_jit(keys, n_domains, out)
+    return out
+
+
+def _locality(
+    presence: I64, pending: I64, dep_indptr: I64, dep_indices: I32, n_dom: int
+) -> PairCounts:
+    """(service, domain) -> number of the service's dependencies present in the domain.
+
+    ``presence`` holds the sorted (service, domain) keys with a replica; ``pending`` the services
+    being placed, ascending.
+    """
+    starts = service_starts(presence, n_dom, dep_indptr.shape[0] - 1)
+    keys, counts = locality_pairs_jit(presence, starts, n_dom, pending, dep_indptr, dep_indices)
+    return PairCounts.from_sorted(keys, counts, n_dom)
