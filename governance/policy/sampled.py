@@ -130,6 +130,14 @@ class Draw:
         return picks if self.pool is None or self.global_ else self.pool[picks]
 
 
+@dataclass(slots=True)
+class Scored:
+    """A round's (B, k) factors per scorer (None: not computed) and each row's picked column."""
+
+    factors: list[F64 | None]
+    pick: I64
+
+
 class NodeLevel:
     """Node-only filter verdicts and the node-only score part, per pool node, kept current."""
 
@@ -253,7 +261,7 @@ def _round(
     cand = draw.candidates(rng, ctx.nodes.size, (reps.shape[0], k))
     if level is not None and level.head:  # every row gets one node of the pool's best
         cand[:, 0] = slots % level.head
-    total = _totals(ctx, scorers, weights, cand, reps, level)
+    total, scored = _totals(ctx, scorers, weights, cand, reps, level)
     pick, has = _best_feasible(ctx, filters, cand, reps, level, total)
     idx = np.arange(reps.shape[0])
     if not has.all():
@@ -264,7 +272,8 @@ def _round(
     ok_has, by_node = _resolve(ctx, reps[has_idx], chosen[has_idx])
     won[has_idx] = ok_has
     winners = has_idx[by_node][ok_has[by_node]]  # sorted by node, then by row
-    touched = _commit_layers(ctx, scorers, weights, reps, chosen, winners, out, slots, level)
+    at = Scored(scored, pick)
+    touched = _commit_layers(ctx, scorers, weights, reps, chosen, winners, out, slots, level, at)
     if level is not None:
         level.refresh(touched)
     out.failing_filter[slots[won]] = -1
@@ -339,15 +348,20 @@ def _totals(
     cand: I32,
     reps: I32,
     level: NodeLevel | None,
-) -> F64:
-    """Weighted score of every candidate; node-only scorers come from ``level`` when given."""
-    if level is None:
-        return total_scores(ctx, scorers, weights, cand, reps)
-    total: F64 = level.part[cand]
-    for scorer, w in zip(scorers, weights.tolist(), strict=True):
-        if w and not scorer.node_only:
-            total += w * scorer.score(ctx, cand, reps)
-    return total
+) -> tuple[F64, list[F64 | None]]:
+    """Weighted score of every candidate, and each weighted scorer's (B, k) factors.
+
+    Node-only scorers come from ``level`` when given (their factors are then not returned: None,
+    as for scorers of weight 0). The sum runs in scorer order, as `total_scores` adds.
+    """
+    scored: list[F64 | None] = [None] * len(scorers)
+    total: F64 = np.zeros(cand.shape, dtype=float) if level is None else level.part[cand]
+    for j, (scorer, w) in enumerate(zip(scorers, weights.tolist(), strict=True)):
+        if w and (level is None or not scorer.node_only):
+            factor = scorer.score(ctx, cand, reps)
+            scored[j] = factor
+            total += w * factor
+    return total, scored
 
 
 def _commit_layers(
@@ -360,11 +374,14 @@ def _commit_layers(
     out: Decisions,
     slots: I64,
     level: NodeLevel | None,
+    at: Scored,
 ) -> I32:
     """Score every winner as of its own commit, then commit the round at once.
 
     A winner's node-only factors are taken with the node's usage after the earlier winners on
-    that node (row order), so reported scores are those at commit time, as in exact mode.
+    that node (row order), so reported scores are those at commit time, as in exact mode. The
+    round's state is unchanged since its candidates were scored, so the other factors (and the
+    node-only ones of each node's first winner) are those of the candidate it picked.
     Returns the distinct nodes that received replicas, ascending.
     """
     if idx.size == 0:
@@ -378,9 +395,13 @@ def _commit_layers(
     np.not_equal(nodes[1:], nodes[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     factors = np.empty((idx.shape[0], len(scorers)), dtype=np.float32)
+    picked = at.pick[idx]
     for j, scorer in enumerate(scorers):
+        given = at.factors[j]
         if level is not None and scorer.node_only:
             factors[:, j] = level.factors[scorer.name][nodes]  # current for first winners
+        elif given is not None:
+            factors[:, j] = given[idx, picked]
         else:
             factors[:, j] = scorer.score(ctx, nodes[:, None], rsel)[:, 0]
     if starts.shape[0] < nodes.shape[0]:
