@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from governance.policy.context import PlacementContext
-from governance.policy.pairs import PairCounts
+from governance.policy.pairs import PairCounts, service_starts
 from governance.policy.scans import assigned_rows_of
 from governance.policy.types import F32, I32, I64, Bool, NodeTable, Snapshot
 
@@ -100,21 +100,6 @@ def _live_domains(
     return 0
 
 
-def _service_starts_loop(keys: I64, n_domains: int, out: I64) -> None:
-    """``out[s]``: the first position of sorted ``keys`` at or past service s's keys.
-
-    That is ``searchsorted(keys, s * n_domains)`` for every s < ``out.shape[0]``, in one merge
-    pass instead of a binary search per service.
-    """
-    p = 0
-    m = keys.shape[0]
-    for s in range(out.shape[0]):
-        bound = np.int64(s) * n_domains
-        while p < m and keys[p] < bound:
-            p += 1
-        out[s] = p
-
-
 def _locality_pairs_loop(presence: I64, starts: I64, n_domains: int, pending: I64,
                          dep_indptr: I64, dep_indices: I32) -> tuple[I64, I32]:  # fmt: skip
     """Sorted distinct (service, domain) keys of ``pending`` services with their counts.
@@ -154,16 +139,12 @@ def _locality_pairs_loop(presence: I64, starts: I64, n_domains: int, pending: I6
     return keys[:found].copy(), counts[:found].copy()
 
 
+#: Index the locality table by service (an O(services) pass) when the pending services are at
+#: least this share of all services: then their rows' binary searches cost more than the pass.
+_INDEX_SHARE = 16
+
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-service_starts_jit = _jit(_service_starts_loop)
 locality_pairs_jit = _jit(_locality_pairs_loop)
-
-
-def service_starts(keys: I64, n_domains: int, n_services: int) -> I64:
-    """Per service id s <= ``n_services``: where its run starts in sorted pair ``keys``."""
-    out = np.empty(n_services + 1, dtype=np.int64)
-    service_starts_jit(keys, n_domains, out)
-    return out
 
 
 def _locality(
@@ -174,6 +155,10 @@ def _locality(
     ``presence`` holds the sorted (service, domain) keys with a replica; ``pending`` the services
     being placed, ascending.
     """
-    starts = service_starts(presence, n_dom, dep_indptr.shape[0] - 1)
+    n_services = dep_indptr.shape[0] - 1
+    starts = service_starts(presence, n_dom, n_services)
     keys, counts = locality_pairs_jit(presence, starts, n_dom, pending, dep_indptr, dep_indices)
-    return PairCounts.from_sorted(keys, counts, n_dom)
+    table = PairCounts.from_sorted(keys, counts, n_dom)
+    if pending.shape[0] * _INDEX_SHARE >= n_services:  # many rows will look the table up
+        table.index_services(n_services)
+    return table

@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governance.policy.prepare import _locality, service_starts
+from governance.policy.pairs import service_starts
+from governance.policy.prepare import _locality
 
 
 @settings(max_examples=80, deadline=None)
