@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.policy.pairs import service_starts
-from governance.policy.prepare import _locality
+from governance.policy.prepare import _locality, concat_ranges
 
 
 @settings(max_examples=80, deadline=None)
@@ -52,7 +52,9 @@ def test_locality_counts_dependencies_per_domain(
     indices = rng.integers(0, n_services, int(lens.sum())).astype(np.int32)  # repeats allowed
     presence = np.unique(rng.integers(0, n_services * n_domains, present).astype(np.int64))
     pending = np.flatnonzero(rng.random(n_services) < pending_share).astype(np.int64)
-    got = _locality(presence, pending, indptr, indices, n_domains)
+    lens = indptr[pending + 1] - indptr[pending]
+    dep = indices[concat_ranges(indptr[pending], lens)]
+    got = _locality(presence, pending, lens, dep, n_services, n_domains)
     # The numpy reference: for every (pending service, dependency entry), each domain where the
     # dependency has a key counts once for (service, domain).
     tally: Counter[int] = Counter()
