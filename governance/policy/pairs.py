@@ -5,7 +5,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from governance.policy.prefetch import prefetch_read
 from governance.policy.types import I32, I64, Bool
+
+#: Rows between the prefetch of a row's candidate domains and their use: enough misses in flight
+#: to hide memory latency when the candidates are random rows of a large node table.
+_AHEAD = 8
 
 
 def sorted_counts(keys: I64) -> tuple[I64, I32]:
@@ -50,24 +55,35 @@ def stable_argsort(values: I32 | I64) -> I64:
     return out
 
 
-def _count_pairs_loop(keys: I64, counts: I32, n_domains: int, service: I32, present: Bool,
-                      domain: I32, nodes: I32, out: I32) -> None:  # fmt: skip
+def _count_pairs_loop(keys: I64, counts: I32, starts: I64, n_domains: int, service: I32,
+                      present: Bool, domain: I32, nodes: I32, out: I32) -> None:  # fmt: skip
     """``out[b, j]``: the count of key ``service[b] * n_domains + domain[nodes[b, j]]`` (0: none).
 
-    A row's keys are one run of the sorted table (its service's domains, a handful): one binary
-    search per row whose service is ``present``, then a short scan per candidate.
+    A row's keys are one run of the sorted table (its service's domains, a handful): found by
+    ``starts`` (the run of service s is ``starts[s]:starts[s + 1]``) when it is not empty, else
+    by one binary search per row whose service is ``present``; then a short scan per candidate.
+    The domains of the candidates ``_AHEAD`` rows on are prefetched.
     """
+    indexed = starts.shape[0] > 0
     m = keys.shape[0]
-    for b in range(nodes.shape[0]):
+    rows = nodes.shape[0]
+    for b in range(rows):
+        ahead = b + _AHEAD
+        if ahead < rows and present[ahead]:
+            for j in range(nodes.shape[1]):
+                prefetch_read(domain, nodes[ahead, j])
         if not present[b]:  # no replica of the service yet (most rows of a fresh network)
             for j in range(nodes.shape[1]):
                 out[b, j] = 0
             continue
         base = np.int64(service[b]) * n_domains
-        lo = np.searchsorted(keys, base)
-        hi = lo
-        while hi < m and keys[hi] < base + n_domains:
-            hi += 1
+        if indexed:
+            lo, hi = starts[service[b]], starts[service[b] + 1]
+        else:
+            lo = np.searchsorted(keys, base)
+            hi = lo
+            while hi < m and keys[hi] < base + n_domains:
+                hi += 1
         for j in range(nodes.shape[1]):
             key = base + domain[nodes[b, j]]
             found = 0
@@ -78,7 +94,31 @@ def _count_pairs_loop(keys: I64, counts: I32, n_domains: int, service: I32, pres
             out[b, j] = found
 
 
+def _service_starts_loop(keys: I64, n_domains: int, out: I64) -> None:
+    """``out[s]``: the first position of sorted ``keys`` at or past service s's keys.
+
+    That is ``searchsorted(keys, s * n_domains)`` for every s < ``out.shape[0]``, in one merge
+    pass instead of a binary search per service.
+    """
+    p = 0
+    m = keys.shape[0]
+    for s in range(out.shape[0]):
+        bound = np.int64(s) * n_domains
+        while p < m and keys[p] < bound:
+            p += 1
+        out[s] = p
+
+
 count_pairs_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_count_pairs_loop)
+service_starts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_service_starts_loop)
+_NO_STARTS = np.empty(0, dtype=np.int64)
+
+
+def service_starts(keys: I64, n_domains: int, n_services: int) -> I64:
+    """Per service id s <= ``n_services``: where its run starts in sorted pair ``keys``."""
+    out = np.empty(n_services + 1, dtype=np.int64)
+    service_starts_jit(keys, n_domains, out)
+    return out
 
 
 class PairCounts:
@@ -95,6 +135,7 @@ class PairCounts:
         "_present",
         "_spare",
         "_stale",
+        "_starts",
         "n_domains",
     )
 
@@ -108,6 +149,23 @@ class PairCounts:
         # table after each merge: reused buffers instead of fresh ones, whose first-touch page
         # faults dominated the batched adds.
         self._spare: tuple[I64, I32, Bool] | None = None
+        self._starts: I64 | None = None  # per service id, where its run starts (`index_services`)
+
+    @classmethod
+    def from_sorted(cls, keys: I64, counts: I32, n_domains: int) -> PairCounts:
+        """A table from distinct ascending ``keys`` and their positive ``counts`` (no sort)."""
+        table = cls(np.empty(0, dtype=np.int64), n_domains)
+        table._keys, table._counts = keys, counts
+        return table
+
+    def index_services(self, n_services: int) -> None:
+        """Index the table by service id below ``n_services`` until the next add.
+
+        O(n_services) once; `count_pairs` then finds a row's run without a binary search, which
+        pays off when a static table serves many rows.
+        """
+        self._sync()
+        self._starts = service_starts(self._keys, self.n_domains, n_services)
 
     def key(self, service: I32 | I64, domain: I32 | I64) -> I64:
         """Pair keys of broadcast ``service`` and ``domain`` arrays."""
@@ -174,8 +232,11 @@ class PairCounts:
         """
         present = self.present(service)  # syncs the arrays too
         out = np.empty(nodes.shape, dtype=np.int32)
-        keys, counts = self._keys, self._counts
-        count_pairs_loop(keys, counts, self.n_domains, service, present, domain, nodes, out)
+        keys, counts, starts = self._keys, self._counts, self._starts
+        if starts is None or (service.size and int(service.max()) >= starts.shape[0] - 1):
+            starts = _NO_STARTS
+        n_dom = self.n_domains
+        count_pairs_loop(keys, counts, starts, n_dom, service, present, domain, nodes, out)
         return out
 
     def add(self, keys: I64) -> None:
@@ -183,6 +244,7 @@ class PairCounts:
         if keys.shape[0] == 0:
             return
         self._sync()
+        self._starts = None
         new_keys, new_counts = sorted_counts(keys)
         pos = np.searchsorted(self._keys, new_keys)
         inside = pos < self._keys.shape[0]
@@ -238,6 +300,7 @@ class PairCounts:
         d = self._as_dict()
         d[key] = d.get(key, 0) + 1
         self._stale = True
+        self._starts = None
 
     def _as_dict(self) -> dict[int, int]:
         if self._dict is None:

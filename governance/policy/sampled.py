@@ -10,6 +10,7 @@ import numpy as np
 from governance.policy.context import Filter, PlacementContext, Scorer
 from governance.policy.pairs import stable_argsort
 from governance.policy.prepare import available_mask
+from governance.policy.round_kernels import add_usage_jit, picks_fit_jit
 from governance.policy.types import F32, F64, I8, I32, I64, Bool, Tier
 
 
@@ -128,6 +129,15 @@ class Draw:
     def node_rows(self, picks: I32) -> I32 | I64:
         """Global node rows of the context's ``picks``."""
         return picks if self.pool is None or self.global_ else self.pool[picks]
+
+
+@dataclass(slots=True)
+class Scored:
+    """A round's (B, k) factors per scorer (None: not computed), each row's pick and demand."""
+
+    factors: list[F64 | None]
+    pick: I64
+    demand: F32  # (B, R) each row's demand
 
 
 class NodeLevel:
@@ -253,7 +263,7 @@ def _round(
     cand = draw.candidates(rng, ctx.nodes.size, (reps.shape[0], k))
     if level is not None and level.head:  # every row gets one node of the pool's best
         cand[:, 0] = slots % level.head
-    total = _totals(ctx, scorers, weights, cand, reps, level)
+    total, scored = _totals(ctx, scorers, weights, cand, reps, level)
     pick, has = _best_feasible(ctx, filters, cand, reps, level, total)
     idx = np.arange(reps.shape[0])
     if not has.all():
@@ -261,10 +271,12 @@ def _round(
     chosen = cand[idx, pick]
     won = np.zeros(reps.shape[0], dtype=bool)
     has_idx = np.flatnonzero(has)
-    ok_has, by_node = _resolve(ctx, reps[has_idx], chosen[has_idx])
+    demand = ctx.services.demand[ctx.replicas.service[reps]]  # per row, gathered once
+    ok_has, by_node = _resolve(ctx, reps[has_idx], chosen[has_idx], demand[has_idx])
     won[has_idx] = ok_has
     winners = has_idx[by_node][ok_has[by_node]]  # sorted by node, then by row
-    touched = _commit_layers(ctx, scorers, weights, reps, chosen, winners, out, slots, level)
+    at = Scored(scored, pick, demand)
+    touched = _commit_layers(ctx, scorers, weights, reps, chosen, winners, out, slots, level, at)
     if level is not None:
         level.refresh(touched)
     out.failing_filter[slots[won]] = -1
@@ -339,15 +351,20 @@ def _totals(
     cand: I32,
     reps: I32,
     level: NodeLevel | None,
-) -> F64:
-    """Weighted score of every candidate; node-only scorers come from ``level`` when given."""
-    if level is None:
-        return total_scores(ctx, scorers, weights, cand, reps)
-    total: F64 = level.part[cand]
-    for scorer, w in zip(scorers, weights.tolist(), strict=True):
-        if w and not scorer.node_only:
-            total += w * scorer.score(ctx, cand, reps)
-    return total
+) -> tuple[F64, list[F64 | None]]:
+    """Weighted score of every candidate, and each weighted scorer's (B, k) factors.
+
+    Node-only scorers come from ``level`` when given (their factors are then not returned: None,
+    as for scorers of weight 0). The sum runs in scorer order, as `total_scores` adds.
+    """
+    scored: list[F64 | None] = [None] * len(scorers)
+    total: F64 = np.zeros(cand.shape, dtype=float) if level is None else level.part[cand]
+    for j, (scorer, w) in enumerate(zip(scorers, weights.tolist(), strict=True)):
+        if w and (level is None or not scorer.node_only):
+            factor = scorer.score(ctx, cand, reps)
+            scored[j] = factor
+            total += w * factor
+    return total, scored
 
 
 def _commit_layers(
@@ -360,11 +377,14 @@ def _commit_layers(
     out: Decisions,
     slots: I64,
     level: NodeLevel | None,
+    at: Scored,
 ) -> I32:
     """Score every winner as of its own commit, then commit the round at once.
 
     A winner's node-only factors are taken with the node's usage after the earlier winners on
-    that node (row order), so reported scores are those at commit time, as in exact mode.
+    that node (row order), so reported scores are those at commit time, as in exact mode. The
+    round's state is unchanged since its candidates were scored, so the other factors (and the
+    node-only ones of each node's first winner) are those of the candidate it picked.
     Returns the distinct nodes that received replicas, ascending.
     """
     if idx.size == 0:
@@ -372,15 +392,21 @@ def _commit_layers(
     nodes = chosen[idx]  # ``idx`` is sorted by node, then by row
     rsel = reps[idx]
     svc = ctx.replicas.service[rsel]
-    demand = ctx.services.demand[svc]
+    demand = at.demand[idx]
     first = np.empty(nodes.shape[0], dtype=bool)
     first[0] = True
     np.not_equal(nodes[1:], nodes[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     factors = np.empty((idx.shape[0], len(scorers)), dtype=np.float32)
+    flat: I64 | None = None
     for j, scorer in enumerate(scorers):
+        given = at.factors[j]
         if level is not None and scorer.node_only:
             factors[:, j] = level.factors[scorer.name][nodes]  # current for first winners
+        elif given is not None:
+            if flat is None:  # positions of the picks in the (B, k) blocks
+                flat = idx * given.shape[1] + at.pick[idx]
+            factors[:, j] = given.ravel().take(flat)
         else:
             factors[:, j] = scorer.score(ctx, nodes[:, None], rsel)[:, 0]
     if starts.shape[0] < nodes.shape[0]:
@@ -394,8 +420,8 @@ def _commit_layers(
     out.score[sl] = score
     uniq = nodes[starts]
     added = np.add.reduceat(demand, starts, axis=0)
-    ctx.used[uniq] += added
-    ctx.held[uniq] += np.diff(np.append(starts, nodes.shape[0])).astype(np.int32)
+    runs = np.diff(np.append(starts, nodes.shape[0]))
+    add_usage_jit(ctx.used, ctx.held, uniq, added, runs)
     headroom = ctx.headroom_columns(refresh=False)
     ctx.pairs.add(ctx.pairs.key(svc, ctx.nodes.failure_domain[nodes]))
     ctx.forget(keep_headroom=headroom is not None)
@@ -439,15 +465,16 @@ def _later_factors(
     ctx.forget(keep_headroom=True)
 
 
-def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> tuple[Bool, I64]:
+def _resolve(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) -> tuple[Bool, I64]:
     """Which optimistic picks survive, in row order: capacity, newcomer quota, anti-affinity.
 
-    Also returns the picks' order by node (stable), which the commit reuses.
+    ``demand`` is each pick's replica demand. Also returns the picks' order by node (stable),
+    which the commit reuses.
     """
     order = stable_argsort(chosen)
     nodes = chosen[order]
-    # within: cumulative demand on this node among earlier picks, this one included
-    within = ctx.services.demand[ctx.replicas.service[reps[order]]]
+    # within: cumulative demand on this node among earlier picks, this one included (a copy)
+    within = demand[order]
     seg_start = np.empty(nodes.shape[0], dtype=bool)
     seg_start[:1] = True
     np.not_equal(nodes[1:], nodes[:-1], out=seg_start[1:])
@@ -460,13 +487,20 @@ def _resolve(ctx: PlacementContext, reps: I32, chosen: I32) -> tuple[Bool, I64]:
         fits = np.ones(nodes.shape[0], dtype=bool)
         for r, column in enumerate(headroom):
             fits &= within[:, r] <= column[nodes]
-    else:
-        limit = ctx.capacity_limit(nodes).astype(float)
-        fits = np.all(ctx.used[nodes].astype(float) + within <= limit, axis=1)
-    if ctx.params.reputation.enabled:
-        newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
-        quota = ctx.params.tiers.newcomer_max_replicas
-        fits &= ~newcomer | (ctx.held[nodes] + rank < quota)
+        if ctx.params.reputation.enabled:
+            newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
+            quota = ctx.params.tiers.newcomer_max_replicas
+            fits &= ~newcomer | (ctx.held[nodes] + rank < quota)
+    else:  # one compiled pass over the picks' rows (capacity scaled for newcomers, quota)
+        fits = np.empty(nodes.shape[0], dtype=bool)
+        tiers = ctx.params.tiers
+        n = ctx.nodes
+        frac = np.float32(tiers.newcomer_capacity_fraction)
+        on = ctx.params.reputation.enabled
+        quota = tiers.newcomer_max_replicas
+        picks_fit_jit(
+            ctx.used, n.capacity, n.tier, ctx.held, on, frac, quota, within, nodes, rank, fits
+        )
     ok = np.zeros(reps.shape[0], dtype=bool)
     ok[order] = fits
     # Two replicas of one spreading service may not land in one domain in the same batch.

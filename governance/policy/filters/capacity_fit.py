@@ -6,10 +6,13 @@ import numba
 import numpy as np
 
 from governance.policy.context import PlacementContext
+from governance.policy.prefetch import prefetch_read
 from governance.policy.reasons import FilterReason
 from governance.policy.types import F32, I8, I32, Bool, Tier
 
 _NEWCOMER = int(Tier.NEWCOMER)
+#: Rows of candidates between the prefetch of their nodes' rows and their use (random rows).
+_AHEAD = 8
 
 
 def _fits_loop(used: F32, limit: F32, tier: I8, scale_newcomers: bool, fraction: np.float32,
@@ -17,9 +20,17 @@ def _fits_loop(used: F32, limit: F32, tier: I8, scale_newcomers: bool, fraction:
     """``out[b, j]``: ``used[n] + demand[b] <= limit[n]`` on every resource, n = ``nodes[b, j]``.
 
     With ``scale_newcomers`` a newcomer's limit is ``limit[n] * fraction`` (float32), as
-    `PlacementContext.capacity_limit` computes it.
+    `PlacementContext.capacity_limit` computes it. The rows of the candidates ``_AHEAD`` rows
+    on are prefetched.
     """
-    for b in range(nodes.shape[0]):
+    rows = nodes.shape[0]
+    for b in range(rows):
+        if b + _AHEAD < rows:
+            for j in range(nodes.shape[1]):
+                ahead = nodes[b + _AHEAD, j]
+                prefetch_read(used, ahead)
+                prefetch_read(limit, ahead)
+                prefetch_read(tier, ahead)
         for j in range(nodes.shape[1]):
             n = nodes[b, j]
             newcomer = scale_newcomers and tier[n] == _NEWCOMER

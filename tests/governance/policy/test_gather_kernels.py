@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from governance.policy.reputation_kernel import lying_rows_loop
 from governance.policy.scorers.least_allocated import free_share_at
+from governance.policy.scorers.reputation import reputation_at
 
 _VALUES = [0.0, 1.0, 2.0, 3.0, 7.0, 0.5, 1e6, 1e-30, -1.0, np.inf, np.nan]
 
@@ -166,3 +167,24 @@ def test_eviction_scatters_equal_ufunc_at(
     count_flaps_loop(service, done, window, count, now, flap)
     assert window.tobytes() == want_window.tobytes()
     assert count.tolist() == want_count.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 60),
+    shape=st.sampled_from([(0,), (7,), (5, 6), (40, 1), (3, 2), (30,)]),
+    wide=st.booleans(),
+)
+def test_reputation_at_equals_the_widened_gather(
+    seed: int, n: int, shape: tuple[int, ...], wide: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    reputation = rng.random(n).astype(np.float32)
+    reputation[rng.random(n) < 0.1] = np.nan
+    nodes = rng.integers(0, n, shape).astype(np.int64 if wide else np.int32)
+    got = reputation_at(reputation, nodes)
+    want = reputation[nodes].astype(float)  # the numpy statement
+    assert got.shape == want.shape
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, want)

@@ -69,10 +69,12 @@ def test_pair_counts_adds_match_counter(
     rows=st.integers(0, 20),
     k=st.integers(1, 6),
     scalar=st.booleans(),
+    indexed=st.sampled_from(["no", "before", "after", "narrow"]),
 )
 def test_count_pairs_equals_the_lookup_of_gathered_keys(
-    seed: int, n_domains: int, initial: int, added: int, rows: int, k: int, scalar: bool
-) -> None:
+    seed: int, n_domains: int, initial: int, added: int, rows: int, k: int, scalar: bool,
+    indexed: str,
+) -> None:  # fmt: skip
     rng = np.random.default_rng(seed)
     n_nodes, n_services = 30, 12
     domain = rng.integers(0, n_domains, n_nodes).astype(np.int32)
@@ -81,6 +83,8 @@ def test_count_pairs_equals_the_lookup_of_gathered_keys(
         n_domains,
     )
     later = rng.integers(0, n_services, added) * n_domains + rng.integers(0, n_domains, added)
+    if indexed == "before":  # an index the adds below must drop
+        pairs.index_services(n_services + 2)
     if scalar:  # the dict form, synced back to arrays by the lookup
         for key in later.tolist():
             pairs.add_one(key)
@@ -88,6 +92,8 @@ def test_count_pairs_equals_the_lookup_of_gathered_keys(
         pairs.add(later)
     service = rng.integers(0, n_services + 2, rows).astype(np.int32)  # some never counted
     nodes = rng.integers(0, n_nodes, (rows, k)).astype(np.int32)
+    if indexed in ("after", "narrow"):  # "narrow": some rows' services are beyond the index
+        pairs.index_services(n_services + 2 if indexed == "after" else n_services - 3)
     # The numpy statement it replaces: keys of every (row, candidate), looked up in the table.
     want = pairs.lookup(pairs.key(service[:, None], domain[nodes]))
     got = pairs.count_pairs(service, domain, nodes)
