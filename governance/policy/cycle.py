@@ -32,14 +32,7 @@ def run_cycle(
     at 1e7 nodes; the caller must not use the input snapshot afterwards, and the result's
     ``journal`` keeps the replica values the eviction plan overwrote).
     """
-    # A dry run returns its input snapshot as the result: its scores must stay as they were.
-    rep = update_reputation(
-        snapshot.nodes,
-        snapshot.observations,
-        params,
-        now_s,
-        donate=donate and not params.eviction.dry_run,
-    )
+    rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s)
     nodes = dataclasses.replace(snapshot.nodes, reputation=rep.reputation, tier=rep.tier)
     rated = dataclasses.replace(snapshot, nodes=nodes)
     evictions = plan_evictions(rated, params, now_s)

@@ -134,8 +134,6 @@ def test_donated_buffers_give_the_same_plans(mode: str) -> None:
                     result.snapshot.nodes.used.tobytes(),
                     result.snapshot.history.evictions_in_window.tobytes(),
                     result.snapshot.replicas.evict_at_s.tobytes(),
-                    result.snapshot.nodes.reputation.tobytes(),
-                    result.snapshot.nodes.tier.tobytes(),
                 )
             )
             snap = result.snapshot
@@ -184,7 +182,7 @@ def test_a_donated_cycle_journals_what_its_evictions_overwrote(mode: str) -> Non
         want = getattr(plain.snapshot.replicas, f.name).tobytes()
         assert getattr(donated.snapshot.replicas, f.name).tobytes() == want, f.name
     assert snap.replicas.node is donated.snapshot.replicas.node  # written in place, not copied
-    for name in ("used", "replicas_held", "reputation", "tier"):
+    for name in ("used", "replicas_held"):
         want = getattr(plain.snapshot.nodes, name).tobytes()
         assert getattr(donated.snapshot.nodes, name).tobytes() == want, name
         assert getattr(donated.snapshot.nodes, name) is getattr(snap.nodes, name), name

@@ -153,17 +153,6 @@ def test_dry_run_changes_nothing() -> None:
     assert ev.count(EvictionOutcome.SCHEDULED) == ev.count(EvictionOutcome.EXECUTED) == 0
 
 
-def test_a_donated_dry_run_keeps_its_scores() -> None:
-    """A dry run returns its input snapshot: donation must not write the new scores into it."""
-    snap = _low_rep_snapshot()
-    before = snap.nodes.reputation.tobytes(), snap.nodes.tier.tobytes()
-    params = PolicyParams(eviction=EvictionParams(dry_run=True, notice_s=0.0))
-    result = run_cycle(snap, params, NOW + 600.0, np.random.default_rng(0), donate=True)
-    assert result.plan.reputation.reputation is not snap.nodes.reputation
-    assert result.plan.reputation.tier is not snap.nodes.tier
-    assert (snap.nodes.reputation.tobytes(), snap.nodes.tier.tobytes()) == before
-
-
 def test_service_evicted_too_often_is_held() -> None:
     snap = _low_rep_snapshot()
     svc = int(snap.replicas.service[0])
