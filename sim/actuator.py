@@ -38,6 +38,9 @@ _FAILED_PLACEMENT = tuple(
     for r in (PlacementReason.NO_FEASIBLE_NODE, PlacementReason.NO_FEASIBLE_CANDIDATE)
 )
 _NOTICE_SLACK_S = 1e-6
+#: No rows (shared, read-only): most cycles at small sizes evict nothing.
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_ROWS.flags.writeable = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +73,25 @@ def _audit(
     before: Snapshot, result: CycleResult, params: PolicyParams, now_s: float
 ) -> tuple[I64, I64, I64]:
     ev = result.plan.evictions
+    if ev.outcome.size == 0:
+        return _NO_ROWS, _NO_ROWS, _NO_ROWS
     budgeted = (ev.reason != _DEAD) & (ev.outcome == _SCHEDULED)
     rows = np.flatnonzero(budgeted)
-    owners = before.services.owner[before.replicas.service[ev.replica[rows]]]
-    budget = params.eviction
-    over = _excess(ev.node[rows].astype(np.int64), budget.budget_per_node)
-    over |= _excess(owners, budget.budget_per_owner)
-    over |= np.arange(rows.size) >= budget.budget_total
+    bad_budget = rows
+    if rows.size:
+        owners = before.services.owner[before.replicas.service[ev.replica[rows]]]
+        budget = params.eviction
+        over = _excess(ev.node[rows].astype(np.int64), budget.budget_per_node)
+        over |= _excess(owners, budget.budget_per_owner)
+        over |= np.arange(rows.size) >= budget.budget_total
+        bad_budget = rows[over]
     executed = np.flatnonzero(ev.outcome == _EXECUTED)
-    early = (ev.reason[executed] != _DEAD) & (ev.deadline_s[executed] > now_s + _NOTICE_SLACK_S)
-    return rows[over], executed[early], executed
+    bad_notice = executed
+    if executed.size:
+        early = ev.reason[executed] != _DEAD
+        early &= ev.deadline_s[executed] > now_s + _NOTICE_SLACK_S
+        bad_notice = executed[early]
+    return bad_budget, bad_notice, executed
 
 
 def _revert(world: World, before: Snapshot, result: CycleResult, replicas: np.ndarray) -> None:
@@ -103,8 +115,8 @@ def apply_plan(
     bad_budget, bad_notice, executed = _audit(before, result, params, now_s)
     world.snapshot = result.snapshot
     ev = result.plan.evictions
-    refused_rows = np.concatenate([bad_budget, bad_notice])
-    if refused_rows.size:
+    if bad_budget.size or bad_notice.size:
+        refused_rows = np.concatenate([bad_budget, bad_notice])
         _revert(world, before, result, ev.replica[refused_rows])
         from governance.policy.build import recompute_usage
 
@@ -120,8 +132,10 @@ def apply_plan(
     done = np.setdiff1d(executed, bad_notice) if bad_notice.size else executed
     # Loops count the policy's own evictions of live replicas; a dead node is a failure, not a
     # decision (churn can kill a replica's host three times in a window without any flapping).
-    decided = done[ev.reason[done] != _DEAD]
-    loops = _count_loops(world, ev.replica[decided].astype(np.int64), step)
+    loops = 0
+    if done.size:
+        decided = done[ev.reason[done] != _DEAD]
+        loops = _count_loops(world, ev.replica[decided].astype(np.int64), step)
     pp = result.plan.placements
     placed = pp.replica[pp.node >= 0].astype(np.int64)
     placed = placed[world.snapshot.replicas.node[placed] != NO_NODE]
@@ -139,6 +153,8 @@ def apply_plan(
 
 def _count_in(values: np.ndarray, codes: tuple[int, ...]) -> int:
     """``np.isin(values, codes).sum()`` for a few distinct codes (isin's setup costs ~30 us)."""
+    if values.size == 0:
+        return 0
     return sum(int(np.count_nonzero(values == code)) for code in codes)
 
 
