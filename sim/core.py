@@ -241,7 +241,7 @@ class SimulationCore:
             request_provider=served.batch_provider,
             request_owner=served.batch_owner,
             request_count=served.batch_count,
-            placement_payer=payer.astype(np.int64),
+            placement_payer=payer.astype(np.int64, copy=False),
             redeem_ppm=redeem,
         )
 

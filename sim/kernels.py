@@ -380,3 +380,30 @@ def _provider_share_loop(count: I64, rows: I64, price: int, fee_bps: int, owner_
 
 
 provider_share_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_provider_share_loop)
+
+
+def _count_codes_loop(values: NDArray[np.int8], codes: I64) -> int:
+    """``sum(np.count_nonzero(values == c) for c in codes)``."""
+    count = 0
+    for v in values:
+        for c in codes:
+            count += v == c
+    return count
+
+
+count_codes_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_count_codes_loop)
+
+
+def _placed_rows_loop(replica: I32, node: I32, on: I32, no_node: int, out: I64) -> int:
+    """``r = replica[node >= 0]``; ``out[:k] = r[on[r] != no_node]``; return ``k``."""
+    k = 0
+    for j in range(replica.size):
+        if node[j] >= 0:
+            r = replica[j]
+            if on[r] != no_node:
+                out[k] = r
+                k += 1
+    return k
+
+
+placed_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_placed_rows_loop)

@@ -370,3 +370,28 @@ def _group_counts_loop(keys: I64) -> tuple[I64, I64]:
 
 
 group_counts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_group_counts_loop)
+
+
+def _charge_groups_loop(
+    payer: I64,
+    price: int,
+    now: int,
+    units: Units,
+    rate: int,
+    shares: Shares | None,
+    unit: int,
+    flagged: B | None,
+    cutoff: int,
+    refresh_to: int,
+    balance: I64,
+    expires: I64,
+) -> tuple[int, int, bool]:
+    """`_charge_loop` of ``price`` per row of ``payer``, grouped by payer (int64 products)."""
+    keys, counts = group_counts_jit(payer)
+    return charge_jit(
+        keys, counts * price, now, units, rate, shares, unit, flagged, cutoff, refresh_to,
+        balance, expires,
+    )  # fmt: skip
+
+
+charge_groups_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_charge_groups_loop)

@@ -392,10 +392,18 @@ def _pay_placements(
     payer, price = act.placement_payer, params.placement_price_base_units
     if payer.size == 0:
         return 0, 0
-    keys, counts = kernels.group_counts_jit(payer)
     # int64 products and sums, as numpy's group sums of an int64 column of prices wrap
-    bought = _charge(book, keys, counts * np.int64(price), act.now_step, pending)
-    return bought, _int64(int(payer.size) * price)
+    burned_total = _int64(int(payer.size) * price)
+    cost = int(np.int64(price))  # raises beyond int64, as numpy's full() of the prices did
+    bought, burned, done = kernels.charge_groups_jit(
+        payer, cost, act.now_step, pending.units, pending.rate, pending.shares, pending.share_unit,
+        pending.flagged, pending.cutoff, pending.refresh_to, book.balance, book.expires_at_step,
+    )  # fmt: skip
+    if done:
+        pending.burned += int(burned)
+        return int(bought), burned_total
+    keys, sums = sum_by(payer, np.full(payer.size, price, np.int64))  # a payer outside the book
+    return _charge(book, keys, sums, act.now_step, pending), burned_total
 
 
 def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tuple[int, int, int]:

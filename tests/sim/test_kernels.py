@@ -358,3 +358,17 @@ def test_provider_share_sum_equals_numpy(
     owner = (amount - fee) * owner_bps // 10_000
     want = int((amount - fee - owner).sum())
     assert k.provider_share_jit(count, rows, price, fee_bps, owner_bps) == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, r=st.integers(1, 60), m=st.integers(0, 80))
+def test_placed_rows_equal_numpy(seed: int, r: int, m: int) -> None:
+    rng = np.random.default_rng(seed)
+    on = rng.integers(-1, 5, r).astype(np.int32)  # -1: no node
+    replica = rng.integers(0, r, m).astype(np.int32)
+    node = rng.integers(-1, 5, m).astype(np.int32)
+    placed = replica[node >= 0].astype(np.int64)
+    want = placed[on[placed] != -1]
+    out = np.full(m, -7, dtype=np.int64)
+    count = k.placed_rows_jit(replica, node, on, -1, out)
+    assert out[:count].tolist() == want.tolist()

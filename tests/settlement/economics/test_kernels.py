@@ -449,3 +449,34 @@ def test_group_counts_equal_numpy_unique(keys: list[int]) -> None:
     want_found, want_counts = np.unique(_arr(keys), return_counts=True)
     assert found.tolist() == want_found.tolist()
     assert counts.tolist() == want_counts.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    payers=st.lists(st.integers(0, ACCOUNTS - 1), max_size=3 * ACCOUNTS),
+    price=st.sampled_from([0, 1, 7, 2**40, 2**62]),
+    narrow=st.sampled_from([None, np.uint16]),
+)
+def test_grouped_charge_equals_numpy(  # type: ignore[no-untyped-def]
+    seed: int, payers: list[int], price: int, narrow
+) -> None:
+    rng = np.random.default_rng(seed)
+    payer = _arr(payers)
+    balance = rng.integers(-(2**62), 2**62, ACCOUNTS, dtype=np.int64)
+    expires = rng.integers(0, 10, ACCOUNTS, dtype=np.int64)
+    units = rng.integers(0, 3, NODES).astype(np.int64)
+    shares = None if narrow is None else rng.integers(0, 3, NODES).astype(narrow)
+    keys, counts = np.unique(payer, return_counts=True)
+    totals = np.full(payer.size, price, np.int64)
+    sums = np.zeros(ACCOUNTS, dtype=np.int64)
+    np.add.at(sums, payer, totals)  # int64 group sums, wrapping
+    args = (5, units, 3, shares, 2, None, 4, 9)
+    want_bal, want_exp = balance.copy(), expires.copy()
+    want = _charge_numpy(keys.astype(np.int64), sums[keys], *args, want_bal, want_exp)
+    assert counts.sum() == payer.size
+    bought, burned, done = kernels.charge_groups_jit(payer, price, *args, balance, expires)
+    assert done
+    assert (bought, burned) == want
+    assert balance.tolist() == want_bal.tolist()
+    assert expires.tolist() == want_exp.tolist()
