@@ -385,8 +385,8 @@ provider_share_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_pr
 def _count_codes_loop(values: NDArray[np.int8], codes: I64) -> int:
     """``sum(np.count_nonzero(values == c) for c in codes)``."""
     count = 0
-    for v in values:
-        for c in codes:
+    for c in codes:  # codes outside: the loop over the values vectorizes
+        for v in values:
             count += v == c
     return count
 
