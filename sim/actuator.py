@@ -19,25 +19,35 @@ from governance.policy import EvictionOutcome, EvictionReason, PlacementReason, 
 from governance.policy.reasons import EVICTION_OUTCOMES, EVICTION_REASONS, PLACEMENT_REASONS
 from governance.policy.results import JOURNALED_COLUMNS, CycleResult
 from governance.policy.types import NO_NODE, Snapshot
+from sim import kernels
 from sim.kpis import LOOP_WINDOW_STEPS
 from sim.world import I64, World
 
 _SCHEDULED = EVICTION_OUTCOMES.index(EvictionOutcome.SCHEDULED)
 _EXECUTED = EVICTION_OUTCOMES.index(EvictionOutcome.EXECUTED)
-_REFUSED = tuple(
-    EVICTION_OUTCOMES.index(o)
-    for o in (
-        EvictionOutcome.REFUSED_NODE_BUDGET,
-        EvictionOutcome.REFUSED_OWNER_BUDGET,
-        EvictionOutcome.REFUSED_TOTAL_BUDGET,
-    )
+_REFUSED = np.array(
+    [
+        EVICTION_OUTCOMES.index(o)
+        for o in (
+            EvictionOutcome.REFUSED_NODE_BUDGET,
+            EvictionOutcome.REFUSED_OWNER_BUDGET,
+            EvictionOutcome.REFUSED_TOTAL_BUDGET,
+        )
+    ],
+    dtype=np.int64,
 )
 _DEAD = EVICTION_REASONS.index(EvictionReason.NODE_DEAD)
-_FAILED_PLACEMENT = tuple(
-    PLACEMENT_REASONS.index(r)
-    for r in (PlacementReason.NO_FEASIBLE_NODE, PlacementReason.NO_FEASIBLE_CANDIDATE)
+_FAILED_PLACEMENT = np.array(
+    [
+        PLACEMENT_REASONS.index(r)
+        for r in (PlacementReason.NO_FEASIBLE_NODE, PlacementReason.NO_FEASIBLE_CANDIDATE)
+    ],
+    dtype=np.int64,
 )
 _NOTICE_SLACK_S = 1e-6
+#: No rows (shared, read-only): most cycles at small sizes evict nothing.
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_ROWS.flags.writeable = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +80,25 @@ def _audit(
     before: Snapshot, result: CycleResult, params: PolicyParams, now_s: float
 ) -> tuple[I64, I64, I64]:
     ev = result.plan.evictions
+    if ev.outcome.size == 0:
+        return _NO_ROWS, _NO_ROWS, _NO_ROWS
     budgeted = (ev.reason != _DEAD) & (ev.outcome == _SCHEDULED)
     rows = np.flatnonzero(budgeted)
-    owners = before.services.owner[before.replicas.service[ev.replica[rows]]]
-    budget = params.eviction
-    over = _excess(ev.node[rows].astype(np.int64), budget.budget_per_node)
-    over |= _excess(owners, budget.budget_per_owner)
-    over |= np.arange(rows.size) >= budget.budget_total
+    bad_budget = rows
+    if rows.size:
+        owners = before.services.owner[before.replicas.service[ev.replica[rows]]]
+        budget = params.eviction
+        over = _excess(ev.node[rows].astype(np.int64), budget.budget_per_node)
+        over |= _excess(owners, budget.budget_per_owner)
+        over |= np.arange(rows.size) >= budget.budget_total
+        bad_budget = rows[over]
     executed = np.flatnonzero(ev.outcome == _EXECUTED)
-    early = (ev.reason[executed] != _DEAD) & (ev.deadline_s[executed] > now_s + _NOTICE_SLACK_S)
-    return rows[over], executed[early], executed
+    bad_notice = executed
+    if executed.size:
+        early = ev.reason[executed] != _DEAD
+        early &= ev.deadline_s[executed] > now_s + _NOTICE_SLACK_S
+        bad_notice = executed[early]
+    return bad_budget, bad_notice, executed
 
 
 def _revert(world: World, before: Snapshot, result: CycleResult, replicas: np.ndarray) -> None:
@@ -103,8 +122,8 @@ def apply_plan(
     bad_budget, bad_notice, executed = _audit(before, result, params, now_s)
     world.snapshot = result.snapshot
     ev = result.plan.evictions
-    refused_rows = np.concatenate([bad_budget, bad_notice])
-    if refused_rows.size:
+    if bad_budget.size or bad_notice.size:
+        refused_rows = np.concatenate([bad_budget, bad_notice])
         _revert(world, before, result, ev.replica[refused_rows])
         from governance.policy.build import recompute_usage
 
@@ -120,26 +139,24 @@ def apply_plan(
     done = np.setdiff1d(executed, bad_notice) if bad_notice.size else executed
     # Loops count the policy's own evictions of live replicas; a dead node is a failure, not a
     # decision (churn can kill a replica's host three times in a window without any flapping).
-    decided = done[ev.reason[done] != _DEAD]
-    loops = _count_loops(world, ev.replica[decided].astype(np.int64), step)
+    loops = 0
+    if done.size:
+        decided = done[ev.reason[done] != _DEAD]
+        loops = _count_loops(world, ev.replica[decided].astype(np.int64), step)
     pp = result.plan.placements
-    placed = pp.replica[pp.node >= 0].astype(np.int64)
-    placed = placed[world.snapshot.replicas.node[placed] != NO_NODE]
+    placed = np.empty(pp.replica.size, dtype=np.int64)
+    on = world.snapshot.replicas.node
+    placed = placed[: kernels.placed_rows_jit(pp.replica, pp.node, on, NO_NODE, placed)]
     world.snapshot.replicas.sla_violations[placed] = 0  # a fresh placement has no history
     return Actuation(
         placed=placed,
-        placement_failures=_count_in(pp.reason, _FAILED_PLACEMENT),
+        placement_failures=int(kernels.count_codes_jit(pp.reason, _FAILED_PLACEMENT)),
         evictions=int(done.size),
-        evictions_refused=_count_in(ev.outcome, _REFUSED),
+        evictions_refused=int(kernels.count_codes_jit(ev.outcome, _REFUSED)),
         budget_violations=int(bad_budget.size),
         notice_violations=int(bad_notice.size),
         eviction_loops=loops,
     )
-
-
-def _count_in(values: np.ndarray, codes: tuple[int, ...]) -> int:
-    """``np.isin(values, codes).sum()`` for a few distinct codes (isin's setup costs ~30 us)."""
-    return sum(int(np.count_nonzero(values == code)) for code in codes)
 
 
 def _count_loops(world: World, replicas: I64, step: int) -> int:

@@ -55,7 +55,8 @@ def stream(seed: int, purpose: int) -> np.random.Generator:
 class _Unsettled:
     """A step whose economics is still running: its KPIs measured so far, and the sample."""
 
-    economics: Future[tuple[StepFlows, int, int]]
+    #: Its flows, adversaries' and all providers' income; a future while on the worker thread.
+    economics: Future[tuple[StepFlows, int, int]] | tuple[StepFlows, int, int]
     kpis: dict[str, Any]
     sample: I64
 
@@ -116,7 +117,10 @@ class SimulationCore:
         pending, self._unsettled = self._unsettled, None
         if pending is None:
             return None
-        flows, adv_income, income = pending.economics.result()
+        economics = pending.economics
+        if isinstance(economics, Future):
+            economics = economics.result()
+        flows, adv_income, income = economics
         self.controller = flows.controller
         return StepKpis(
             **pending.kpis,
@@ -136,7 +140,8 @@ class SimulationCore:
         # Job outcomes observed are those of the previous step's serving (what nodes did since
         # the last cycle); then the policy acts and this step's requests hit the new assignment.
         obs = dynamics.observations(world, behaviour, self.last_served, world.step_s)
-        before = replace(world.snapshot, observations=obs)
+        snap = world.snapshot  # `replace(snap, observations=obs)`, without its field walk
+        before = Snapshot(snap.nodes, snap.services, snap.replicas, snap.history, obs)
         # The world's columns are donated (no 1e7-row copies); the actuator reverts a refused
         # eviction from the cycle's journal and recomputes node usage.
         result = run_cycle(before, self.params, now_s, self.policy_rng, donate=True)
@@ -167,12 +172,10 @@ class SimulationCore:
 
     def _start(
         self, activity: StepActivity, served: dynamics.Served, overlap: bool
-    ) -> Future[tuple[StepFlows, int, int]]:
+    ) -> Future[tuple[StepFlows, int, int]] | tuple[StepFlows, int, int]:
         """Run the step's economics now, or on the worker thread when overlapping."""
         if not overlap:
-            done: Future[tuple[StepFlows, int, int]] = Future()
-            done.set_result(self._economics(activity, served))
-            return done
+            return self._economics(activity, served)
         return self._pool().submit(self._economics, activity, served)
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -238,7 +241,7 @@ class SimulationCore:
             request_provider=served.batch_provider,
             request_owner=served.batch_owner,
             request_count=served.batch_count,
-            placement_payer=payer.astype(np.int64),
+            placement_payer=payer.astype(np.int64, copy=False),
             redeem_ppm=redeem,
         )
 
@@ -256,10 +259,14 @@ class SimulationCore:
         return flows, adv_income, flows.earned + flows.provider_rewards
 
     def _provider_share(self, served: dynamics.Served) -> int:
-        amount = served.batch_count[served.adversary_batches] * self.econ.request_price_base_units
-        fee = amount * self.econ.protocol_fee_bps // 10_000
-        owner = (amount - fee) * self.econ.owner_share_bps // 10_000
-        return int((amount - fee - owner).sum())
+        """The provider shares of the adversaries' request batches, summed."""
+        econ = self.econ
+        return int(
+            kernels.provider_share_jit(
+                served.batch_count, served.adversary_batches, econ.request_price_base_units,
+                econ.protocol_fee_bps, econ.owner_share_bps,
+            )
+        )  # fmt: skip
 
     def _world_kpis(
         self,
@@ -274,7 +281,7 @@ class SimulationCore:
         nodes = world.snapshot.nodes
         cap, used, nodes_up = self._serving_sums()
         sample = self._sample(nodes_present)
-        rep = dynamics.mean_by_kind(world.kind[sample], nodes.reputation[sample])
+        rep = dynamics.mean_by_kind(world.kind, nodes.reputation, sample).tolist()
         kpis = {
             "step": step,
             "nodes_present": nodes_present,
@@ -294,11 +301,11 @@ class SimulationCore:
             "sybil_rejoins": rejoins,
             "adversary_placement_share": served.adversary_running / max(served.running, 1),
             "utilization": used / cap if cap > 0 else 0.0,
-            "rep_honest": float(rep[NodeKind.HONEST]),
-            "rep_flaky": float(rep[NodeKind.FLAKY]),
-            "rep_liar": float(rep[NodeKind.LIAR]),
-            "rep_sybil": float(rep[NodeKind.SYBIL]),
-            "rep_ring": float(rep[NodeKind.RING]),
+            "rep_honest": rep[NodeKind.HONEST],
+            "rep_flaky": rep[NodeKind.FLAKY],
+            "rep_liar": rep[NodeKind.LIAR],
+            "rep_sybil": rep[NodeKind.SYBIL],
+            "rep_ring": rep[NodeKind.RING],
         }
         return kpis, sample
 

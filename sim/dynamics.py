@@ -110,8 +110,10 @@ def _unassign(world: World, replicas: I64) -> None:
 
 def new_identities(world: World, slots: I64, now_s: float, initial_reputation: float) -> None:
     """Give `slots` fresh keys: newcomers with no tenure (Sybil rejoin or a new node)."""
-    nodes = world.snapshot.nodes
     count = slots.size
+    if count == 0:
+        return
+    nodes = world.snapshot.nodes
     nodes.node_id[slots] = np.arange(world.next_identity, world.next_identity + count)
     world.next_identity += count
     nodes.joined_at_s[slots] = now_s
@@ -138,7 +140,7 @@ def activate_services(world: World, scenario: Scenario, max_nodes: int) -> None:
     )
     m = world.service_active.size
     k = max(4, min(m, int(np.ceil(m * present / max_nodes))))
-    if k > int(world.service_active.sum()):
+    if k > int(np.count_nonzero(world.service_active)):
         world.service_active[:k] = True
         world.snapshot.services.payment[:k] = PaymentStatus.PAID
 
@@ -212,11 +214,13 @@ def serve(
         )  # fmt: skip
         return totals
 
-    stats = np.sum(over_rows(pool, m, service_pass), axis=0)
+    parts = over_rows(pool, m, service_pass)
+    stats = parts[0] if len(parts) == 1 else parts[0] + parts[1]
     served, provider = _shares(world, table, first, moved, ok, pool)
     node_sla = _node_sla(world, on[failing_rows], sla[reps.service[failing_rows]])
     kernels.add_one_jit(jobs_ok, wash_hosts)  # wash trades look like successful jobs
-    batches = _payments(world, provider, served, _wash(scenario, wash_hosts))
+    wash = _wash(scenario, wash_hosts) if wash_hosts.size else None
+    batches = _payments(world, provider, served, wash)
     total_desired = int(stats[kernels.DESIRED])
     return Served(
         requests=int(stats[kernels.REQUESTS]),
@@ -233,8 +237,15 @@ def serve(
         batch_owner=batches[1],
         batch_payer=batches[2],
         batch_count=batches[3],
-        adversary_batches=np.concatenate([adversary_rows, on.size + np.arange(wash_hosts.size)]),
+        adversary_batches=_adversary_batches(adversary_rows, on.size, wash_hosts.size),
     )
+
+
+def _adversary_batches(rows: I64, replicas: int, wash: int) -> I64:
+    """Batch rows of adversarial providers: theirs among the replica rows, then every wash trade."""
+    if wash == 0:
+        return rows.copy()  # ``rows`` is a step buffer
+    return np.concatenate([rows, replicas + np.arange(wash)])
 
 
 def _node_pass(
@@ -333,8 +344,9 @@ def _shares(
     """
     slot = world.replica_share_slot
     static_first = world.service_first_replica[moved]
-    slot[static_first] -= 1
-    slot[first[moved]] += 1
+    if moved.size:
+        slot[static_first] -= 1
+        slot[first[moved]] += 1
     served = world.buffer("served", slot.size, np.int64)
     provider = world.buffer("batch_provider", slot.size, np.int64)
     on, r = world.snapshot.replicas.node, slot.size
@@ -343,8 +355,9 @@ def _shares(
         kernels.shares_jit(table, slot, ok, on, served, provider, lo, hi)
 
     over_rows(pool, r, shares)
-    slot[first[moved]] -= 1
-    slot[static_first] += 1
+    if moved.size:
+        slot[first[moved]] -= 1
+        slot[static_first] += 1
     return served, provider
 
 
@@ -363,7 +376,7 @@ def _node_sla(world: World, failed_on: I32, failed_sla: B) -> I32:
 
 
 def _payments(
-    world: World, provider: I64, served: I64, wash: tuple[I64, I64, I64, I64]
+    world: World, provider: I64, served: I64, wash: tuple[I64, I64, I64, I64] | None
 ) -> tuple[I64, I64, I64, I64]:
     """Request batches (provider, owner, payer, count): one per replica row, wash trades appended.
 
@@ -371,7 +384,7 @@ def _payments(
     economics step ignores; keeping every row avoids compacting five replica-length columns.
     """
     owner, payer = world.replica_owner_account, world.replica_payer_account
-    if wash[0].size == 0:
+    if wash is None or wash[0].size == 0:
         return provider, owner, payer, served
     return (
         np.concatenate([provider, wash[0]]),
@@ -457,9 +470,8 @@ def sybils_to_cycle(world: World, threshold: float) -> I64:
     return out
 
 
-def mean_by_kind(kind: I8, values: F32) -> NDArray[np.float64]:
-    """Mean of a per-slot value per `NodeKind` over the given slots (NaN where none)."""
-    counts = np.bincount(kind, minlength=len(NodeKind))
-    sums = np.bincount(kind, weights=values, minlength=len(NodeKind))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+def mean_by_kind(kind: I8, values: F32, rows: I64) -> NDArray[np.float64]:
+    """Mean of a per-slot value per `NodeKind` over the slots ``rows`` (NaN where none)."""
+    out = np.empty(len(NodeKind), dtype=np.float64)
+    slot_kernels.mean_by_kind_jit(kind, values, rows, out)
+    return out

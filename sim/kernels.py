@@ -318,3 +318,92 @@ def _capacity_units_u8_loop(
 capacity_units_u8_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(
     _capacity_units_u8_loop
 )
+
+
+def _mean_by_kind_loop(kind: NDArray[np.int8], values: F32, rows: I64, out: F64) -> None:
+    """``out[k]`` = mean of ``values[rows]`` over the rows of kind ``k`` (NaN where none).
+
+    As ``np.bincount(kind[rows], weights=values[rows])`` over ``np.bincount(kind[rows])``: float64
+    sums in row order, divided by ``max(count, 1)``. Kinds must index ``out``.
+    """
+    counts = np.zeros(out.size, dtype=np.int64)
+    sums = np.zeros(out.size, dtype=np.float64)
+    for r in rows:
+        k = kind[r]
+        counts[k] += 1
+        sums[k] += np.float64(values[r])
+    for k in range(out.size):
+        out[k] = sums[k] / np.float64(max(counts[k], 1)) if counts[k] > 0 else np.nan
+
+
+mean_by_kind_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_mean_by_kind_loop)
+
+
+def _present_rows_loop(rows: I64, present: B, out: I64) -> int:
+    """``out[:k] = rows[present[rows]]``; return ``k``."""
+    k = 0
+    for r in rows:
+        if present[r]:
+            out[k] = r
+            k += 1
+    return k
+
+
+present_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_present_rows_loop)
+
+
+def _append_drawn_loop(draws: F64, p: float, rows: I64, out: I64, k: int) -> int:
+    """``out[k : k + j] = rows[draws < p]``; return ``k + j``."""
+    for j in range(draws.size):
+        if draws[j] < p:
+            out[k] = rows[j]
+            k += 1
+    return k
+
+
+append_drawn_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_append_drawn_loop)
+
+
+def _provider_share_loop(count: I64, rows: I64, price: int, fee_bps: int, owner_bps: int) -> int:
+    """Provider shares of the batches ``rows``, summed (int64, wrapping as numpy's sum does).
+
+    Per batch, as the numpy statements: ``amount = count * price``, ``fee = amount * fee_bps //
+    10_000``, ``owner = (amount - fee) * owner_bps // 10_000``, share ``amount - fee - owner``.
+    """
+    total = 0
+    for r in rows:
+        amount = count[r] * price
+        fee = amount * fee_bps // 10_000
+        owner = (amount - fee) * owner_bps // 10_000
+        total += amount - fee - owner
+    return total
+
+
+provider_share_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_provider_share_loop)
+
+
+def _count_codes_loop(values: NDArray[np.int8], codes: I64) -> int:
+    """``sum(np.count_nonzero(values == c) for c in codes)``."""
+    count = 0
+    for c in codes:  # codes outside: the loop over the values vectorizes
+        for v in values:
+            count += v == c
+    return count
+
+
+count_codes_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_count_codes_loop)
+
+
+def _placed_rows_loop(replica: I32, node: I32, on: I32, no_node: int, out: I64) -> int:
+    """``r = replica[node >= 0]``; ``out[:k] = r[on[r] != no_node]``; return ``k``."""
+    k = 0
+    for j in range(replica.size):
+        if node[j] >= 0:
+            r = replica[j]
+            if on[r] != no_node:
+                out[k] = r
+                k += 1
+    return k
+
+
+placed_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_placed_rows_loop)

@@ -85,6 +85,8 @@ class TokenBook:
 
     def reset(self, accounts: NDArray[np.int64]) -> int:
         """Zero the given accounts (an identity is dropped); return the base units burned."""
+        if accounts.size == 0:
+            return 0
         burned = int(self.balance[accounts].sum())
         self.balance[accounts] = 0
         self.income[accounts] = 0

@@ -278,3 +278,120 @@ def _apply_nodes_loop(
 
 
 apply_nodes_jit = numba.njit(cache=True, nogil=True)(_apply_nodes_loop)
+
+
+def _charge_loop(
+    keys: I64,
+    totals: I64,
+    now: int,
+    units: Units,
+    rate: int,
+    shares: Shares | None,
+    unit: int,
+    flagged: B | None,
+    cutoff: int,
+    refresh_to: int,
+    balance: I64,
+    expires: I64,
+) -> tuple[int, int, bool]:
+    """Debit ``totals`` from the accounts ``keys`` (unique), buying what they cannot spend.
+
+    A node row (``k < units.size``) first burns a positive balance if it expired before
+    ``cutoff``; it then spends as if credited ``units * rate + shares * unit`` (refreshed to
+    ``refresh_to`` when ``units > 0``, ``shares > 0`` or ``flagged``; None: no shares / nobody
+    flagged). An account spends its balance unless it expires before ``now``; it buys
+    ``max(total - spendable, 0)`` and its balance moves by ``bought - total``.
+    Returns (bought, burned, True); (0, 0, False) with nothing changed if a key is outside the
+    accounts.
+    """
+    accounts, nodes = balance.size, units.size
+    for k in keys:
+        if k < 0 or k >= accounts:
+            return 0, 0, False
+    bought = burned = 0
+    for i in range(keys.size):
+        k, total = keys[i], totals[i]
+        b, e = balance[k], expires[k]
+        spend_b, spend_e = b, e
+        if k < nodes:
+            if e < cutoff and b > 0:
+                burned += b
+                b = spend_b = 0
+            u = np.int64(units[k])
+            spend_b += u * rate
+            refreshed = u > 0
+            if shares is not None:
+                share = np.int64(shares[k])
+                spend_b += share * unit
+                refreshed |= share > 0
+            if flagged is not None:
+                refreshed |= flagged[k]
+            if refreshed:
+                spend_e = refresh_to
+        spendable = spend_b if spend_e >= now else 0
+        buy = max(total - spendable, 0)
+        balance[k] = b + (buy - total)
+        bought += buy
+    return bought, burned, True
+
+
+charge_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_charge_loop)
+
+
+def _expire_rows_loop(balance: I64, expires: I64, lo: int, cutoff: int) -> int:
+    """Burn the positive balances of rows ``[lo, balance.size)`` that expired before ``cutoff``.
+
+    Returns the burned sum (int64, wrapping as numpy's sum of them does).
+    """
+    burned = 0
+    for k in range(max(lo, 0), balance.size):
+        if expires[k] < cutoff and balance[k] > 0:
+            burned += balance[k]
+            balance[k] = 0
+    return burned
+
+
+expire_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_expire_rows_loop)
+
+
+def _group_counts_loop(keys: I64) -> tuple[I64, I64]:
+    """Distinct ``keys`` ascending and how often each occurs (a sort and one pass)."""
+    ordered = np.sort(keys)
+    found = np.empty(ordered.size, dtype=np.int64)
+    counts = np.empty(ordered.size, dtype=np.int64)
+    g = -1
+    for i in range(ordered.size):
+        if i == 0 or ordered[i] != ordered[i - 1]:
+            g += 1
+            found[g] = ordered[i]
+            counts[g] = 0
+        counts[g] += 1
+    return found[: g + 1], counts[: g + 1]
+
+
+group_counts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_group_counts_loop)
+
+
+def _charge_groups_loop(
+    payer: I64,
+    price: int,
+    now: int,
+    units: Units,
+    rate: int,
+    shares: Shares | None,
+    unit: int,
+    flagged: B | None,
+    cutoff: int,
+    refresh_to: int,
+    balance: I64,
+    expires: I64,
+) -> tuple[int, int, bool]:
+    """`_charge_loop` of ``price`` per row of ``payer``, grouped by payer (int64 products)."""
+    keys, counts = group_counts_jit(payer)
+    return charge_jit(
+        keys, counts * price, now, units, rate, shares, unit, flagged, cutoff, refresh_to,
+        balance, expires,
+    )  # fmt: skip
+
+
+charge_groups_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_charge_groups_loop)

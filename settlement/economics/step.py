@@ -115,7 +115,14 @@ def _charge(
     """Debit costs grouped by payer, buying what the spendable balance lacks; return bought."""
     if keys.size == 0:
         return 0
-    _expire_nodes(book, keys, pending)
+    bought, burned, done = kernels.charge_jit(
+        keys, totals, now, pending.units, pending.rate, pending.shares, pending.share_unit,
+        pending.flagged, pending.cutoff, pending.refresh_to, book.balance, book.expires_at_step,
+    )  # fmt: skip
+    if done:
+        pending.burned += int(burned)
+        return int(bought)
+    _expire_nodes(book, keys, pending)  # a key outside the accounts: numpy's error
     bought = np.maximum(totals - _spendable(book, keys, now, pending), 0)
     # Expired-but-unspendable balances stay frozen; the purchase covers the whole cost then.
     book.balance[keys] += bought - totals
@@ -132,8 +139,9 @@ def _burn(book: TokenBook, rows: NDArray[np.int64], cutoff: int) -> int:
 
 def _expire_accounts(book: TokenBook, pending: _NodeCredit) -> int:
     """Expire the accounts past the node rows (the node rows are expired lazily)."""
-    stale = np.flatnonzero(book.expires_at_step[pending.n :] < pending.cutoff) + pending.n
-    return _burn(book, stale, pending.cutoff)
+    return int(
+        kernels.expire_rows_jit(book.balance, book.expires_at_step, pending.n, pending.cutoff)
+    )
 
 
 def _expire_nodes(book: TokenBook, keys: NDArray[np.int64], pending: _NodeCredit) -> None:
@@ -377,6 +385,27 @@ def _payer_sums(
     return keys, counts * params.request_price_base_units
 
 
+def _pay_placements(
+    book: TokenBook, params: EconomicsParams, act: StepActivity, pending: _NodeCredit
+) -> tuple[int, int]:
+    """Owners pay the placement price per placement, buying what they lack; (bought, burned)."""
+    payer, price = act.placement_payer, params.placement_price_base_units
+    if payer.size == 0:
+        return 0, 0
+    # int64 products and sums, as numpy's group sums of an int64 column of prices wrap
+    burned_total = _int64(int(payer.size) * price)
+    cost = int(np.int64(price))  # raises beyond int64, as numpy's full() of the prices did
+    bought, burned, done = kernels.charge_groups_jit(
+        payer, cost, act.now_step, pending.units, pending.rate, pending.shares, pending.share_unit,
+        pending.flagged, pending.cutoff, pending.refresh_to, book.balance, book.expires_at_step,
+    )  # fmt: skip
+    if done:
+        pending.burned += int(burned)
+        return int(bought), burned_total
+    keys, sums = sum_by(payer, np.full(payer.size, price, np.int64))  # a payer outside the book
+    return _charge(book, keys, sums, act.now_step, pending), burned_total
+
+
 def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tuple[int, int, int]:
     """Expire, credit, refresh and redeem node rows in one pass; return (burned, redeemed, units).
 
@@ -427,10 +456,7 @@ def settle_step(
     pending = _NodeCredit(capacity, rate, refresh_to, cutoff)
     expired_accounts = _expire_accounts(book, pending)
     paid = _pay_requests(book, params, act, pending)
-    placement_cost = np.full(act.placement_payer.size, params.placement_price_base_units, np.int64)
-    place_keys, place_sums = sum_by(act.placement_payer, placement_cost)
-    bought_place = _charge(book, place_keys, place_sums, now, pending)
-    placement_burned = int(placement_cost.sum())
+    bought_place, placement_burned = _pay_placements(book, params, act, pending)
     redeem_ppm = params.redeem_ppm if act.redeem_ppm is None else act.redeem_ppm
     burned_nodes, redeemed, units = _apply_nodes(book, pending, redeem_ppm)
     # numpy summed the expired balances in one int64 sum: the parts add up to it modulo 2**64

@@ -10,7 +10,8 @@ when nodes join and removed when they leave.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import mesa
 import numpy as np
@@ -18,8 +19,23 @@ import numpy as np
 from sim.core import STREAM_BEHAVIOUR, SimulationCore, stream
 from sim.dynamics import Behaviour
 from sim.engines.vector import joining_slots, probe_mask, regional_down
+from sim.kernels import append_drawn_jit, present_rows_jit, set_drawn_jit
 from sim.kpis import StepKpis
-from sim.world import NodeKind
+from sim.world import I64, B, NodeKind
+
+
+@dataclass(slots=True)
+class Drawn:
+    """A step's behaviour as the agent types draw it, each adding its agents' part.
+
+    ``leaving``'s first ``leaves`` rows are the leavers drawn so far; ``hit`` is scratch rows.
+    """
+
+    leaving: I64
+    down: B
+    failing: B
+    hit: I64
+    leaves: int = 0
 
 
 class NodeAgent(mesa.Agent):  # type: ignore[misc]
@@ -44,11 +60,11 @@ class NodeAgent(mesa.Agent):  # type: ignore[misc]
         return bool(self.model.core.world.up[self.slot])
 
     @classmethod
-    def draw(cls, model: HyperbrickModel, slots: np.ndarray, out: dict[str, Any]) -> None:
+    def draw(cls, model: HyperbrickModel, slots: I64, out: Drawn) -> None:
         """Draw this type's behaviour for all its present `slots` (here: who leaves)."""
         leave_p = model.core.scenario.churn.leave_p
-        leave = slots[model.rng.random(slots.size) < leave_p]
-        out["leaving"] = np.concatenate([out["leaving"], leave])
+        draws = model.rng.random(slots.size)
+        out.leaves = int(append_drawn_jit(draws, leave_p, slots, out.leaving, out.leaves))
 
 
 class HonestNode(NodeAgent):
@@ -63,10 +79,10 @@ class FlakyNode(NodeAgent):
     kind = NodeKind.FLAKY
 
     @classmethod
-    def draw(cls, model: HyperbrickModel, slots: np.ndarray, out: dict[str, Any]) -> None:
+    def draw(cls, model: HyperbrickModel, slots: I64, out: Drawn) -> None:
         super().draw(model, slots, out)
         p = model.core.scenario.adversaries.flaky_outage_p
-        out["down"][slots[model.rng.random(slots.size) < p]] = True
+        set_drawn_jit(model.rng.random(slots.size), p, slots, out.down, out.hit)
 
 
 class LiarNode(NodeAgent):
@@ -81,10 +97,10 @@ class SybilNode(NodeAgent):
     kind = NodeKind.SYBIL
 
     @classmethod
-    def draw(cls, model: HyperbrickModel, slots: np.ndarray, out: dict[str, Any]) -> None:
+    def draw(cls, model: HyperbrickModel, slots: I64, out: Drawn) -> None:
         super().draw(model, slots, out)
         p = model.core.scenario.adversaries.sybil_fail_p
-        out["failing"][slots[model.rng.random(slots.size) < p]] = True
+        set_drawn_jit(model.rng.random(slots.size), p, slots, out.failing, out.hit)
 
 
 class RingNode(NodeAgent):
@@ -121,6 +137,10 @@ class HyperbrickModel(mesa.Model):  # type: ignore[misc]
         world = core.world
         self.slots_by_kind = [np.flatnonzero(world.kind == t.kind) for t in NODE_TYPES]
         self.node_agents: dict[int, NodeAgent] = {}
+        # Scratch rows of `_behaviour` (present slots of a type, leavers, drawn rows).
+        self._rows, self._leaving, self._hit = (
+            np.empty(world.slots, dtype=np.int64) for _ in range(3)
+        )
         self._spawn(np.flatnonzero(world.present))
         for owner in range(world.owners):
             ServiceOwner(self, owner)
@@ -134,23 +154,24 @@ class HyperbrickModel(mesa.Model):  # type: ignore[misc]
 
     def _behaviour(self) -> Behaviour:
         world = self.core.world
-        n = world.slots
-        out: dict[str, Any] = {
-            "leaving": np.zeros(0, dtype=np.int64),
-            "down": np.zeros(n, dtype=np.bool_),
-            "failing": np.zeros(n, dtype=np.bool_),
-        }
+        n, present, rows = world.slots, world.present, self._rows
+        out = Drawn(
+            leaving=self._leaving,
+            down=np.zeros(n, dtype=np.bool_),
+            failing=np.zeros(n, dtype=np.bool_),
+            hit=self._hit,
+        )
         for agent_type, slots in zip(NODE_TYPES, self.slots_by_kind, strict=True):
-            agent_type.draw(self, slots[world.present[slots]], out)
-        leaving = np.sort(out["leaving"])
+            agent_type.draw(self, rows[: present_rows_jit(slots, present, rows)], out)
+        leaving = np.sort(out.leaving[: out.leaves])
         regional = regional_down(world, self.core.scenario, self.core.step_index)
         if regional is not None:
-            out["down"] |= regional
+            out.down |= regional
         return Behaviour(
             leaving=leaving,
             joining=joining_slots(self.core, int(leaving.size)),
-            down=out["down"],
-            failing=out["failing"],
+            down=out.down,
+            failing=out.failing,
             probed=probe_mask(n, self.core.step_index),
         )
 

@@ -18,7 +18,8 @@ from governance.policy.results import (
     ReputationUpdate,
     journal,
 )
-from sim.actuator import _count_in, _excess, apply_plan
+from sim import kernels
+from sim.actuator import _excess, apply_plan
 from sim.core import STREAM_WORLD, stream
 from sim.scenario import Scenario
 from sim.world import generate_world
@@ -133,4 +134,5 @@ def test_refused_evictions_of_a_donated_cycle_come_back_from_its_journal(
 )
 def test_count_in_equals_isin(values: list[int], codes: set[int]) -> None:
     array = np.asarray(values, dtype=np.int8)
-    assert _count_in(array, tuple(codes)) == int(np.isin(array, list(codes)).sum())
+    got = kernels.count_codes_jit(array, np.asarray(sorted(codes), dtype=np.int64))
+    assert got == int(np.isin(array, list(codes)).sum())

@@ -295,3 +295,80 @@ def test_capacity_units_in_a_byte_equal_numpy(seed: int, n: int, floor: float, t
     assert (bits & ~0xFF == 0) == fits
     if fits:
         assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=SIZES, rows=st.integers(0, 500), spread=st.sampled_from([1.0, 1e30]))
+def test_means_by_kind_equal_bincount(seed: int, n: int, rows: int, spread: float) -> None:
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 5, n).astype(np.int8)
+    values = (rng.standard_normal(n) * spread).astype(np.float32)
+    picked = rng.integers(0, n, rows if n else 0)
+    kinds, weights = kind[picked], values[picked]
+    counts = np.bincount(kinds, minlength=5)
+    sums = np.bincount(kinds, weights=weights, minlength=5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    out = np.full(5, -1.0)
+    k.mean_by_kind_jit(kind, values, picked, out)
+    assert out.tobytes() == want.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=SIZES, share=st.sampled_from([0.0, 0.5, 0.9, 1.0]))
+def test_present_rows_equal_numpy(seed: int, n: int, share: float) -> None:
+    rng = np.random.default_rng(seed)
+    present = rng.random(n) < share
+    rows = np.flatnonzero(rng.random(n) < 0.5)
+    out = np.full(n, -7, dtype=np.int64)
+    count = k.present_rows_jit(rows, present, out)
+    assert out[:count].tolist() == rows[present[rows]].tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=SIZES, p=st.sampled_from([0.0, 0.01, 0.5, 1.0]), start=st.integers(0, 5))
+def test_appended_draws_equal_numpy(seed: int, n: int, p: float, start: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(n).astype(np.int64)
+    draws = rng.random(n)
+    draws[: n // 4] = p  # ties: a draw equal to p is no hit
+    out = np.full(n + start, -7, dtype=np.int64)
+    end = k.append_drawn_jit(draws, p, rows, out, start)
+    assert out[:start].tolist() == [-7] * start
+    assert out[start:end].tolist() == rows[draws < p].tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=SEEDS,
+    n=st.integers(0, 300),
+    price=st.sampled_from([0, 1, 7, 2_000, 2**40]),
+    fee_bps=st.sampled_from([0, 1, 500, 10_000]),
+    owner_bps=st.sampled_from([0, 3_000, 10_000]),
+    top=st.sampled_from([3, 2**20, 2**40]),
+)
+def test_provider_share_sum_equals_numpy(
+    seed: int, n: int, price: int, fee_bps: int, owner_bps: int, top: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    count = rng.integers(0, top, n, dtype=np.int64)
+    rows = rng.integers(0, max(n, 1), n // 2 if n else 0)
+    amount = count[rows] * price
+    fee = amount * fee_bps // 10_000
+    owner = (amount - fee) * owner_bps // 10_000
+    want = int((amount - fee - owner).sum())
+    assert k.provider_share_jit(count, rows, price, fee_bps, owner_bps) == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, r=st.integers(1, 60), m=st.integers(0, 80))
+def test_placed_rows_equal_numpy(seed: int, r: int, m: int) -> None:
+    rng = np.random.default_rng(seed)
+    on = rng.integers(-1, 5, r).astype(np.int32)  # -1: no node
+    replica = rng.integers(0, r, m).astype(np.int32)
+    node = rng.integers(-1, 5, m).astype(np.int32)
+    placed = replica[node >= 0].astype(np.int64)
+    want = placed[on[placed] != -1]
+    out = np.full(m, -7, dtype=np.int64)
+    count = k.placed_rows_jit(replica, node, on, -1, out)
+    assert out[:count].tolist() == want.tolist()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -351,3 +352,131 @@ def test_provider_units_times_their_multiples_are_the_shares(split, top: int) ->
     if unit > 0:  # the largest unit: the smallest multiples
         assert int(np.gcd.reduce(multiples)) == 1
     assert (unit == 0) == (not share.any())
+
+
+def _charge_numpy(  # type: ignore[no-untyped-def]
+    keys, totals, now, units, rate, shares, unit, flagged, cutoff, refresh_to, balance, expires
+) -> tuple[int, int]:
+    """The numpy `_charge` (expire node rows, spendable as if credited, buy the shortfall)."""
+    n = units.size
+    rows = keys[(keys >= 0) & (keys < n)]
+    dead = rows[(expires[rows] < cutoff) & (balance[rows] > 0)]
+    burned = int(balance[dead].sum())
+    balance[dead] = 0
+    spend_b, spend_e = balance[keys], expires[keys]
+    nodes = np.flatnonzero(keys < n)
+    at = keys[nodes]
+    u = units[at].astype(np.int64)
+    credit, refreshed = u * rate, u > 0
+    if shares is not None:
+        s = shares[at].astype(np.int64)
+        credit += s * unit
+        refreshed |= s > 0
+    if flagged is not None:
+        refreshed |= flagged[at]
+    spend_b[nodes] += credit
+    spend_e[nodes] = np.where(refreshed, refresh_to, spend_e[nodes])
+    bought = np.maximum(totals - np.where(spend_e >= now, spend_b, 0), 0)
+    balance[keys] += bought - totals
+    return int(bought.sum()), burned
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    keys=st.lists(st.integers(0, ACCOUNTS - 1), unique=True, max_size=ACCOUNTS),
+    narrow=st.sampled_from([None, np.uint8, np.uint16, np.uint32, np.int64]),
+    flags=st.booleans(),
+    wide=st.booleans(),
+)
+def test_charge_equals_numpy(  # type: ignore[no-untyped-def]
+    seed: int, keys: list[int], narrow, flags: bool, wide: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    big = 2**62 if wide else 50  # wide: int64 wraps alike
+    key = _arr(keys)
+    totals = rng.integers(0, big, key.size, dtype=np.int64)
+    balance = rng.integers(-big, big, ACCOUNTS, dtype=np.int64)
+    expires = rng.integers(0, 10, ACCOUNTS, dtype=np.int64)
+    units = rng.integers(0, 3, NODES).astype(np.uint8 if narrow is np.uint8 else np.int64)
+    shares = None if narrow in (None, np.uint8) else rng.integers(0, 3, NODES).astype(narrow)
+    flagged = rng.random(NODES) < 0.5 if flags else None
+    rate, unit = int(rng.integers(0, big)), int(rng.integers(1, 4))
+    args = (key, totals, 5, units, rate, shares, unit, flagged, 4, 9)
+    want_bal, want_exp = balance.copy(), expires.copy()
+    want = _charge_numpy(*args, want_bal, want_exp)
+    bought, burned, done = kernels.charge_jit(*args, balance, expires)
+    assert done
+    assert (bought, burned) == want
+    assert balance.tolist() == want_bal.tolist()
+    assert expires.tolist() == want_exp.tolist()
+
+
+@pytest.mark.parametrize("bad", [-1, ACCOUNTS])
+def test_charge_refuses_keys_outside_the_accounts_and_changes_nothing(bad: int) -> None:
+    balance = np.arange(ACCOUNTS, dtype=np.int64)
+    expires = np.zeros(ACCOUNTS, dtype=np.int64)
+    units = np.ones(NODES, dtype=np.int64)
+    got = kernels.charge_jit(
+        _arr([0, 1, bad]), _arr([5, 5, 5]), 5, units, 1, None, 1, None, 4, 9, balance, expires
+    )
+    assert got == (0, 0, False)
+    assert balance.tolist() == list(range(ACCOUNTS))
+    assert expires.tolist() == [0] * ACCOUNTS
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), lo=st.integers(-2, ACCOUNTS + 1), wide=st.booleans())
+def test_expired_rows_burn_as_numpy(seed: int, lo: int, wide: bool) -> None:
+    rng = np.random.default_rng(seed)
+    big = 2**62 if wide else 50
+    balance = rng.integers(-big, big, ACCOUNTS, dtype=np.int64)
+    expires = rng.integers(0, 10, ACCOUNTS, dtype=np.int64)
+    want_bal = balance.copy()
+    start = max(lo, 0)
+    stale = np.flatnonzero(expires[start:] < 5) + start
+    dead = stale[balance[stale] > 0]
+    want = int(want_bal[dead].sum())
+    want_bal[dead] = 0
+    assert kernels.expire_rows_jit(balance, expires, lo, 5) == want
+    assert balance.tolist() == want_bal.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(keys=st.lists(st.integers(-3, 2**40), max_size=40) | st.lists(st.integers(0, 5)))
+def test_group_counts_equal_numpy_unique(keys: list[int]) -> None:
+    found, counts = kernels.group_counts_jit(_arr(keys))
+    want_found, want_counts = np.unique(_arr(keys), return_counts=True)
+    assert found.tolist() == want_found.tolist()
+    assert counts.tolist() == want_counts.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    payers=st.lists(st.integers(0, ACCOUNTS - 1), max_size=3 * ACCOUNTS),
+    price=st.sampled_from([0, 1, 7, 2**40, 2**62]),
+    narrow=st.sampled_from([None, np.uint16]),
+)
+def test_grouped_charge_equals_numpy(  # type: ignore[no-untyped-def]
+    seed: int, payers: list[int], price: int, narrow
+) -> None:
+    rng = np.random.default_rng(seed)
+    payer = _arr(payers)
+    balance = rng.integers(-(2**62), 2**62, ACCOUNTS, dtype=np.int64)
+    expires = rng.integers(0, 10, ACCOUNTS, dtype=np.int64)
+    units = rng.integers(0, 3, NODES).astype(np.int64)
+    shares = None if narrow is None else rng.integers(0, 3, NODES).astype(narrow)
+    keys, counts = np.unique(payer, return_counts=True)
+    totals = np.full(payer.size, price, np.int64)
+    sums = np.zeros(ACCOUNTS, dtype=np.int64)
+    np.add.at(sums, payer, totals)  # int64 group sums, wrapping
+    args = (5, units, 3, shares, 2, None, 4, 9)
+    want_bal, want_exp = balance.copy(), expires.copy()
+    want = _charge_numpy(keys.astype(np.int64), sums[keys], *args, want_bal, want_exp)
+    assert counts.sum() == payer.size
+    bought, burned, done = kernels.charge_groups_jit(payer, price, *args, balance, expires)
+    assert done
+    assert (bought, burned) == want
+    assert balance.tolist() == want_bal.tolist()
+    assert expires.tolist() == want_exp.tolist()
