@@ -123,7 +123,13 @@ gather_rows_jit = numba.njit(cache=True, nogil=True)(_gather_rows_loop)
 
 
 def _capacity_units_loop(
-    cores: I64, up: B, reputation: F32, floor: np.float32, out: I64, lo: int, hi: int
+    cores: NDArray[np.uint8] | I64,
+    up: B,
+    reputation: F32,
+    floor: np.float32,
+    out: I64,
+    lo: int,
+    hi: int,
 ) -> None:
     """On rows ``[lo, hi)``: ``out = cores * (up & (reputation >= floor))`` (float32; NaN: 0)."""
     for i in range(lo, hi):
@@ -299,7 +305,13 @@ release_jit = numba.njit(cache=True, nogil=True)(_release_loop)
 
 
 def _capacity_units_u8_loop(
-    cores: I64, up: B, reputation: F32, floor: np.float32, out: NDArray[np.uint8], lo: int, hi: int
+    cores: NDArray[np.uint8] | I64,
+    up: B,
+    reputation: F32,
+    floor: np.float32,
+    out: NDArray[np.uint8],
+    lo: int,
+    hi: int,
 ) -> int:
     """`_capacity_units_loop` into a uint8 ``out`` (an eighth of the bytes written and read later).
 

@@ -74,7 +74,9 @@ class World:
     present: B
     up: B  # truth: present and reachable this step (the policy only sees heartbeats)
     true_capacity: F32  # (n, R); reported capacity lives in snapshot.nodes.capacity
-    reported_cores: I64  # whole CPU cores a slot reports (what contribution rewards pay for)
+    # Whole CPU cores a slot reports (what contribution rewards pay for); uint8 when every count
+    # fits a byte (the capacity pass then reads 10 MB at 1e7 slots instead of 80), else int64.
+    reported_cores: NDArray[np.uint8] | I64
     adversarial: B  # liar, Sybil or ring operator (kinds never change per slot)
     ring: I32  # ring id per slot, -1 = none
     service_active: B  # arrived (growth) and paying
@@ -269,7 +271,7 @@ def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -
         present=present,
         up=present.copy(),
         true_capacity=true_cap,
-        reported_cores=(nodes.capacity[:, 0] // 1000).astype(np.int64),
+        reported_cores=_narrowest_counts((nodes.capacity[:, 0] // 1000).astype(np.int64)),
         adversarial=ADVERSARIAL[kind],
         ring=_rings(kind, scenario.adversaries.ring_size),
         service_active=np.zeros(m, dtype=np.bool_),
@@ -290,6 +292,13 @@ def generate_world(rng: np.random.Generator, scenario: Scenario, sizes: Sizes) -
         **_derived(kind, true_cap, services, replicas, n, sizes.requestors),
     )
     return world
+
+
+def _narrowest_counts(counts: I64) -> NDArray[np.uint8] | I64:
+    """``counts`` as uint8 when every one lies in [0, 255], else as they are."""
+    if counts.size == 0 or (counts.min() >= 0 and counts.max() <= 255):
+        return counts.astype(np.uint8)
+    return counts
 
 
 def _derived(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import kernels as k
+from sim.world import _narrowest_counts
 
 SEEDS = st.integers(0, 2**32 - 1)
 SIZES = st.integers(0, 400)
@@ -295,6 +297,22 @@ def test_capacity_units_in_a_byte_equal_numpy(seed: int, n: int, floor: float, t
     assert (bits & ~0xFF == 0) == fits
     if fits:
         assert got.tolist() == want.tolist()
+        # the world stores such counts as bytes: the same units from uint8 cores
+        small = np.full(n, 7, dtype=np.uint8)
+        bits = k.capacity_units_u8_jit(cores.astype(np.uint8), up, reputation, f, small, 0, cut)
+        bits |= k.capacity_units_u8_jit(cores.astype(np.uint8), up, reputation, f, small, cut, n)
+        assert bits & ~0xFF == 0
+        assert small.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize(
+    ("counts", "dtype"),
+    [([0, 2, 255], np.uint8), ([], np.uint8), ([0, 256], np.int64), ([-1, 3], np.int64)],
+)
+def test_core_counts_are_stored_in_a_byte_when_they_fit(counts: list[int], dtype: type) -> None:
+    stored = _narrowest_counts(np.asarray(counts, dtype=np.int64))
+    assert stored.dtype == dtype
+    assert stored.tolist() == counts
 
 
 @settings(max_examples=60, deadline=None)
