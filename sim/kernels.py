@@ -12,6 +12,7 @@ import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numpy.typing import NDArray
 
+from governance.policy.prefetch import prefetch_read
 from settlement.economics.prefetch import prefetch_write
 from sim.world import F32, F64, I32, I64, B
 
@@ -196,6 +197,10 @@ def _strided_rows_loop(mask: B, words: U64, stride: int, out: I64) -> int:
 strided_rows_jit = numba.njit(cache=True, nogil=True)(_strided_rows_loop)
 
 
+#: Task rows between the prefetch of a host's `up` byte and its use.
+_TASK_AHEAD = 32
+
+
 def _finish_tasks_loop(
     task_rows: I64,
     node: I32,
@@ -211,7 +216,10 @@ def _finish_tasks_loop(
     each, so a service appears once in ``task_rows`` (numpy's fancy ``-=`` counted a repeat once).
     """
     k = 0
-    for j in range(task_rows.size):
+    count = task_rows.size
+    for j in range(count):
+        if j + _TASK_AHEAD < count:  # the host's row is a scattered read: ask for it early
+            prefetch_read(up, node[task_rows[j + _TASK_AHEAD]])
         r = task_rows[j]
         on = node[r]
         if on < 0 or not up[on]:
