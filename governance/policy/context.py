@@ -49,7 +49,6 @@ class PlacementContext:
     pairs: PairCounts  # replicas per (service, domain), updated as replicas are committed
     locality: PairCounts  # (service, domain) -> dependencies of service present in domain
     spread_active: Bool  # per service: enough domains exist
-    max_demand: F32  # (R,) largest demand among the replicas being placed
 
     rows: I64 | None = None  # global node rows of a subset context (None: the full table)
     limit: F32 | None = None  # precomputed `capacity_limit` per node row, if any
@@ -88,6 +87,11 @@ class PlacementContext:
                 counts[rows] = self.pairs.lookup(keys)
         self._memo = (nodes, reps, counts)
         return counts
+
+    def memo_pair_counts(self, nodes: I32, reps: I32) -> I32 | None:
+        """The memoised `pair_counts` of exactly these arrays, if it is still held."""
+        memo = self._memo
+        return memo[2] if memo is not None and memo[0] is nodes and memo[1] is reps else None
 
     def forget(self, *, keep_headroom: bool = False) -> None:
         """Drop memoised lookups (call after committing replicas)."""

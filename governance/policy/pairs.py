@@ -109,6 +109,31 @@ def _service_starts_loop(keys: I64, n_domains: int, out: I64) -> None:
         out[s] = p
 
 
+def _insert_sorted_loop(old_keys: I64, old_counts: I32, pos: I64, new_keys: I64, new_counts: I32,
+                        keys: I64, counts: I32) -> None:  # fmt: skip
+    """Merge: ``new_keys[i]`` (with its count) goes before ``old_keys[pos[i]]``, in order.
+
+    ``pos`` is non-decreasing (the new keys' `searchsorted` positions); ``keys``/``counts`` hold
+    ``old + new`` entries.
+    """
+    src = 0
+    dst = 0
+    for i in range(pos.shape[0]):
+        for p in range(src, pos[i]):
+            keys[dst] = old_keys[p]
+            counts[dst] = old_counts[p]
+            dst += 1
+        src = pos[i]
+        keys[dst] = new_keys[i]
+        counts[dst] = new_counts[i]
+        dst += 1
+    for p in range(src, old_keys.shape[0]):
+        keys[dst] = old_keys[p]
+        counts[dst] = old_counts[p]
+        dst += 1
+
+
+insert_sorted_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_insert_sorted_loop)
 count_pairs_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_count_pairs_loop)
 service_starts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_service_starts_loop)
 _NO_STARTS = np.empty(0, dtype=np.int64)
@@ -145,10 +170,10 @@ class PairCounts:
         self._dict: dict[int, int] | None = None
         self._stale = False
         self._present: Bool | None = None  # per service id: any key counted (built lazily)
-        # Merge target of the next add (keys, counts, kept-row mask), swapped with the live
+        # Merge target of the next add (keys, counts), swapped with the live
         # table after each merge: reused buffers instead of fresh ones, whose first-touch page
         # faults dominated the batched adds.
-        self._spare: tuple[I64, I32, Bool] | None = None
+        self._spare: tuple[I64, I32] | None = None
         self._starts: I64 | None = None  # per service id, where its run starts (`index_services`)
 
     @classmethod
@@ -270,22 +295,12 @@ class PairCounts:
         spare = self._spare
         if spare is None or spare[0].shape[0] < m:
             cap = m + m // 2
-            spare = (
-                np.empty(cap, dtype=np.int64),
-                np.empty(cap, dtype=np.int32),
-                np.empty(cap, dtype=bool),
-            )
-        keys, counts, kept = spare[0][:m], spare[1][:m], spare[2][:m]
-        at = pos + np.arange(new_keys.shape[0])
-        keys[at] = new_keys
-        counts[at] = new_counts
-        kept.fill(True)
-        kept[at] = False
-        keys[kept] = self._keys
-        counts[kept] = self._counts
+            spare = (np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int32))
+        keys, counts = spare[0][:m], spare[1][:m]
+        insert_sorted_jit(self._keys, self._counts, pos, new_keys, new_counts, keys, counts)
         old_keys, old_counts = self._keys, self._counts
         if old_keys.base is not None and old_counts.base is not None:
-            self._spare = (old_keys.base, old_counts.base, spare[2])
+            self._spare = (old_keys.base, old_counts.base)
         else:
             self._spare = None
         self._keys, self._counts = keys, counts

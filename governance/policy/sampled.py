@@ -9,6 +9,7 @@ import numpy as np
 
 from governance.policy.commit import Scored, commit_round, resolve_picks
 from governance.policy.context import Filter, PlacementContext, Scorer
+from governance.policy.filters.fused import ANTI_AFFINITY, check_picks, fused_bits
 from governance.policy.prepare import available_mask
 from governance.policy.types import F32, F64, I8, I32, I64, Bool
 
@@ -290,14 +291,19 @@ def _best_feasible(
     already folded into ``total`` (-inf where they fail).
     """
     checks = [f for f in filters if level is None or not f.node_only]
+    # One compiled pass for the built-in filters (full-table limits: no headroom columns)
+    bits = fused_bits(checks) if ctx.limit is None else None
     pick: I64 = np.argmax(total, axis=1)
     todo = np.flatnonzero(np.isfinite(total[np.arange(total.shape[0]), pick]))
     while todo.size and checks:
         at = pick[todo]
-        nodes = cand[todo, at][:, None]
-        ok = np.ones(todo.shape[0], dtype=bool)
-        for f in checks:
-            ok &= f.mask(ctx, nodes, reps[todo])[:, 0]
+        if bits is not None:
+            ok = _check_fused(ctx, bits, cand, reps, todo, at)
+        else:
+            nodes = cand[todo, at][:, None]
+            ok = np.ones(todo.shape[0], dtype=bool)
+            for f in checks:
+                ok &= f.mask(ctx, nodes, reps[todo])[:, 0]
         bad = todo[~ok]
         if bad.size == 0:
             break
@@ -306,6 +312,23 @@ def _best_feasible(
         todo = bad[np.isfinite(total[bad, pick[bad]])]
     has: Bool = np.isfinite(total[np.arange(total.shape[0]), pick])
     return pick, has
+
+
+def _check_fused(
+    ctx: PlacementContext, bits: int, cand: I32, reps: I32, todo: I64, at: I64
+) -> Bool:
+    """`check_picks` of candidates ``cand[todo, at]`` (pair counts from the round's memo if any)."""
+    nodes = cand[todo, at]
+    sub = reps[todo]
+    counts = None
+    if bits & ANTI_AFFINITY:
+        every = ctx.memo_pair_counts(cand, reps)  # the spread scorer's (B, k) lookups
+        if every is not None:
+            counts = every[todo, at]
+        else:
+            svc = ctx.replicas.service[sub]
+            counts = ctx.pairs.count_pairs(svc, ctx.nodes.failure_domain, nodes[:, None])[:, 0]
+    return check_picks(ctx, bits, nodes, sub, counts)
 
 
 def _first_failures(

@@ -11,7 +11,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from governance.policy.prefetch import prefetch_read
 from governance.policy.types import F64, I32, I64, Bool
+
+#: Selected rows between the prefetch of a row's node domain and its use (random node rows).
+_AHEAD = 16
 
 
 def _unassigned_loop(node: I32, out: I64) -> int:
@@ -33,12 +37,31 @@ def _due_loop(evict_at_s: F64, node: I32, now_s: float, out: I64) -> int:
 
 
 def _assigned_of_loop(service: I32, node: I32, marked: Bool, out: I64) -> int:
+    # Branch-free: every row is written at the next free slot, which only a selected row keeps
+    # (found <= j, so the write stays in bounds). The test is unpredictable when the marked
+    # services' rows are scattered; mispredictions cost more than the stores.
     found = 0
     for j in range(node.shape[0]):
-        if marked[service[j]] and node[j] >= 0:
-            out[found] = j
-            found += 1
+        out[found] = j
+        found += marked[service[j]] & (node[j] >= 0)
     return found
+
+
+def _pair_keys_loop(rows: I64, service: I32, node: I32, domain: I32, n_domains: int) -> None:
+    """``rows[i] <- service[r] * n_domains + domain[node[r]]`` for ``r = rows[i]``, in place.
+
+    The domain is a random row of the node table: its line is asked for ``_AHEAD`` rows on
+    (the node and service columns ``2 * _AHEAD`` on, so that node entry is at hand by then).
+    """
+    count = rows.shape[0]
+    for i in range(count):
+        if i + 2 * _AHEAD < count:
+            prefetch_read(node, rows[i + 2 * _AHEAD])
+            prefetch_read(service, rows[i + 2 * _AHEAD])
+        if i + _AHEAD < count:
+            prefetch_read(domain, node[rows[i + _AHEAD]])
+        r = rows[i]
+        rows[i] = np.int64(service[r]) * n_domains + domain[node[r]]
 
 
 def _assigned_at_least_loop(values: I32, limit: float, node: I32, out: I64) -> int:
@@ -55,6 +78,7 @@ _unassigned = _jit(_unassigned_loop)
 _due = _jit(_due_loop)
 _assigned_of = _jit(_assigned_of_loop)
 _assigned_at_least = _jit(_assigned_at_least_loop)
+_pair_keys = _jit(_pair_keys_loop)
 
 
 def unassigned_rows(node: I32) -> I64:
@@ -71,11 +95,18 @@ def due_rows(evict_at_s: F64, node: I32, now_s: float) -> I64:
     return out[:found]
 
 
-def assigned_rows_of(service: I32, node: I32, marked: Bool) -> I64:
-    """``flatnonzero(marked[service] & (node >= 0))``: assigned replicas of marked services."""
+def assigned_keys_of(service: I32, node: I32, marked: Bool, domain: I32, n_domains: int) -> I64:
+    """Pair keys ``service * n_domains + domain[node]`` of the marked services' assigned replicas.
+
+    The rows are ``flatnonzero(marked[service] & (node >= 0))``; the keys come in the same order as
+    gathering them through the rows would give, each row overwritten by its key in one prefetched
+    pass instead of three numpy gathers.
+    """
     out = np.empty(node.shape[0], dtype=np.int64)
     found: int = _assigned_of(service, node, marked, out)
-    return out[:found]
+    keys = out[:found]
+    _pair_keys(keys, service, node, domain, int(n_domains))
+    return keys
 
 
 def assigned_at_least(values: I32, limit: float, node: I32) -> I64:

@@ -1,1 +1,4 @@
-"""Placement filter plugins, one per module; each module exports ``PLUGIN``."""
+"""Placement filter plugins, one per module; each module exports ``PLUGIN``.
+
+`fused` is not a plugin: it checks a round's picks against the built-in filters in one pass.
+"""

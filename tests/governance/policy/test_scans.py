@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from governance.policy.scans import (
     assigned_at_least,
-    assigned_rows_of,
+    assigned_keys_of,
     due_rows,
     unassigned_rows,
 )
@@ -27,7 +27,9 @@ def test_scans_equal_flatnonzero(seed: int, n: int, services: int) -> None:
     want_due = np.flatnonzero((evict_at <= now) & (node >= 0))
     assert due_rows(evict_at, node, now).tolist() == want_due.tolist()
     want_of = np.flatnonzero(marked[service] & (node >= 0))
-    assert assigned_rows_of(service, node, marked).tolist() == want_of.tolist()
+    domain = rng.integers(0, 7, 5).astype(np.int32)
+    want_keys = service[want_of].astype(np.int64) * 7 + domain[node[want_of]]
+    assert assigned_keys_of(service, node, marked, domain, 7).tolist() == want_keys.tolist()
     violations = rng.integers(0, 6, n).astype(np.int32)
     for limit in (0, 1, 3, 5, 7):
         want_at = np.flatnonzero((violations >= limit) & (node >= 0))
