@@ -116,9 +116,8 @@ def _charge(
     if keys.size == 0:
         return 0
     bought, burned, done = kernels.charge_jit(
-        keys, totals, now, pending.units, pending.rate, pending.shares, pending.share_unit,
-        pending.flagged, pending.cutoff, pending.refresh_to, book.balance, book.expires_at_step,
-    )  # fmt: skip
+        keys, totals, now, *pending.kernel_args(), book.balance, book.expires_at_step
+    )
     if done:
         pending.burned += int(burned)
         return int(bought)
@@ -203,6 +202,15 @@ class _NodeCredit:
         if self.flagged is not None:
             refreshed |= self.flagged[rows]
         return credit, refreshed
+
+    def kernel_args(
+        self,
+    ) -> tuple[kernels.Units, int, kernels.Shares | None, int, NDArray[np.bool_] | None, int, int]:
+        """The credit as the compiled charge passes take it, in their parameter order."""
+        return (
+            self.units, self.rate, self.shares, self.share_unit, self.flagged, self.cutoff,
+            self.refresh_to,
+        )  # fmt: skip
 
 
 def _refresh(book: TokenBook, accounts: NDArray[np.int64], refresh_to: int) -> None:
@@ -396,9 +404,8 @@ def _pay_placements(
     burned_total = _int64(int(payer.size) * price)
     cost = int(np.int64(price))  # raises beyond int64, as numpy's full() of the prices did
     bought, burned, done = kernels.charge_groups_jit(
-        payer, cost, act.now_step, pending.units, pending.rate, pending.shares, pending.share_unit,
-        pending.flagged, pending.cutoff, pending.refresh_to, book.balance, book.expires_at_step,
-    )  # fmt: skip
+        payer, cost, act.now_step, *pending.kernel_args(), book.balance, book.expires_at_step
+    )
     if done:
         pending.burned += int(burned)
         return int(bought), burned_total
