@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -206,16 +206,18 @@ class SimulationCore:
         nodes = self.world.snapshot.nodes
         floor = self.params.eviction.reputation_floor if self.params.reputation.enabled else -1.0
         n = self.world.slots
-        small: NDArray[np.uint8] = self.world.buffer("capacity_units_u8", n, np.uint8)
         cores, up, reputation = self.world.reported_cores, self.world.up, nodes.reputation
         # float32 comparison: numpy compares a float32 column with a Python float in float32.
         at = np.float32(floor)
-
-        def rows_small(lo: int, hi: int) -> int:
-            return int(kernels.capacity_units_u8_jit(cores, up, reputation, at, small, lo, hi))
-
         # The worker is idle until this step's economics starts: it takes half the rows.
-        if not any(bits & ~0xFF for bits in halves.over_rows(self._idle_pool(), n, rows_small)):
+        if cores.dtype == np.uint8:  # every count fits a byte (the world's choice): so do units
+            small: NDArray[np.uint8] = self.world.buffer("capacity_units_u8", n, np.uint8)
+            byte_cores = cast("NDArray[np.uint8]", cores)
+
+            def rows_small(lo: int, hi: int) -> None:
+                kernels.capacity_units_u8_jit(byte_cores, up, reputation, at, small, lo, hi)
+
+            halves.over_rows(self._idle_pool(), n, rows_small)
             return small
         units: I64 = self.world.buffer("capacity_units", n, np.int64)
 

@@ -313,26 +313,21 @@ release_jit = numba.njit(cache=True, nogil=True)(_release_loop)
 
 
 def _capacity_units_u8_loop(
-    cores: NDArray[np.uint8] | I64,
+    cores: NDArray[np.uint8],
     up: B,
     reputation: F32,
     floor: np.float32,
     out: NDArray[np.uint8],
     lo: int,
     hi: int,
-) -> int:
-    """`_capacity_units_loop` into a uint8 ``out`` (an eighth of the bytes written and read later).
+) -> None:
+    """`_capacity_units_loop` of byte core counts into a uint8 ``out``.
 
-    Returns the bitwise OR of ``cores[lo:hi]``: a bit above the low byte set means a core count
-    outside ``[0, 255]``, whose units ``out`` cannot hold (then the caller takes the int64 pass).
-    A multiply by the condition, not a branch: the loop vectorizes.
+    An eighth of the bytes written (and read later by the economics). A multiply by the condition,
+    not a branch: the loop vectorizes.
     """
-    bits = 0
     for i in range(lo, hi):
-        c = cores[i]
-        bits |= c
-        out[i] = c * (up[i] & (reputation[i] >= floor))
-    return bits
+        out[i] = cores[i] * (up[i] & (reputation[i] >= floor))
 
 
 capacity_units_u8_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(
