@@ -32,7 +32,9 @@ def run_cycle(
     at 1e7 nodes; the caller must not use the input snapshot afterwards, and the result's
     ``journal`` keeps the replica values the eviction plan overwrote).
     """
-    rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s)
+    # A donated snapshot's scores and tiers are overwritten, unless a dry run returns it as it was.
+    in_place = donate and not params.eviction.dry_run
+    rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s, donate=in_place)
     nodes = dataclasses.replace(snapshot.nodes, reputation=rep.reputation, tier=rep.tier)
     rated = dataclasses.replace(snapshot, nodes=nodes)
     evictions = plan_evictions(rated, params, now_s)

@@ -49,6 +49,7 @@ from governance.policy.reputation_kernel import (
     W_SLA,
     W_UPTIME,
     lying_rows_loop,
+    reputation_in_place_loop,
     reputation_loop,
 )
 from governance.policy.results import ReputationUpdate
@@ -62,9 +63,18 @@ CHUNK = 1 << 16  # rows per slice of the dense lie check (its temporaries stay i
 
 
 def update_reputation(
-    nodes: NodeTable, observations: Observations | None, params: PolicyParams, now_s: float
+    nodes: NodeTable,
+    observations: Observations | None,
+    params: PolicyParams,
+    now_s: float,
+    *,
+    donate: bool = False,
 ) -> ReputationUpdate:
-    """Return new scores and tiers for every node (O(n), float32, one compiled pass)."""
+    """Return new scores and tiers for every node (O(n), float32, one compiled pass).
+
+    ``donate=True`` gives the ``reputation`` and ``tier`` columns to the call: the new values are
+    written over them (at 1e7 nodes, fresh 50 MB outputs cost their first-touch page faults).
+    """
     n = nodes.size
     if not params.reputation.enabled:
         return ReputationUpdate(
@@ -72,8 +82,9 @@ def update_reputation(
             tier=np.full(n, Tier.ESTABLISHED, dtype=np.int8),
             lying=np.zeros(n, dtype=bool),
         )
-    score = np.empty(n, dtype=np.float32)
-    tier = np.empty(n, dtype=np.int8)
+    in_place = donate and _writable(nodes.reputation, np.float32) and _writable(nodes.tier, np.int8)
+    score = nodes.reputation if in_place else np.empty(n, dtype=np.float32)
+    tier = nodes.tier if in_place else np.empty(n, dtype=np.int8)
     lying = np.zeros(n, dtype=bool)
     observed = observations is not None and observations.interval_s > 0
     obs = observations if observations is not None else _no_observations()
@@ -83,7 +94,7 @@ def update_reputation(
         for lo in range(0, n, CHUNK):
             part = slice(lo, min(n, lo + CHUNK))
             lying[part] = _lying(obs, params.reputation.lie_tolerance, part)
-    reputation_loop(
+    rows = (
         float(now_s),
         nodes.joined_at_s,
         nodes.reputation,
@@ -97,10 +108,17 @@ def update_reputation(
         obs.sla_violations,
         lying,
         _constants(params, obs.interval_s if observed else 0.0),
-        score,
-        tier,
     )
+    if in_place:
+        reputation_in_place_loop(*rows, tier)
+    else:
+        reputation_loop(*rows, score, tier)
     return ReputationUpdate(reputation=score, tier=tier, lying=lying)
+
+
+def _writable(column: np.ndarray, dtype: type) -> bool:
+    """A column the compiled pass can write in place: its dtype, contiguous, writeable."""
+    return bool(column.dtype == dtype and column.flags.c_contiguous and column.flags.writeable)
 
 
 def _constants(params: PolicyParams, interval_s: float) -> F32:
