@@ -12,6 +12,7 @@ byte is read back from those bits.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numba
@@ -208,11 +209,11 @@ def _rows_on_bits(node: I32, bits: U64, rows: I64) -> int:
     """
     half = bits.view(np.uint32)  # little-endian: bit v is bit v & 31 of half-word v >> 5
     none = np.uint32(half.shape[0] - 1)
-    hit = np.zeros(ROWS_CHUNK, dtype=np.uint8)
+    hit = np.zeros(min(ROWS_CHUNK, max(8, (node.shape[0] + 7) & ~7)), dtype=np.uint8)
     hit_words = hit.view(np.uint64)
     found = 0
-    for lo in range(0, node.shape[0], ROWS_CHUNK):
-        part = node[lo : lo + ROWS_CHUNK]
+    for lo in range(0, node.shape[0], hit.shape[0]):
+        part = node[lo : lo + hit.shape[0]]
         size = part.shape[0]
         for k in range(size):
             v = part[k]
@@ -242,6 +243,7 @@ def _flagged_rows_loop(node: I32, masks: U8, last_heartbeat_s: F64, healthy: Boo
     """
     n = last_heartbeat_s.shape[0]
     floor32 = np.float32(floor)
+    chunk = min(chunk, max(64, (n + 63) & ~63))  # a small network: no chunk of empty bytes
     buf = np.zeros(chunk, dtype=np.uint8)
     pos = np.empty(chunk, dtype=np.int64)
     flagged = False
@@ -272,12 +274,7 @@ def flagged_rows(
 
     The rows of each test come ascending, as `rows_on_flags` gives them.
     """
-    if len(tests) > 8:
-        raise ValueError(f"at most eight node tests per pass, got {len(tests)}")
-    masks = np.zeros(len(NodeTest), dtype=np.uint8)
-    for bit, test in enumerate(tests):
-        if test is not None:
-            masks[test] |= np.uint8(1 << bit)
+    masks = _masks(tuple(tests))
     nodes, ep, rp = snapshot.nodes, params.eviction, params.reputation
     n, n_rep = nodes.size, snapshot.replicas.size
     bits = np.zeros(((n + 63) >> 6) + 1, dtype=np.uint64)  # and a 0 word for pending rows
@@ -308,6 +305,22 @@ def flagged_rows(
         codes,
     )
     rows, codes = rows[:found], codes[:found]
-    if len(tests) == 1:
-        return [rows if tests[0] is not None else rows[:0]]
+    if found == 0 or len(tests) == 1:  # the common steady state of a small network: no rows
+        return [rows if test is not None else rows[:0] for test in tests]
+    same = int(codes[0])
+    if (codes == same).all():  # every row flagged alike (mostly: all on dead nodes)
+        return [rows if same >> bit & 1 else rows[:0] for bit in range(len(tests))]
     return [rows[(codes & np.uint8(1 << bit)) != 0] for bit in range(len(tests))]
+
+
+@functools.lru_cache(maxsize=64)
+def _masks(tests: tuple[NodeTest | None, ...]) -> U8:
+    """Per `NodeTest`, the flag bits it sets (read-only; built once per plugin list)."""
+    if len(tests) > 8:
+        raise ValueError(f"at most eight node tests per pass, got {len(tests)}")
+    masks = np.zeros(len(NodeTest), dtype=np.uint8)
+    for bit, test in enumerate(tests):
+        if test is not None:
+            masks[test] |= np.uint8(1 << bit)
+    masks.flags.writeable = False
+    return masks
