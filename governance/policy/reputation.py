@@ -29,6 +29,7 @@ baseline) scores are left untouched and every node counts as ESTABLISHED.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,7 @@ from governance.policy.results import ReputationUpdate
 from governance.policy.types import F32, N_RESOURCES, Bool, NodeTable, Observations, Tier
 
 if TYPE_CHECKING:
-    from governance.policy.params import PolicyParams
+    from governance.policy.params import PolicyParams, ReputationParams, TierParams
 
 
 CHUNK = 1 << 16  # rows per slice of the dense lie check (its temporaries stay in cache)
@@ -123,7 +124,12 @@ def _writable(column: np.ndarray, dtype: type) -> bool:
 
 def _constants(params: PolicyParams, interval_s: float) -> F32:
     """The formula's float32 constants, rounded from float64 exactly as the formula states."""
-    rp, tp = params.reputation, params.tiers
+    return _constants_of(params.reputation, params.tiers, interval_s)
+
+
+@functools.lru_cache(maxsize=16)
+def _constants_of(rp: ReputationParams, tp: TierParams, interval_s: float) -> F32:
+    """`_constants`, built once per parameter set and interval (read-only)."""
     wsum = rp.weight_uptime + rp.weight_jobs + rp.weight_sla
     c = np.zeros(N_CONSTANTS, dtype=np.float32)
     c[W_UPTIME] = rp.weight_uptime / wsum
@@ -139,6 +145,7 @@ def _constants(params: PolicyParams, interval_s: float) -> F32:
     c[ESTABLISHED_TENURE] = tp.established_tenure_s
     c[TRUSTED_REP] = tp.trusted_reputation
     c[TRUSTED_TENURE] = tp.trusted_tenure_s
+    c.flags.writeable = False
     return c
 
 
