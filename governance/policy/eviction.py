@@ -13,6 +13,7 @@ Due deadlines are executed by `apply_evictions`. In dry-run nothing is scheduled
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeGuard
 
 import numpy as np
@@ -165,13 +166,13 @@ def _on_flagged_nodes(
 
 
 @functools.lru_cache(maxsize=32)
-def _node_based(plugins: tuple[Evictor, ...]) -> list[NodeEvictor]:
+def _node_based(plugins: tuple[Evictor, ...]) -> tuple[NodeEvictor, ...]:
     """The node-flagging plugins among ``plugins``, in order (once per plugin list)."""
-    return [p for p in plugins if _flags_nodes(p)]
+    return tuple(p for p in plugins if _flags_nodes(p))
 
 
 def _fused_rows(
-    snapshot: Snapshot, params: PolicyParams, now_s: float, node_based: list[NodeEvictor]
+    snapshot: Snapshot, params: PolicyParams, now_s: float, node_based: Sequence[NodeEvictor]
 ) -> list[I64]:
     """Per plugin (at most eight) the assigned replicas on the nodes it flags."""
     fused = [getattr(p, "node_test", None) for p in node_based]
