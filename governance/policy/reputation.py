@@ -83,7 +83,7 @@ def update_reputation(
             tier=np.full(n, Tier.ESTABLISHED, dtype=np.int8),
             lying=np.zeros(n, dtype=bool),
         )
-    in_place = donate and _writable(nodes.reputation, np.float32) and _writable(nodes.tier, np.int8)
+    in_place = donate and _writable(nodes.reputation, _F32) and _writable(nodes.tier, _I8)
     score = nodes.reputation if in_place else np.empty(n, dtype=np.float32)
     tier = nodes.tier if in_place else np.empty(n, dtype=np.int8)
     lying = np.zeros(n, dtype=bool)
@@ -117,9 +117,13 @@ def update_reputation(
     return ReputationUpdate(reputation=score, tier=tier, lying=lying)
 
 
-def _writable(column: np.ndarray, dtype: type) -> bool:
+_F32, _I8 = np.dtype(np.float32), np.dtype(np.int8)
+
+
+def _writable(column: np.ndarray, dtype: np.dtype) -> bool:
     """A column the compiled pass can write in place: its dtype, contiguous, writeable."""
-    return bool(column.dtype == dtype and column.flags.c_contiguous and column.flags.writeable)
+    flags = column.flags  # a new flags object per access
+    return bool(column.dtype == dtype and flags.c_contiguous and flags.writeable)
 
 
 def _constants(params: PolicyParams, interval_s: float) -> F32:
