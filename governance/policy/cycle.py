@@ -10,7 +10,7 @@ import numpy as np
 from governance.policy.eviction import apply_evictions, plan_evictions
 from governance.policy.placement import place
 from governance.policy.reputation import update_reputation
-from governance.policy.results import CyclePlan, CycleResult, journal
+from governance.policy.results import CyclePlan, CycleResult, journal, replace_fields
 from governance.policy.types import Snapshot
 
 if TYPE_CHECKING:
@@ -32,9 +32,11 @@ def run_cycle(
     at 1e7 nodes; the caller must not use the input snapshot afterwards, and the result's
     ``journal`` keeps the replica values the eviction plan overwrote).
     """
-    rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s)
-    nodes = dataclasses.replace(snapshot.nodes, reputation=rep.reputation, tier=rep.tier)
-    rated = dataclasses.replace(snapshot, nodes=nodes)
+    # A donated snapshot's scores and tiers are overwritten, unless a dry run returns it as it was.
+    in_place = donate and not params.eviction.dry_run
+    rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s, donate=in_place)
+    nodes = replace_fields(snapshot.nodes, reputation=rep.reputation, tier=rep.tier)
+    rated = replace_fields(snapshot, nodes=nodes)
     evictions = plan_evictions(rated, params, now_s)
     if params.eviction.dry_run:
         # Placements as they would be made now; nothing is applied.

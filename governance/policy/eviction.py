@@ -12,7 +12,8 @@ Due deadlines are executed by `apply_evictions`. In dry-run nothing is scheduled
 
 from __future__ import annotations
 
-import dataclasses
+import functools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeGuard
 
 import numpy as np
@@ -21,11 +22,12 @@ from governance.policy import registry
 from governance.policy.eviction_kernels import count_flaps_loop, execute_loop
 from governance.policy.eviction_plugins import Evictor, NodeEvictor
 from governance.policy.evictors.common import replicas_on_each, rows_on_flags
+from governance.policy.evictors.flag_scan import flagged_rows
 from governance.policy.evictors.kernels import flag_bits
 from governance.policy.evictors.node_flags import flag_nodes
 from governance.policy.reasons import EVICTION_REASONS, EvictionOutcome, code
 from governance.policy.registry import EVICTOR_NAMES
-from governance.policy.results import EvictionPlan
+from governance.policy.results import EvictionPlan, replace_fields
 from governance.policy.scans import due_rows
 from governance.policy.types import I8, I64, Snapshot
 
@@ -47,12 +49,21 @@ def plan_evictions(snapshot: Snapshot, params: PolicyParams, now_s: float) -> Ev
     reps = snapshot.replicas
     rows, reason, bypass = _candidates(snapshot, params, now_s)
     due = due_rows(reps.evict_at_s, reps.node, now_s)
+    if rows.size == 0 and due.size == 0:  # a steady small network's usual cycle
+        return EvictionPlan(
+            replica=np.empty(0, dtype=np.int32),
+            node=np.empty(0, dtype=reps.node.dtype),
+            reason=np.empty(0, dtype=np.int8),
+            outcome=np.empty(0, dtype=np.int8),
+            deadline_s=np.empty(0, dtype=np.float64),
+        )
     if due.size and bypass.any():
         due = due[~np.isin(due, rows[bypass])]
     outcome = np.full(rows.shape[0], _TOTAL_BUDGET, dtype=np.int8)
     outcome[bypass] = _EXECUTED
     rest = np.flatnonzero(~bypass)
-    outcome[rest] = _apply_budgets(snapshot, params, now_s, rows[rest])
+    if rest.size:
+        outcome[rest] = _apply_budgets(snapshot, params, now_s, rows[rest])
     deadline = np.full(rows.shape[0], now_s + ep.notice_s)
     deadline[bypass] = now_s
     accepted = outcome == _SCHEDULED
@@ -75,24 +86,47 @@ def _candidates(
     snapshot: Snapshot, params: PolicyParams, now_s: float
 ) -> tuple[I64, I8, np.ndarray]:
     """One proposal per replica, the most severe reason (registry order) winning; sorted."""
-    plugins = registry.evictors(params.eviction.plugins)
+    plugins, reason_codes, bypasses = _plugin_table(params.eviction.plugins)
     on_nodes = _on_flagged_nodes(snapshot, params, now_s, plugins)
     found_rows = [
         on_nodes[p.name] if p.name in on_nodes else p.propose(snapshot, params, now_s)
         for p in plugins
     ]
     counts = [rows.shape[0] for rows in found_rows]
-    if not any(counts):
+    proposing = [i for i, c in enumerate(counts) if c]
+    if not proposing:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int8), np.empty(0, dtype=bool)
+    one = found_rows[proposing[0]]
+    if len(proposing) == 1 and (one.shape[0] < 2 or bool((one[1:] > one[:-1]).all())):
+        # One plugin's rows, distinct and ascending (as the built-ins give them): only
+        # criticality sorts them, and no replica has a second proposal.
+        i, rows = proposing[0], one
+        crit = snapshot.services.criticality[snapshot.replicas.service[rows]]
+        rows = rows[np.argsort(crit, kind="stable")]
+        return (
+            rows,
+            np.full(rows.shape[0], reason_codes[i], dtype=np.int8),
+            np.full(rows.shape[0], bypasses[i], dtype=bool),
+        )
     rows = np.concatenate(found_rows)
-    reason = np.repeat(np.array([code(p.reason) for p in plugins], dtype=np.int8), counts)
-    bypass = np.repeat(np.array([p.bypass_budgets for p in plugins], dtype=bool), counts)
+    reason = np.repeat(reason_codes, counts)
+    bypass = np.repeat(bypasses, counts)
     crit = snapshot.services.criticality[snapshot.replicas.service[rows]]
     order = np.lexsort((rows, crit, _SEVERITY[reason]))
     rows, reason, bypass = rows[order], reason[order], bypass[order]
     _, first = np.unique(rows, return_index=True)
     keep = np.sort(first)  # the first (most severe) proposal of each replica, order kept
     return rows[keep], reason[keep], bypass[keep]
+
+
+@functools.lru_cache(maxsize=32)
+def _plugin_table(names: tuple[str, ...]) -> tuple[tuple[Evictor, ...], I8, np.ndarray]:
+    """The plugins of ``names`` with their reason codes and budget bypass (once per plugin list)."""
+    plugins = registry.evictors(names)
+    reasons = np.array([code(p.reason) for p in plugins], dtype=np.int8)
+    bypasses = np.array([p.bypass_budgets for p in plugins], dtype=bool)
+    reasons.flags.writeable = bypasses.flags.writeable = False
+    return plugins, reasons, bypasses
 
 
 _FLAGS_NODES: dict[type, bool] = {}  # per plugin class: a NodeEvictor?
@@ -115,25 +149,35 @@ def _on_flagged_nodes(
 ) -> dict[str, I64]:
     """Proposals of the node-flagging plugins, their replicas found in one pass over replicas.
 
-    The built-in plugins' node tests run fused, in one pass over the nodes (`flag_nodes`); a
-    plugin without a ``node_test`` contributes its own ``nodes`` mask to the same flag byte.
+    The built-in plugins' node tests run fused, in one compiled call (`flagged_rows`); a plugin
+    without a ``node_test`` contributes its own ``nodes`` mask to a flag byte (`flag_nodes`).
     """
-    node_based = [p for p in plugins if _flags_nodes(p)]
+    node_based = _node_based(plugins)
     if len(node_based) > 8:  # more than a flag byte holds: one mask per plugin
         masks = [p.nodes(snapshot, params, now_s) for p in node_based]
         rows = replicas_on_each(snapshot, masks)
     else:
         rows = _fused_rows(snapshot, params, now_s, node_based)
+    # No rows, no proposal: a refinement picks among the rows it is given.
     return {
-        p.name: p.refine(snapshot, params, now_s, r) for p, r in zip(node_based, rows, strict=True)
+        p.name: p.refine(snapshot, params, now_s, r) if r.size else r
+        for p, r in zip(node_based, rows, strict=True)
     }
 
 
+@functools.lru_cache(maxsize=32)
+def _node_based(plugins: tuple[Evictor, ...]) -> tuple[NodeEvictor, ...]:
+    """The node-flagging plugins among ``plugins``, in order (once per plugin list)."""
+    return tuple(p for p in plugins if _flags_nodes(p))
+
+
 def _fused_rows(
-    snapshot: Snapshot, params: PolicyParams, now_s: float, node_based: list[NodeEvictor]
+    snapshot: Snapshot, params: PolicyParams, now_s: float, node_based: Sequence[NodeEvictor]
 ) -> list[I64]:
     """Per plugin (at most eight) the assigned replicas on the nodes it flags."""
     fused = [getattr(p, "node_test", None) for p in node_based]
+    if all(f is not None for f in fused):  # the built-in plugins: one compiled call
+        return flagged_rows(snapshot, params, now_s, [f(params) for f in fused])  # type: ignore[misc]
     flags = flag_nodes(snapshot, params, now_s, [None if f is None else f(params) for f in fused])
     code, bits, found = flags.code, flags.bits, flags.any
     masks = [
@@ -228,9 +272,11 @@ def apply_evictions(
         col(reps.evictions),
     )
     used, held = col(nodes.used), col(nodes.replicas_held)
-    sched = plan.replica[plan.outcome == _SCHEDULED]
-    evict_at[sched] = plan.deadline_s[plan.outcome == _SCHEDULED]
-    evict_reason[sched] = plan.reason[plan.outcome == _SCHEDULED]
+    scheduled = plan.outcome == _SCHEDULED
+    sched = plan.replica[scheduled]
+    if sched.size:
+        evict_at[sched] = plan.deadline_s[scheduled]
+        evict_reason[sched] = plan.reason[scheduled]
     done = plan.replica[plan.outcome == _EXECUTED]
     unscheduled = np.empty(done.shape[0], dtype=done.dtype)
     found = execute_loop(
@@ -241,10 +287,10 @@ def apply_evictions(
     # Flap history counts an eviction once: when scheduled, or when executed without notice.
     counted = np.concatenate([sched, unscheduled])
     window, in_window = _count_flaps(snapshot, params, now_s, counted, donate)
-    return dataclasses.replace(
+    return replace_fields(
         snapshot,
-        nodes=dataclasses.replace(nodes, used=used, replicas_held=held),
-        replicas=dataclasses.replace(
+        nodes=replace_fields(nodes, used=used, replicas_held=held),
+        replicas=replace_fields(
             reps,
             node=node,
             evict_at_s=evict_at,
@@ -253,9 +299,7 @@ def apply_evictions(
             last_evicted_at_s=last_at,
             evictions=count,
         ),
-        history=dataclasses.replace(
-            hist, window_started_at_s=window, evictions_in_window=in_window
-        ),
+        history=replace_fields(hist, window_started_at_s=window, evictions_in_window=in_window),
     )
 
 

@@ -55,7 +55,8 @@ def _evidence(up: np.float32, ok_jobs: int, failed: int, violations: int, tenure
     return quality * tenure
 
 
-def _reputation_loop(
+@_inlined
+def _rate_rows(
     now_s: float,
     joined_at_s: F64,
     reputation: F32,
@@ -72,7 +73,10 @@ def _reputation_loop(
     score_out: F32,
     tier_out: I8,
 ) -> None:
-    """Write each row's new score and tier (without ``observed`` scores stay, tiers are redone)."""
+    """Write each row's new score and tier (without ``observed`` scores stay, tiers are redone).
+
+    ``score_out`` may be ``reputation`` itself: each row is read before it is written.
+    """
     # Constants as locals: the outputs could alias ``c``, so reads through it would repeat per row
     # and keep the loop from vectorising.
     w_uptime, w_jobs, w_sla, neg_w_sla = c[W_UPTIME], c[W_JOBS], c[W_SLA], c[NEG_W_SLA]
@@ -98,7 +102,32 @@ def _reputation_loop(
         tier_out[i] = np.int8(established) + np.int8(trusted)
 
 
-reputation_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_reputation_loop)
+def _reputation_loop(now_s: float, joined_at_s: F64, reputation: F32, stake_gwei: I64,
+                     stake_min_gwei: int, paid_access: Bool, observed: bool, uptime: F32,
+                     succeeded: I32, failed: I32, violations: I32, lying: Bool, c: F32,
+                     score_out: F32, tier_out: I8) -> None:  # fmt: skip
+    """New scores into ``score_out`` and tiers into ``tier_out`` (`_rate_rows`)."""
+    _rate_rows(now_s, joined_at_s, reputation, stake_gwei, stake_min_gwei, paid_access, observed,
+               uptime, succeeded, failed, violations, lying, c, score_out, tier_out)  # fmt: skip
+
+
+def _reputation_in_place_loop(now_s: float, joined_at_s: F64, reputation: F32, stake_gwei: I64,
+                              stake_min_gwei: int, paid_access: Bool, observed: bool,
+                              uptime: F32, succeeded: I32, failed: I32, violations: I32,
+                              lying: Bool, c: F32, tier_out: I8) -> None:  # fmt: skip
+    """`_reputation_loop` writing the scores over ``reputation`` (a donated column).
+
+    Its own kernel, not ``score_out=reputation``: the compiler then sees one array read and
+    written at the same row, where two arguments that overlap fail its run-time overlap check
+    and send the loop down the scalar path.
+    """
+    _rate_rows(now_s, joined_at_s, reputation, stake_gwei, stake_min_gwei, paid_access, observed,
+               uptime, succeeded, failed, violations, lying, c, reputation, tier_out)  # fmt: skip
+
+
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+reputation_loop = _jit(_reputation_loop)
+reputation_in_place_loop = _jit(_reputation_in_place_loop)
 
 
 def _lying_rows_loop(

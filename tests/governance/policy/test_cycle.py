@@ -182,7 +182,7 @@ def test_a_donated_cycle_journals_what_its_evictions_overwrote(mode: str) -> Non
         want = getattr(plain.snapshot.replicas, f.name).tobytes()
         assert getattr(donated.snapshot.replicas, f.name).tobytes() == want, f.name
     assert snap.replicas.node is donated.snapshot.replicas.node  # written in place, not copied
-    for name in ("used", "replicas_held"):
+    for name in ("used", "replicas_held", "reputation", "tier"):
         want = getattr(plain.snapshot.nodes, name).tobytes()
         assert getattr(donated.snapshot.nodes, name).tobytes() == want, name
         assert getattr(donated.snapshot.nodes, name) is getattr(snap.nodes, name), name
@@ -196,3 +196,20 @@ def test_a_donated_cycle_journals_what_its_evictions_overwrote(mode: str) -> Non
         assert got.tobytes() == getattr(kept.replicas, name)[rows].tobytes(), name
     with pytest.raises(SnapshotError):
         donated.journal.restore(donated.snapshot.replicas, np.array([-5], dtype=np.int64))
+
+
+def test_a_donated_dry_run_returns_its_input_as_it_was() -> None:
+    """Dry run: the returned snapshot is the input one, scores and tiers included."""
+    params, snap, later = _dead_node_cycle("sampled", seed=3, dead_every=4)
+    params = dataclasses.replace(
+        params, eviction=dataclasses.replace(params.eviction, dry_run=True)
+    )
+    snap = dataclasses.replace(snap, observations=make_observations(snap.nodes.size, 600.0))
+    kept = _deep_copy(snap)
+    result = run_cycle(snap, params, later, np.random.default_rng(2), donate=True)
+    assert result.plan.reputation.reputation.tobytes() != kept.nodes.reputation.tobytes()
+    assert result.snapshot is snap
+    assert len(result.plan.evictions) > 0
+    for f in dataclasses.fields(snap.nodes):
+        want = getattr(kept.nodes, f.name).tobytes()
+        assert getattr(snap.nodes, f.name).tobytes() == want, f.name

@@ -259,3 +259,99 @@ def test_node_plugins_propose_what_the_planner_finds() -> None:
     for plugin in plugins:
         if plugin.name in found:
             assert found[plugin.name].tolist() == plugin.propose(snap, params, NOW).tolist()
+
+
+def _reference_candidates(
+    snap: Snapshot, params: PolicyParams, now_s: float
+) -> tuple[list[int], list[int], list[bool]]:
+    """Every plugin's own proposal; per replica the most severe (registry order); sorted."""
+    from governance.policy import registry
+    from governance.policy.reasons import code
+
+    plugins = registry.evictors(params.eviction.plugins)
+    found = [p.propose(snap, params, now_s) for p in plugins]
+    counts = [rows.size for rows in found]
+    if not any(counts):
+        return [], [], []
+    rows = np.concatenate(found)
+    reason = np.repeat([code(p.reason) for p in plugins], counts)
+    bypass = np.repeat([p.bypass_budgets for p in plugins], counts)
+    severity = np.repeat([registry.EVICTOR_NAMES.index(p.name) for p in plugins], counts)
+    crit = snap.services.criticality[snap.replicas.service[rows]]
+    order = np.lexsort((rows, crit, severity))
+    rows, reason, bypass = rows[order], reason[order], bypass[order]
+    _, first = np.unique(rows, return_index=True)
+    keep = np.sort(first)
+    return rows[keep].tolist(), reason[keep].tolist(), bypass[keep].tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    names=st.lists(
+        st.sampled_from(
+            [
+                "node_dead",
+                "reputation_floor",
+                "node_overloaded",
+                "service_unpaid",
+                "sla_violations",
+                "node_underused",
+            ]
+        ),
+        min_size=1,
+        max_size=6,
+        unique=True,
+    ),
+    share=st.sampled_from([0.0, 0.01, 0.2]),
+)
+def test_candidates_equal_every_plugins_own_proposal_merged(
+    seed: int, names: list[str], share: float
+) -> None:
+    """The planner's candidates (one plugin proposing, or several) equal the plain merge."""
+    from governance.policy.eviction import _candidates
+    from governance.policy.types import PaymentStatus
+
+    snap = _placed(seed % 7, 200, 90, domains=4)
+    rng = np.random.default_rng(seed)
+    n, m, k = snap.nodes.size, snap.services.size, snap.replicas.size
+    snap = _with_nodes(
+        snap,
+        last_heartbeat_s=np.where(rng.random(n) < share, NOW - 10_000.0, NOW),
+        reputation=np.where(rng.random(n) < share, 0.01, 0.9).astype(np.float32),
+        used=snap.nodes.used
+        * np.where(rng.random(n) < share, 3.0, 1.0)[:, None].astype(np.float32),
+    )
+    payment = np.where(rng.random(m) < share, PaymentStatus.UNPAID, PaymentStatus.PAID)
+    reps = snap.replicas
+    snap = dataclasses.replace(
+        snap,
+        services=dataclasses.replace(snap.services, payment=payment.astype(np.int8)),
+        replicas=dataclasses.replace(
+            reps,
+            sla_violations=np.where(rng.random(k) < share, 5, 0).astype(np.int32),
+            evict_at_s=np.where(rng.random(k) < share, NOW + 60.0, np.inf),
+        ),
+    )
+    params = PolicyParams(
+        eviction=dataclasses.replace(PolicyParams().eviction, plugins=tuple(names))
+    )
+    rows, reason, bypass = _candidates(snap, params, NOW)
+    assert (rows.tolist(), reason.tolist(), bypass.tolist()) == _reference_candidates(
+        snap, params, NOW
+    )
+
+
+def test_replace_fields_equals_dataclasses_replace() -> None:
+    from governance.policy.results import replace_fields
+
+    snap = _placed(1, 50, 20)
+    used = snap.nodes.used * 2
+    got = replace_fields(snap.nodes, used=used, tier=snap.nodes.tier[::-1])
+    want = dataclasses.replace(snap.nodes, used=used, tier=snap.nodes.tier[::-1])
+    assert type(got) is type(want)
+    for f in dataclasses.fields(want):
+        assert getattr(got, f.name) is getattr(want, f.name) or np.array_equal(
+            getattr(got, f.name), getattr(want, f.name)
+        )
+    assert replace_fields(snap, nodes=got).nodes is got

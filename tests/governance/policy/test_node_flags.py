@@ -230,3 +230,86 @@ def test_floor_pass_equals_its_numpy_statement_on_the_boundaries(
     flags = flag_nodes(snap, params, NOW, [None, NodeTest.REPUTATION_FLOOR])
     want = _below_floor(snap, params, NOW).astype(np.uint8) << np.uint8(1)
     assert flags.code.tolist() == want.tolist()
+
+
+def _with_replicas(snap: Snapshot, seed: int, k: int) -> Snapshot:
+    """``k`` replica rows on random nodes (a fifth pending): rows whose flag must be looked up."""
+    from governance.policy.build import make_replicas
+
+    rng = np.random.default_rng(seed + 1)
+    n = snap.nodes.size
+    node = np.where(rng.random(k) < 0.2, -1, rng.integers(0, max(n, 1), k)) if n else -np.ones(k)
+    service = rng.integers(0, snap.services.size, k)
+    return dataclasses.replace(snap, replicas=make_replicas(service, node=node))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 700),
+    k=st.integers(0, 400),
+    resources=st.sampled_from([3, 3, 1, 2, 4]),
+    tests=st.lists(st.sampled_from([*NodeTest, None]), min_size=1, max_size=8),
+    overload=st.sampled_from([1.0, 0.5, 0.9, 1.2]),
+    underused=st.sampled_from([0.0, 0.2, 0.5, 1.0]),
+    floor=st.sampled_from([0.0, 0.05, 0.1, 0.3]),
+)
+def test_flag_scan_rows_equal_the_numpy_masks_lifted_to_replicas(
+    seed: int,
+    n: int,
+    k: int,
+    resources: int,
+    tests: list[NodeTest | None],
+    overload: float,
+    underused: float,
+    floor: float,
+) -> None:
+    """`flagged_rows`: per test, ``flatnonzero((node >= 0) & mask[node])`` of its numpy mask."""
+    from governance.policy.evictors.flag_scan import flagged_rows
+
+    snap = _with_replicas(_network(seed, n, resources), seed, k)
+    base = PolicyParams()
+    params = dataclasses.replace(
+        base,
+        eviction=dataclasses.replace(
+            base.eviction,
+            overload_fraction=overload,
+            underused_fraction=underused,
+            reputation_floor=floor,
+        ),
+    )
+    got = flagged_rows(snap, params, NOW, tests)
+    node = snap.replicas.node
+    assigned = node >= 0
+    for test, rows in zip(tests, got, strict=True):
+        want = np.zeros(0, dtype=np.int64)
+        if test is not None:
+            mask = REFERENCE[test](snap, params, NOW)
+            on = np.zeros(node.shape[0], dtype=bool)
+            on[assigned] = mask[node[assigned]]
+            want = np.flatnonzero(on)
+        assert rows.tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 20_000), share=st.floats(0.0, 0.01))
+def test_flag_scan_on_chunk_boundaries_and_sparse_flags(seed: int, n: int, share: float) -> None:
+    """Many nodes (several chunks, a partial last one), a few dead: the rows on exactly those."""
+    from governance.policy.build import make_nodes, make_replicas, make_services
+    from governance.policy.evictors import flag_scan
+
+    rng = np.random.default_rng(seed)
+    dead = rng.random(n) < share
+    nodes = make_nodes(np.ones((n, 3)), last_heartbeat_s=np.where(dead, 0.0, NOW))
+    k = 2 * n
+    node = rng.integers(-1, max(n, 1), k) if n else -np.ones(k)
+    services = make_services(np.ones((1, 3)), replicas=[1])
+    snap = Snapshot(nodes, services, make_replicas(np.zeros(k), node=node), None)  # type: ignore[arg-type]
+    want = np.flatnonzero((node >= 0) & dead[np.maximum(node, 0)] if n else np.zeros(k, bool))
+    chunk = flag_scan.CHUNK
+    try:
+        for flag_scan.CHUNK in (chunk, 64, 4096):
+            (got,) = flag_scan.flagged_rows(snap, PolicyParams(), NOW, [NodeTest.DEAD])
+            assert got.tolist() == want.tolist()
+    finally:
+        flag_scan.CHUNK = chunk

@@ -204,3 +204,28 @@ def test_compiled_pass_equals_the_numpy_formula(
     assert got.reputation.tobytes() == score.tobytes()
     assert got.tier.tolist() == tier.tolist()
     assert got.lying.tolist() == lying.tolist()
+    # Donated columns: the same values, written over the input scores and tiers.
+    given_nodes = dataclasses.replace(nodes, reputation=score0.copy(), tier=nodes.tier.copy())
+    donated = update_reputation(given_nodes, obs, PolicyParams(), now, donate=True)
+    assert donated.reputation is given_nodes.reputation
+    assert donated.tier is given_nodes.tier
+    assert donated.reputation.tobytes() == score.tobytes()
+    assert donated.tier.tolist() == tier.tolist()
+    assert donated.lying.tolist() == lying.tolist()
+
+
+def test_donated_columns_that_cannot_take_the_scores_are_left_alone() -> None:
+    """A read-only or non-float32 score column is not written: fresh outputs, as without donate."""
+    now = 100 * DAY
+    nodes = _nodes(4, 0.5, 30, now)
+    frozen = nodes.reputation.copy()  # type: ignore[attr-defined]
+    frozen.flags.writeable = False
+    nodes = dataclasses.replace(nodes, reputation=frozen)  # type: ignore[type-var]
+    obs = make_observations(4, 600.0)
+    up = update_reputation(nodes, obs, PolicyParams(), now, donate=True)  # type: ignore[arg-type]
+    assert up.reputation is not frozen
+    assert frozen.tolist() == [0.5] * 4
+    assert (
+        up.reputation.tobytes()
+        == update_reputation(nodes, obs, PolicyParams(), now).reputation.tobytes()
+    )  # type: ignore[arg-type]
