@@ -1,4 +1,4 @@
-"""Compiled loops of `settle_step`: two passes over the request batches, one over the node rows.
+"""Compiled loops of `settle_step`: two passes over the request batches, charges and expiry.
 
 Each loop does per row the integer operations of the numpy statements it replaces (int64, same
 order, wrapping alike), so results are identical; sums that numpy takes per slice are taken per the
@@ -12,7 +12,6 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from settlement.economics.params import PPM
 from settlement.economics.prefetch import prefetch_write
 from settlement.economics.split import FEE, OWNER_SHARE, PROVIDER_SHARE  # rows of the table
 
@@ -192,92 +191,6 @@ def _credit_owners_loop(
 
 
 credit_owners_jit = numba.njit(cache=True, nogil=True)(_credit_owners_loop)
-
-
-def _node_row(
-    i: int,
-    u: int,
-    paid: bool,
-    rate: int,
-    shares: Shares,
-    unit: int,
-    cutoff: int,
-    refresh_to: int,
-    redeem_ppm: int,
-    balance: I64,
-    income: I64,
-    expires: I64,
-) -> tuple[int, int]:
-    """Expire, credit, refresh and redeem node row ``i``; return (burned, redeemed)."""
-    share = shares[i] * unit  # int64: the unit times a uint16/uint32 multiple
-    shares[i] = 0  # the row is in cache now: cheaper than zeroing the array apart
-    credit = u * rate + share
-    b, e = balance[i], expires[i]
-    dead = (e < cutoff) & (b > 0)
-    burned = b if dead else 0
-    b = (0 if dead else b) + credit
-    income[i] += credit
-    # selects, not branches, and a store to every row: the loop stays short and unpredicted rows
-    # cost nothing extra
-    expires[i] = refresh_to if (u > 0) | (share > 0) | paid else e
-    x = b * redeem_ppm
-    # floor division; for x >= 0 (a row with a balance) the unsigned one is a multiply and a shift
-    r = np.int64(np.uint64(x) // np.uint64(PPM)) if x >= 0 else np.int64(x // PPM)
-    balance[i] = b - r
-    return burned, int(r)
-
-
-_node_row_jit = numba.njit(cache=True, inline="always")(_node_row)
-
-
-def _apply_nodes_loop(
-    units: Units,
-    rate: int,
-    shares: Shares,
-    unit: int,
-    flagged: B | None,
-    cutoff: int,
-    refresh_to: int,
-    redeem_ppm: int,
-    balance: I64,
-    income: I64,
-    expires: I64,
-    chunk: int,
-    chunk_redeemed: I64,
-) -> tuple[int, int]:
-    """Expire, credit, refresh and redeem node rows; return (burned, ``units.sum()``).
-
-    A row whose ``expires < cutoff`` burns a positive balance first. It is then credited
-    ``units * rate + shares * unit`` and refreshed when ``units > 0``, ``shares > 0`` or
-    ``flagged`` (None: nobody); ``shares`` (one row per node at least, each a multiple of
-    ``unit`` > 0) is zero again after the pass.
-    Redemption is ``balance * redeem_ppm // PPM``, summed per slice of ``chunk`` rows into
-    ``chunk_redeemed`` (one entry per slice).
-    """
-    units_total = burned = redeemed = 0
-    # one loop from row 0 (a slice count down, not a loop per slice): the compiler then knows every
-    # row index is >= 0 and drops the negative-index wraparound from the row accesses
-    c, left = 0, chunk
-    for i in range(units.size):
-        u = units[i]
-        units_total += u
-        # compiled once without flags (`flagged is None` is known then): no test in the loop
-        paid = False if flagged is None else flagged[i]
-        dead, r = _node_row_jit(
-            i, u, paid, rate, shares, unit, cutoff, refresh_to, redeem_ppm, balance, income, expires
-        )
-        burned += dead
-        redeemed += r
-        left -= 1
-        if left == 0:
-            chunk_redeemed[c] = redeemed
-            c, left, redeemed = c + 1, chunk, 0
-    if left != chunk:
-        chunk_redeemed[c] = redeemed
-    return burned, units_total
-
-
-apply_nodes_jit = numba.njit(cache=True, nogil=True)(_apply_nodes_loop)
 
 
 def _charge_loop(

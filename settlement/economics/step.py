@@ -8,12 +8,12 @@ lack; (5) providers redeem part of their balance; (6) the controller moves emiss
 account that receives tokens is refreshed (a batch of 0 requests is no activity: it refreshes
 nobody). Conservation: delta supply = earned + bought - expired - placement - redeemed - fees.
 
-At 1e7 nodes the step is a few compiled passes (`kernels`): two over the request batches (sums per
-payer and owner; provider shares into the node rows) and one over the node rows at the end that
-expires, credits rewards and shares, refreshes and redeems. Before it, the step reads node rows as
-if already credited, and expires a node row just before it first reads or changes it, so results
-equal the order above exactly (a test replays it). Batches outside the compiled passes' range take
-the numpy path, with the same results.
+At 1e7 nodes the step is a few compiled passes: two over the request batches (`kernels`: sums per
+payer and owner; provider shares into the node rows) and one over the node rows at the end
+(`nodepass`) that expires, credits rewards and shares, refreshes and redeems. Before it, the step
+reads node rows as if already credited, and expires a node row just before it first reads or
+changes it, so results equal the order above exactly (a test replays it). Batches outside the
+compiled passes' range take the numpy path, with the same results.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from settlement.economics import kernels
+from settlement.economics import kernels, nodepass
 from settlement.economics import split as splits
 from settlement.economics.book import RequestScratch, TokenBook, nonzero_sums, sum_by
 from settlement.economics.controller import ControllerState, update_controller
@@ -423,7 +423,7 @@ def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tupl
     shares = pending.shares
     if shares is None:  # providers were paid directly: the clean scratch's shares are all zero
         shares = book.request_scratch().shares
-    burned, units = kernels.apply_nodes_jit(
+    burned, units = nodepass.apply_nodes_jit(
         pending.units,
         pending.rate,
         shares,
