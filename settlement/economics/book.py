@@ -7,7 +7,7 @@ a Python int so totals never overflow int64, and always equals ``balance.sum()``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,8 +19,9 @@ class RequestScratch:
 
     ``payers`` and ``owners`` are row lists with room for every account (pages of untouched rows
     are never faulted in); ``shares`` sums provider shares in its node rows, or multiples of a unit
-    in its head viewed as uint16 (the node pass zeroes it again); ``clean`` is False while entries
-    may be non-zero. ``narrow_pause``: steps to skip the uint16 view after a sum outgrew it.
+    in its head viewed as uint8 or uint16 (the node pass zeroes it again); ``clean`` is False while
+    entries may be non-zero. ``narrow_pause``: steps to skip the uint8 / uint16 view after a sum
+    outgrew it.
     """
 
     pay_acc: NDArray[np.int64]
@@ -31,7 +32,7 @@ class RequestScratch:
     totals: NDArray[np.int64]
     shares: NDArray[np.uint32]
     clean: bool = True
-    narrow_pause: int = 0
+    narrow_pause: list[int] = field(default_factory=lambda: [0, 0])
 
 
 @dataclass(slots=True)

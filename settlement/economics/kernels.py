@@ -18,9 +18,9 @@ from settlement.economics.split import FEE, OWNER_SHARE, PROVIDER_SHARE  # rows 
 I64 = NDArray[np.int64]
 U8 = NDArray[np.uint8]
 B = NDArray[np.bool_]
-#: Provider shares per node row, in multiples of a unit: uint16 or uint32 (fewer bytes to zero,
-#: scatter into and read; a uint16 array of 1e7 rows stays in cache) or int64.
-Shares = NDArray[np.uint16] | NDArray[np.uint32] | NDArray[np.int64]
+#: Provider shares per node row, in multiples of a unit: uint8, uint16 or uint32 (fewer bytes to
+#: zero, scatter into and read; a uint8 array of 1e7 rows stays in cache) or int64.
+Shares = NDArray[np.uint8] | NDArray[np.uint16] | NDArray[np.uint32] | NDArray[np.int64]
 #: Capacity units per node row: int64, or uint8 (an eighth of the bytes to write and read).
 Units = NDArray[np.int64] | NDArray[np.uint8]
 

@@ -80,9 +80,12 @@ CHUNK = 1 << 16
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
 #: An expiry cutoff no row is before.
 _NEVER = -(2**63)
-#: Largest provider-share sum of a node row in the uint16 / uint32 scratch / in int64.
-_U16_MAX, _U32_MAX, _I64_MAX = 2**16 - 1, 2**32 - 1, 2**63 - 1
-#: Steps the uint16 scratch is left unused after a node's sum outgrew it.
+#: Largest provider-share sum of a node row in the uint32 scratch / in int64.
+_U32_MAX, _I64_MAX = 2**32 - 1, 2**63 - 1
+#: Views of the scratch's head that sum multiples of a unit, narrowest first, and the largest sum
+#: a row of each holds. A uint8 row array of 1e7 nodes stays in cache, a uint16 one mostly not.
+_NARROW = ((np.uint8, 2**8 - 1), (np.uint16, 2**16 - 1))
+#: Steps a narrow view is left unused after a node's sum outgrew it.
 _NARROW_PAUSE = 16
 
 
@@ -333,24 +336,26 @@ def _provider_shares(
     """Provider shares per node row, who was paid if a share can be 0, and the shares' unit.
 
     Summed as multiples of ``units[0]`` (their gcd; ``units[1]`` = ``share // units[0]``) in the
-    scratch's first half viewed as uint16, unless a node's sum outgrows it (then the shares in the
-    uint32 scratch, or in int64). None (scratch zero again) if a provider is outside the node rows.
+    scratch's head viewed as uint8, else as uint16, unless a node's sum outgrows them (then the
+    shares in the uint32 scratch, or in int64). None (scratch zero again) if a provider is outside
+    the node rows.
     """
     count, provider = act.request_count, act.request_provider
     flagged = _NO_FLAGS
     if share[1] <= 0:  # a share of 0 does not tell who was paid: flag them
         flagged = np.zeros(nodes, dtype=np.bool_)
     unit, multiples = units
-    narrow = scratch.shares.view(np.uint16)
-    if unit > 0 and scratch.narrow_pause == 0 and narrow.size >= nodes:
-        done = _share_into(count, provider, multiples, narrow[:nodes], _U16_MAX, flagged)
-        if done == kernels.SHARED:
-            return narrow[:nodes], None if flagged is _NO_FLAGS else flagged, unit
-        if done == kernels.OUTSIDE:
-            return None
-        scratch.narrow_pause = _NARROW_PAUSE
-    else:
-        scratch.narrow_pause = max(scratch.narrow_pause - 1, 0)
+    for k, (dtype, cap) in enumerate(_NARROW):
+        narrow = scratch.shares.view(dtype)[:nodes]
+        if unit > 0 and scratch.narrow_pause[k] == 0 and narrow.size == nodes:
+            done = _share_into(count, provider, multiples, narrow, cap, flagged)
+            if done == kernels.SHARED:
+                return narrow, None if flagged is _NO_FLAGS else flagged, unit
+            if done == kernels.OUTSIDE:
+                return None
+            scratch.narrow_pause[k] = _NARROW_PAUSE
+        else:
+            scratch.narrow_pause[k] = max(scratch.narrow_pause[k] - 1, 0)
     done = kernels.OVERFLOW
     if scratch.shares.size >= nodes:
         shares: kernels.Shares = scratch.shares[:nodes]
