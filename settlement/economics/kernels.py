@@ -267,9 +267,8 @@ def _expire_rows_loop(balance: I64, expires: I64, lo: int, cutoff: int) -> int:
 expire_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_expire_rows_loop)
 
 
-def _group_counts_loop(keys: I64) -> tuple[I64, I64]:
-    """Distinct ``keys`` ascending and how often each occurs (a sort and one pass)."""
-    ordered = np.sort(keys)
+def _group_counts_loop(ordered: I64) -> tuple[I64, I64]:
+    """Distinct keys of ``ordered`` (sorted ascending) and how often each occurs (one pass)."""
     found = np.empty(ordered.size, dtype=np.int64)
     counts = np.empty(ordered.size, dtype=np.int64)
     g = -1
@@ -286,7 +285,7 @@ group_counts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_grou
 
 
 def _charge_groups_loop(
-    payer: I64,
+    ordered: I64,
     price: int,
     now: int,
     units: Units,
@@ -299,8 +298,11 @@ def _charge_groups_loop(
     balance: I64,
     expires: I64,
 ) -> tuple[int, int, bool]:
-    """`_charge_loop` of ``price`` per row of ``payer``, grouped by payer (int64 products)."""
-    keys, counts = group_counts_jit(payer)
+    """`_charge_loop` of ``price`` per row of ``ordered``, grouped by payer (int64 products).
+
+    The payers come sorted: numpy's sort (vectorised) takes a tenth of the time of numba's.
+    """
+    keys, counts = group_counts_jit(ordered)
     return charge_jit(
         keys, counts * price, now, units, rate, shares, unit, flagged, cutoff, refresh_to,
         balance, expires,
