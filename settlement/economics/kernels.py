@@ -1,4 +1,4 @@
-"""Compiled loops of `settle_step`: two passes over the request batches, charges and expiry.
+"""Compiled loops of `settle_step`: provider shares per node, owner credits, charges, expiry.
 
 Each loop does per row the integer operations of the numpy statements it replaces (int64, same
 order, wrapping alike), so results are identical; sums that numpy takes per slice are taken per the
@@ -13,7 +13,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from settlement.economics.prefetch import prefetch_write
-from settlement.economics.split import FEE, OWNER_SHARE, PROVIDER_SHARE  # rows of the table
 
 I64 = NDArray[np.int64]
 U8 = NDArray[np.uint8]
@@ -24,7 +23,7 @@ Shares = NDArray[np.uint8] | NDArray[np.uint16] | NDArray[np.uint32] | NDArray[n
 #: Capacity units per node row: int64, or uint8 (an eighth of the bytes to write and read).
 Units = NDArray[np.int64] | NDArray[np.uint8]
 
-#: Bit of `_sum_requests_loop`'s ``mark``: the account is already listed as an owner.
+#: Bit of the request pass's ``mark`` (`requestsums`): the account is listed as an owner.
 OWNER = 2
 #: Positions in the request pass's ``totals``.
 FEES, OWNER_TOTAL, PROVIDER_TOTAL, COUNT_TOTAL, PAYERS, OWNERS = range(6)
@@ -35,66 +34,6 @@ SHARED, OUTSIDE, OVERFLOW = range(3)
 #: Batches between asking for a scattered row and updating it: enough to keep ~a dozen misses in
 #: flight, few enough that the line is still cached when its batch comes.
 AHEAD = 32
-
-
-def _sum_requests_loop(
-    count: I64,
-    payer: I64,
-    owner: I64,
-    table: I64,
-    pay_acc: I64,
-    own_acc: I64,
-    mark: U8,
-    payers: I64,
-    owners: I64,
-    totals: I64,
-    owner_marks: bool,
-) -> int:
-    """Add up requests per payer and owner shares per owner, and the split totals.
-
-    ``table[:, c]`` is the (fee, owner, provider) split of a batch of ``c`` requests. Batches of 0
-    requests add nothing. Account ``k`` gets ``pay_acc[k] += count`` / ``own_acc[k] += owner``
-    and is listed once in ``payers`` / ``owners``. A sum still 0 tells an account not listed yet
-    (counts are positive, and so are owner shares unless ``owner_marks``: then ``mark`` tells
-    it, by its `OWNER` bit). ``pay_acc``, ``own_acc`` and ``mark`` must be zero on entry; the
-    caller zeroes the listed entries after use.
-
-    Returns the number of batches, or `REFUSED` (scratch zero again) if a count is outside the
-    table or a payer or owner outside the accounts.
-    """
-    accounts, limit, n = mark.size, table.shape[1] - 1, count.size
-    n_pay = n_own = 0
-    fees = own_total = prov_total = count_total = 0
-    for i in range(n):
-        if i + AHEAD < n:
-            prefetch_write(own_acc, owner[i + AHEAD])
-        c, p, o = count[i], payer[i], owner[i]
-        if c < 0 or c > limit or p < 0 or p >= accounts or o < 0 or o >= accounts:
-            unmark_jit(payers[:n_pay], owners[:n_own], pay_acc, own_acc, mark)
-            return REFUSED
-        if c == 0:
-            continue
-        own = table[OWNER_SHARE, c]
-        fees += table[FEE, c]
-        own_total += own
-        prov_total += table[PROVIDER_SHARE, c]
-        count_total += c
-        if pay_acc[p] == 0:
-            payers[n_pay] = p
-            n_pay += 1
-        pay_acc[p] += c
-        if owner_marks:
-            if not mark[o] & OWNER:
-                mark[o] |= OWNER
-                owners[n_own] = o
-                n_own += 1
-        elif own_acc[o] == 0:
-            owners[n_own] = o
-            n_own += 1
-        own_acc[o] += own
-    totals[FEES], totals[OWNER_TOTAL], totals[PROVIDER_TOTAL] = fees, own_total, prov_total
-    totals[COUNT_TOTAL], totals[PAYERS], totals[OWNERS] = count_total, n_pay, n_own
-    return n
 
 
 def _share_providers_loop(
@@ -134,7 +73,6 @@ def _unmark_loop(payers: I64, owners: I64, pay_acc: I64, own_acc: I64, mark: U8)
 
 
 unmark_jit = numba.njit(cache=True, nogil=True)(_unmark_loop)
-sum_requests_jit = numba.njit(cache=True, nogil=True)(_sum_requests_loop)
 share_providers_jit = numba.njit(cache=True, nogil=True)(_share_providers_loop)
 
 

@@ -8,11 +8,11 @@ lack; (5) providers redeem part of their balance; (6) the controller moves emiss
 account that receives tokens is refreshed (a batch of 0 requests is no activity: it refreshes
 nobody). Conservation: delta supply = earned + bought - expired - placement - redeemed - fees.
 
-At 1e7 nodes the step is a few compiled passes: two over the request batches (`kernels`: sums per
-payer and owner; provider shares into the node rows) and one over the node rows at the end
-(`nodepass`) that expires, credits rewards and shares, refreshes and redeems. Before it, the step
-reads node rows as if already credited, and expires a node row just before it first reads or
-changes it, so results equal the order above exactly (a test replays it). Batches outside the
+At 1e7 nodes the step is a few compiled passes: two over the request batches (`requestsums`: sums
+per payer and owner; `kernels`: provider shares into the node rows) and one over the node rows at
+the end (`nodepass`) that expires, credits rewards and shares, refreshes and redeems. Before it,
+the step reads node rows as if already credited, and expires a node row just before it first reads
+or changes it, so results equal the order above exactly (a test replays it). Batches outside the
 compiled passes' range take the numpy path, with the same results.
 """
 
@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from settlement.economics import kernels, nodepass
+from settlement.economics import kernels, nodepass, requestsums
 from settlement.economics import split as splits
 from settlement.economics.book import RequestScratch, TokenBook, nonzero_sums, sum_by
 from settlement.economics.controller import ControllerState, update_controller
@@ -290,10 +290,11 @@ def _pay_requests_compiled(
     table = split_table(price, params.protocol_fee_bps, params.owner_share_bps, limit)
     s = book.request_scratch()
     s.clean = False
-    done = kernels.sum_requests_jit(
+    done = requestsums.sum_requests_jit(
         count, act.request_payer, act.request_owner, table,
-        s.pay_acc, s.own_acc, s.mark, s.payers, s.owners, s.totals,
+        (s.pay_acc, s.own_acc, s.mark, s.pages), (s.payers, s.owners), s.totals,
         bool(table[splits.OWNER_SHARE, 1] <= 0),  # a share of 0 does not tell who was listed: mark
+        s.hist[: limit + 1],
     )  # fmt: skip
     if done == kernels.REFUSED:
         s.clean = True  # the pass zeroed what it had touched

@@ -411,6 +411,7 @@ def test_request_scratch_is_zero_again_after_each_step() -> None:
         scratch = book.request_scratch()
         assert scratch is book._scratch  # still clean: reused, not replaced
         assert not np.concatenate([scratch.pay_acc, scratch.own_acc, scratch.mark]).any()
+        assert not scratch.hist.any()
         assert not scratch.shares.any()
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settlement.economics import kernels
+from settlement.economics import kernels, requestsums
 from settlement.economics import split as splits
 from settlement.economics.split import split_table
 
@@ -47,9 +47,11 @@ def _scratch() -> tuple[np.ndarray, ...]:
         zeros.copy(),
         zeros.copy(),
         np.zeros(ACCOUNTS, dtype=np.uint8),
-        np.full(ACCOUNTS, -7, dtype=np.int64),
-        np.full(ACCOUNTS, -7, dtype=np.int64),
+        np.full(ACCOUNTS + 1, -7, dtype=np.int64),  # the row after the list is written
+        np.full(ACCOUNTS + 1, -7, dtype=np.int64),
         np.zeros(6, dtype=np.int64),
+        np.zeros(LIMIT + 1, dtype=np.int64),
+        np.zeros(requestsums.pages_for(ACCOUNTS), dtype=np.uint8),
     )
 
 
@@ -58,11 +60,14 @@ def _scratch() -> tuple[np.ndarray, ...]:
 def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], split) -> None:  # type: ignore[no-untyped-def]
     count, payer, owner = (_arr([r[k] for r in rows]) for k in range(3))
     table = _table(*split)
-    pay_acc, own_acc, mark, payers, owners, totals = _scratch()
+    pay_acc, own_acc, mark, payers, owners, totals, hist, pages = _scratch()
     marks = bool(table[splits.OWNER_SHARE, 1] <= 0)  # as `settle_step` decides
-    done = kernels.sum_requests_jit(
-        count, payer, owner, table, pay_acc, own_acc, mark, payers, owners, totals, marks
-    )
+    done = requestsums.sum_requests_jit(
+        count, payer, owner, table, (pay_acc, own_acc, mark, pages), (payers, owners), totals,
+        marks, hist,
+    )  # fmt: skip
+    assert not pages.any()
+    assert not hist.any()
     bad_count = (count < 0) | (count > LIMIT)
     bad_key = (payer < 0) | (payer >= ACCOUNTS) | (owner < 0) | (owner >= ACCOUNTS)
     if (bad_count | bad_key).any():
@@ -170,9 +175,11 @@ def test_rows_asked_for_ahead_may_be_anywhere() -> None:
         assert done == kernels.OUTSIDE
         scratch = _scratch()
         owner = provider.copy()
-        done = kernels.sum_requests_jit(
-            count, owner * 0, owner, _table(2_000, 500, 3_000), *scratch, False
-        )
+        pay_acc, own_acc, mark, payers, owners, totals, hist, pages = scratch
+        done = requestsums.sum_requests_jit(
+            count, owner * 0, owner, _table(2_000, 500, 3_000),
+            (pay_acc, own_acc, mark, pages), (payers, owners), totals, False, hist,
+        )  # fmt: skip
         assert done == kernels.REFUSED
         assert not np.concatenate(scratch[:3]).any()
 
