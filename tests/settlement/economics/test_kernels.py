@@ -34,10 +34,12 @@ batch = st.tuples(
     st.integers(-1, ACCOUNTS),
     st.integers(-1, ACCOUNTS),
 )
-# valid batches, more than `kernels.AHEAD` of them (owner rows are asked for ahead)
-valid_batches = st.lists(
-    st.tuples(st.integers(0, LIMIT), st.integers(0, ACCOUNTS - 1), st.integers(0, ACCOUNTS - 1)),
-    max_size=3 * kernels.AHEAD,
+# valid batches, also more than `kernels.AHEAD` of them (owner rows are asked for ahead)
+valid_batch = st.tuples(
+    st.integers(0, LIMIT), st.integers(0, ACCOUNTS - 1), st.integers(0, ACCOUNTS - 1)
+)
+valid_batches = st.lists(valid_batch, max_size=40) | st.lists(
+    valid_batch, min_size=kernels.AHEAD, max_size=kernels.AHEAD + 40
 )
 
 
@@ -121,9 +123,10 @@ def _shares_reference(
 
 
 # more batches than `kernels.AHEAD`: rows are asked for ahead of their batch, also unchecked ones
-provider_rows = st.lists(
-    st.tuples(st.integers(0, LIMIT), st.integers(-1, NODES)),
-    max_size=3 * kernels.AHEAD,
+provider_row = st.tuples(st.integers(0, LIMIT), st.integers(-1, NODES))
+provider_rows = (
+    st.lists(provider_row, max_size=40)
+    | st.lists(provider_row, min_size=kernels.AHEAD, max_size=kernels.AHEAD + 40)
 ).map(lambda rows: [(c, v if v in (-1, NODES) else v % 3) for c, v in rows])
 
 
