@@ -7,20 +7,25 @@ a Python int so totals never overflow int64, and always equals ``balance.sum()``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+
+from settlement.economics.requestsums import pages_for
+from settlement.economics.split import TABLE_MAX
 
 
 @dataclass(slots=True)
 class RequestScratch:
     """Per-account accumulators of the compiled request passes (`kernels`): zero between steps.
 
-    ``payers`` and ``owners`` are row lists with room for every account (pages of untouched rows
-    are never faulted in); ``shares`` sums provider shares in its node rows, or multiples of a unit
-    in its head viewed as uint16 (the node pass zeroes it again); ``clean`` is False while entries
-    may be non-zero. ``narrow_pause``: steps to skip the uint16 view after a sum outgrew it.
+    ``payers`` and ``owners`` are row lists with room for every account and one more (pages of
+    untouched rows are never faulted in); ``pages`` notes the pages of account rows the request
+    pass added to, ``hist`` counts batches per request count; ``shares`` sums provider shares in
+    its node rows, or multiples of a unit in its head viewed as uint8 or uint16 (the node pass
+    zeroes it again); ``clean`` is False while entries may be non-zero. ``narrow_pause``: steps to
+    skip the uint8 / uint16 view after a sum outgrew it.
     """
 
     pay_acc: NDArray[np.int64]
@@ -29,9 +34,11 @@ class RequestScratch:
     payers: NDArray[np.int64]
     owners: NDArray[np.int64]
     totals: NDArray[np.int64]
+    pages: NDArray[np.uint8]
+    hist: NDArray[np.int64]
     shares: NDArray[np.uint32]
     clean: bool = True
-    narrow_pause: int = 0
+    narrow_pause: list[int] = field(default_factory=lambda: [0, 0])
 
 
 @dataclass(slots=True)
@@ -62,9 +69,11 @@ class TokenBook:
                 pay_acc=np.zeros(rows, dtype=np.int64),
                 own_acc=np.zeros(rows, dtype=np.int64),
                 mark=np.zeros(rows, dtype=np.uint8),
-                payers=np.empty(rows, dtype=np.int64),
-                owners=np.empty(rows, dtype=np.int64),
+                payers=np.empty(rows + 1, dtype=np.int64),
+                owners=np.empty(rows + 1, dtype=np.int64),
                 totals=np.zeros(6, dtype=np.int64),
+                pages=np.zeros(pages_for(rows), dtype=np.uint8),
+                hist=np.zeros(TABLE_MAX + 1, dtype=np.int64),
                 shares=np.zeros(rows, dtype=np.uint32),
             )
         return scratch

@@ -8,12 +8,12 @@ lack; (5) providers redeem part of their balance; (6) the controller moves emiss
 account that receives tokens is refreshed (a batch of 0 requests is no activity: it refreshes
 nobody). Conservation: delta supply = earned + bought - expired - placement - redeemed - fees.
 
-At 1e7 nodes the step is a few compiled passes (`kernels`): two over the request batches (sums per
-payer and owner; provider shares into the node rows) and one over the node rows at the end that
-expires, credits rewards and shares, refreshes and redeems. Before it, the step reads node rows as
-if already credited, and expires a node row just before it first reads or changes it, so results
-equal the order above exactly (a test replays it). Batches outside the compiled passes' range take
-the numpy path, with the same results.
+At 1e7 nodes the step is a few compiled passes: two over the request batches (`requestsums`: sums
+per payer and owner; `kernels`: provider shares into the node rows) and one over the node rows at
+the end (`nodepass`) that expires, credits rewards and shares, refreshes and redeems. Before it,
+the step reads node rows as if already credited, and expires a node row just before it first reads
+or changes it, so results equal the order above exactly (a test replays it). Batches outside the
+compiled passes' range take the numpy path, with the same results.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from settlement.economics import kernels
+from settlement.economics import kernels, nodepass, requestsums
 from settlement.economics import split as splits
 from settlement.economics.book import RequestScratch, TokenBook, nonzero_sums, sum_by
 from settlement.economics.controller import ControllerState, update_controller
@@ -80,9 +80,12 @@ CHUNK = 1 << 16
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
 #: An expiry cutoff no row is before.
 _NEVER = -(2**63)
-#: Largest provider-share sum of a node row in the uint16 / uint32 scratch / in int64.
-_U16_MAX, _U32_MAX, _I64_MAX = 2**16 - 1, 2**32 - 1, 2**63 - 1
-#: Steps the uint16 scratch is left unused after a node's sum outgrew it.
+#: Largest provider-share sum of a node row in the uint32 scratch / in int64.
+_U32_MAX, _I64_MAX = 2**32 - 1, 2**63 - 1
+#: Views of the scratch's head that sum multiples of a unit, narrowest first, and the largest sum
+#: a row of each holds. A uint8 row array of 1e7 nodes stays in cache, a uint16 one mostly not.
+_NARROW = ((np.uint8, 2**8 - 1), (np.uint16, 2**16 - 1))
+#: Steps a narrow view is left unused after a node's sum outgrew it.
 _NARROW_PAUSE = 16
 
 
@@ -287,10 +290,11 @@ def _pay_requests_compiled(
     table = split_table(price, params.protocol_fee_bps, params.owner_share_bps, limit)
     s = book.request_scratch()
     s.clean = False
-    done = kernels.sum_requests_jit(
+    done = requestsums.sum_requests_jit(
         count, act.request_payer, act.request_owner, table,
-        s.pay_acc, s.own_acc, s.mark, s.payers, s.owners, s.totals,
+        (s.pay_acc, s.own_acc, s.mark, s.pages), (s.payers, s.owners), s.totals,
         bool(table[splits.OWNER_SHARE, 1] <= 0),  # a share of 0 does not tell who was listed: mark
+        s.hist[: limit + 1],
     )  # fmt: skip
     if done == kernels.REFUSED:
         s.clean = True  # the pass zeroed what it had touched
@@ -333,24 +337,26 @@ def _provider_shares(
     """Provider shares per node row, who was paid if a share can be 0, and the shares' unit.
 
     Summed as multiples of ``units[0]`` (their gcd; ``units[1]`` = ``share // units[0]``) in the
-    scratch's first half viewed as uint16, unless a node's sum outgrows it (then the shares in the
-    uint32 scratch, or in int64). None (scratch zero again) if a provider is outside the node rows.
+    scratch's head viewed as uint8, else as uint16, unless a node's sum outgrows them (then the
+    shares in the uint32 scratch, or in int64). None (scratch zero again) if a provider is outside
+    the node rows.
     """
     count, provider = act.request_count, act.request_provider
     flagged = _NO_FLAGS
     if share[1] <= 0:  # a share of 0 does not tell who was paid: flag them
         flagged = np.zeros(nodes, dtype=np.bool_)
     unit, multiples = units
-    narrow = scratch.shares.view(np.uint16)
-    if unit > 0 and scratch.narrow_pause == 0 and narrow.size >= nodes:
-        done = _share_into(count, provider, multiples, narrow[:nodes], _U16_MAX, flagged)
-        if done == kernels.SHARED:
-            return narrow[:nodes], None if flagged is _NO_FLAGS else flagged, unit
-        if done == kernels.OUTSIDE:
-            return None
-        scratch.narrow_pause = _NARROW_PAUSE
-    else:
-        scratch.narrow_pause = max(scratch.narrow_pause - 1, 0)
+    for k, (dtype, cap) in enumerate(_NARROW):
+        narrow = scratch.shares.view(dtype)[:nodes]
+        if unit > 0 and scratch.narrow_pause[k] == 0 and narrow.size == nodes:
+            done = _share_into(count, provider, multiples, narrow, cap, flagged)
+            if done == kernels.SHARED:
+                return narrow, None if flagged is _NO_FLAGS else flagged, unit
+            if done == kernels.OUTSIDE:
+                return None
+            scratch.narrow_pause[k] = _NARROW_PAUSE
+        else:
+            scratch.narrow_pause[k] = max(scratch.narrow_pause[k] - 1, 0)
     done = kernels.OVERFLOW
     if scratch.shares.size >= nodes:
         shares: kernels.Shares = scratch.shares[:nodes]
@@ -403,8 +409,9 @@ def _pay_placements(
     # int64 products and sums, as numpy's group sums of an int64 column of prices wrap
     burned_total = _int64(int(payer.size) * price)
     cost = int(np.int64(price))  # raises beyond int64, as numpy's full() of the prices did
+    ordered = np.sort(payer)  # the compiled pass groups sorted payers
     bought, burned, done = kernels.charge_groups_jit(
-        payer, cost, act.now_step, *pending.kernel_args(), book.balance, book.expires_at_step
+        ordered, cost, act.now_step, *pending.kernel_args(), book.balance, book.expires_at_step
     )
     if done:
         pending.burned += int(burned)
@@ -423,7 +430,7 @@ def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tupl
     shares = pending.shares
     if shares is None:  # providers were paid directly: the clean scratch's shares are all zero
         shares = book.request_scratch().shares
-    burned, units = kernels.apply_nodes_jit(
+    burned, units = nodepass.apply_nodes_jit(
         pending.units,
         pending.rate,
         shares,

@@ -226,7 +226,7 @@ def _reference_step(book, ctl, params, act):  # type: ignore[no-untyped-def]
     dead = (exp + params.refresh_grace_steps < now) & (bal > 0)
     expired = int(bal[dead].sum())
     bal[dead] = 0
-    reward = act.capacity_units * (
+    reward = act.capacity_units.astype(np.int64) * (  # uint8 units times a rate above 255
         params.earn_base_units_per_capacity_step * ctl.emission_ppm // 10**6
     )
     bal[:n] += reward
@@ -411,6 +411,7 @@ def test_request_scratch_is_zero_again_after_each_step() -> None:
         scratch = book.request_scratch()
         assert scratch is book._scratch  # still clean: reused, not replaced
         assert not np.concatenate([scratch.pay_acc, scratch.own_acc, scratch.mark]).any()
+        assert not scratch.hist.any()
         assert not scratch.shares.any()
 
 
@@ -438,10 +439,11 @@ def test_node_shares_beyond_uint32_are_summed_exactly(count: int) -> None:
     assert (int(book.income[1]) > 2**33) == (count == 2)
 
 
-@pytest.mark.parametrize("count", [30_000, 40_000])
+@pytest.mark.parametrize("count", [100, 200, 30_000, 40_000])
 def test_node_request_counts_beyond_uint16_are_summed_exactly(count: int) -> None:
-    # the default split is linear: the uint16 scratch sums request counts, 1 330 base units each;
-    # at 40 000 node 1 gets 80 000 requests, more than its uint16 row holds (the uint32 one then)
+    # the default split is linear: the narrow scratch sums request counts, 1 330 base units each;
+    # node 1 gets 2 * count requests: 400 outgrow its uint8 row (the uint16 one then), 80 000 its
+    # uint16 row too (the uint32 one then)
     params = EconomicsParams()
     book, ref = new_book(ACCOUNTS), new_book(ACCOUNTS)
     ctl = initial_controller(params)
@@ -460,5 +462,6 @@ def test_node_request_counts_beyond_uint16_are_summed_exactly(count: int) -> Non
         _assert_replays_reference(flows, book, ref, ctl, params, act)
         scratch = book.request_scratch()
         assert not scratch.shares.any()
-        assert scratch.narrow_pause == (0 if count < 2**15 else 16 - now)
+        byte_pause = 0 if count < 2**7 else 16 - now
+        assert scratch.narrow_pause == [byte_pause, 0 if count < 2**15 else 16 - now]
         ctl = flows.controller
