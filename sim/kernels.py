@@ -3,6 +3,8 @@
 Each loop replaces a few numpy passes and their temporaries by one, doing per row exactly what the
 numpy statements did (no fast-math), so results are bit-for-bit equal. Float sums stay in numpy:
 the KPI loop only compacts the values numpy then sums, in the same order as a fancy-index gather.
+A loop over rows ``[lo, hi)`` indexes slices from 0: numba wraps a possibly negative subscript, and
+that select on every access keeps a loop indexed from ``lo`` from vectorizing.
 """
 
 from __future__ import annotations
@@ -133,8 +135,9 @@ def _capacity_units_loop(
     hi: int,
 ) -> None:
     """On rows ``[lo, hi)``: ``out = cores * (up & (reputation >= floor))`` (float32; NaN: 0)."""
-    for i in range(lo, hi):
-        out[i] = cores[i] if up[i] and reputation[i] >= floor else 0
+    c, u, rep, o = cores[lo:hi], up[lo:hi], reputation[lo:hi], out[lo:hi]
+    for i in range(o.size):
+        o[i] = c[i] if u[i] and rep[i] >= floor else 0
 
 
 capacity_units_jit = numba.njit(cache=True, nogil=True)(_capacity_units_loop)
@@ -149,12 +152,14 @@ def _compact_pair_loop(
     order, so numpy sums them the same. Every row is stored and the head advances only on selected
     rows: no branch on a random mask (so it writes anywhere in ``[lo, hi)`` of the outputs).
     """
-    k = lo
-    for i in range(lo, hi):
-        out_first[k] = first[i]
-        out_second[k] = second[i, 0]
-        k += mask[i]
-    return k - lo
+    m, f, s = mask[lo:hi].view(np.uint8), first[lo:hi], second[lo:hi]
+    out_f, out_s = out_first[lo:hi], out_second[lo:hi]
+    k = 0
+    for i in range(m.size):
+        out_f[k] = f[i]
+        out_s[k] = s[i, 0]
+        k += m[i]
+    return k
 
 
 compact_pair_jit = numba.njit(cache=True, nogil=True)(_compact_pair_loop)
@@ -324,10 +329,12 @@ def _capacity_units_u8_loop(
     """`_capacity_units_loop` of byte core counts into a uint8 ``out``.
 
     An eighth of the bytes written (and read later by the economics). A multiply by the condition,
-    not a branch: the loop vectorizes.
+    not a branch, over slices indexed from 0: the loop vectorizes (indexed from ``lo``, numba's
+    negative-index wrap of every subscript kept it scalar, ~5x slower).
     """
-    for i in range(lo, hi):
-        out[i] = cores[i] * (up[i] & (reputation[i] >= floor))
+    c, u, rep, o = cores[lo:hi], up[lo:hi].view(np.uint8), reputation[lo:hi], out[lo:hi]
+    for i in range(o.size):
+        o[i] = c[i] * (u[i] & np.uint8(rep[i] >= floor))
 
 
 capacity_units_u8_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,15 +45,21 @@ def _nodes(rng: np.random.Generator, n: int):  # type: ignore[no-untyped-def]
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=SEEDS, n=st.integers(0, 300))
-def test_node_pass_equals_numpy(seed: int, n: int) -> None:
-    """Serving flag (NaN usage is not overloaded), code bytes with the sentinel row, job counts."""
-    used, overload, up, failing, bits, held = _nodes(np.random.default_rng(seed), n)
+@given(seed=SEEDS, n=st.integers(0, 1500), split=st.booleans())
+def test_node_pass_equals_numpy(seed: int, n: int, split: bool) -> None:
+    """Serving flag (NaN usage is not overloaded), code bytes with the sentinel row, job counts.
+
+    Whole, or as two halves at any cut (the pass works in blocks from ``lo``).
+    """
+    rng = np.random.default_rng(seed)
+    used, overload, up, failing, bits, held = _nodes(rng, n)
     ok = ~(used[:, 0] > overload) & up & ~failing
     want_code = np.r_[bits | ok.view(np.uint8), np.uint8(0)]
     code = np.full(n + 1, 99, dtype=np.uint8)
     jobs_ok, jobs_bad = np.empty(n, np.int32), np.empty(n, np.int32)
-    k.node_pass_jit(used, overload, up, failing, bits, held, code, jobs_ok, jobs_bad, 0, n)
+    cuts = [0, int(rng.integers(0, n + 1)), n] if split else [0, n]
+    for lo, hi in itertools.pairwise(cuts):
+        k.node_pass_jit(used, overload, up, failing, bits, held, code, jobs_ok, jobs_bad, lo, hi)
     assert code.tolist() == want_code.tolist()
     assert jobs_ok.tolist() == (held * ok).tolist()
     assert jobs_bad.tolist() == (held - held * ok).tolist()
