@@ -190,15 +190,16 @@ def serve(
     halves, one of them on ``pool`` (an idle worker thread) when one is given.
 
     One compiled pass over the nodes (who serves, job counts), one over the replica rows (who
-    serves, per-service counts of those that do not, the few special rows), one over the services
+    serves, the few special rows, then per service those that do not serve), one over the services
     (request split, SLA) and one over the replica rows again (requests served, batches). Per-node
     job counts come from the policy's ``replicas_held`` (a node's replicas all share its fate).
     """
     reps, services = world.snapshot.replicas, world.snapshot.services
     m, on = world.service_active.size, reps.node
     code, jobs_ok, jobs_bad = _node_pass(world, behaviour, pool)
-    ok, rows, bad, pending = _replica_pass(world, code, pool)
+    ok, rows = _replica_pass(world, code, pool)
     pending_rows, failing_rows, adversary_rows, wash_hosts = rows
+    bad, pending = _not_serving(world, pending_rows, failing_rows)
     lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
     req = world.buffer("requests", m, np.int64)
     request_counts(noise, world.service_weight, float(lam), req)
@@ -217,6 +218,8 @@ def serve(
     parts = over_rows(pool, m, service_pass)
     stats = parts[0] if len(parts) == 1 else parts[0] + parts[1]
     served, provider = _shares(world, table, first, moved, ok, pool)
+    for counts, of in ((bad, pending_rows), (bad, failing_rows), (pending, pending_rows)):
+        counts[reps.service[of]] = 0  # zero again for the next step: only these rows counted
     node_sla = _node_sla(world, on[failing_rows], sla[reps.service[failing_rows]])
     kernels.add_one_jit(jobs_ok, wash_hosts)  # wash trades look like successful jobs
     wash = _wash(scenario, wash_hosts) if wash_hosts.size else None
@@ -274,41 +277,55 @@ def _node_pass(
 
 def _replica_pass(
     world: World, code: NDArray[np.uint8], pool: Executor | None
-) -> tuple[B, tuple[I64, I64, I64, I64], I64, I64]:
-    """Per replica row: serves?; the rows that do not, counted per service; the special rows.
+) -> tuple[B, tuple[I64, I64, I64, I64]]:
+    """Per replica row: serves?; the special rows.
 
-    Returns the serving mask, the (pending, failing, adversarial, ring-host) row lists, and per
-    service the rows that do not serve and the pending ones. Updates the replicas' recent SLA
-    violations (a policy input): -1 on a serving row, +1 on a failing one. Split in two, each half
-    owns whole services and writes its lists from its first row; the second half's lists then
-    move up behind the first's.
+    Returns the serving mask and the (pending, failing, adversarial, ring-host) row lists. Updates
+    the replicas' recent SLA violations (a policy input): -1 on a serving row, +1 on a failing
+    one. Split in two, each half writes its lists from its first row; the second half's lists
+    then move up behind the first's.
     """
     reps = world.snapshot.replicas
-    r, m = reps.size, world.service_active.size
+    r = reps.size
     ok = world.buffer("replica_ok", r, np.bool_)
-    bad = world.buffer("service_bad", m, np.int64)
-    pending = world.buffer("service_pending", m, np.int64)
     rows = world.buffer("replica_rows", 4 * r, np.int64).reshape(4, r)
-    # A split falls on a service's first row: each half owns the counts of whole services.
-    s_cut = m // 2
-    cut = int(world.service_first_replica[s_cut]) if s_cut < m else r
 
     def replica_pass(lo: int, hi: int) -> I64:
         counts = np.zeros(4, dtype=np.int64)
-        kernels.replica_pass_jit(
-            reps.node, reps.service, code, reps.sla_violations, ok, bad, pending, rows, counts,
-            lo, hi, 0 if lo == 0 else s_cut, m if hi == r else s_cut,
-        )  # fmt: skip
+        kernels.replica_pass_jit(reps.node, code, reps.sla_violations, ok, rows, counts, lo, hi)
         return counts
 
-    counts = over_rows(pool, r, replica_pass, cut)
+    counts = over_rows(pool, r, replica_pass)
     total = counts[0]
     if len(counts) == 2:
+        cut = r // 2
         for k in range(4):  # move the second half's lists up behind the first's
             rows[k, total[k] : total[k] + counts[1][k]] = rows[k, cut : cut + counts[1][k]]
         total = total + counts[1]
     lists = tuple(rows[k, : total[k]] for k in range(4))
-    return ok, (lists[0], lists[1], lists[2], lists[3]), bad, pending
+    return ok, (lists[0], lists[1], lists[2], lists[3])
+
+
+def _not_serving(world: World, pending_rows: I64, failing_rows: I64) -> tuple[I64, I64]:
+    """Per service: its rows that do not serve, and its pending rows (a few in a hundred).
+
+    Counted from the row lists into step buffers that are all 0 outside the counted services:
+    `serve` sets those back to 0 once read (zeroing both 16 MB columns at 1e7 every step, and
+    counting inside the replica pass, cost more).
+    """
+    m = world.service_active.size
+    service = world.snapshot.replicas.service
+    counts = []
+    for name in ("service_bad", "service_pending"):
+        column = world.buffers.get(name)
+        if column is None or column.shape[0] != m:
+            column = world.buffers[name] = np.zeros(m, dtype=np.int64)
+        counts.append(column)
+    bad, pending = counts
+    kernels.count_services_jit(service, pending_rows, bad)
+    kernels.count_services_jit(service, failing_rows, bad)
+    kernels.count_services_jit(service, pending_rows, pending)
+    return bad, pending
 
 
 def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I64]:

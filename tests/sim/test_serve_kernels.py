@@ -66,13 +66,12 @@ def test_node_pass_equals_numpy(seed: int, n: int, split: bool) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=SEEDS, n=st.integers(1, 60), r=st.integers(0, 300), m=st.integers(1, 40))
-def test_replica_pass_equals_numpy(seed: int, n: int, r: int, m: int) -> None:
-    """Serving rows, per-service counts, the four row lists and the SLA countdown."""
+@given(seed=SEEDS, n=st.integers(1, 60), r=st.integers(0, 1200), split=st.booleans())
+def test_replica_pass_equals_numpy(seed: int, n: int, r: int, split: bool) -> None:
+    """Serving rows, the four row lists and the SLA countdown, whole or as two halves."""
     rng = np.random.default_rng(seed)
-    code = np.r_[rng.integers(0, 8, n).astype(np.uint8), np.uint8(0)]
+    code = np.r_[rng.choice(np.array([1, 1, 1, 0, 2, 3, 4, 5, 6, 7], np.uint8), n), np.uint8(0)]
     on = rng.integers(-1, n, r).astype(np.int32)
-    service = np.sort(rng.integers(0, m, r)).astype(np.int32)
     violations = rng.choice([0, 0, 1, 3], r).astype(np.int32)
     # reference: the numpy statements of the former `serve`
     rep_code = code[on]
@@ -85,20 +84,34 @@ def test_replica_pass_equals_numpy(seed: int, n: int, r: int, m: int) -> None:
     v_want[recovering[ok_want[recovering]]] -= 1
     v_want[failing_rows] += 1
     ok = np.empty(r, dtype=np.bool_)
-    bad_ps, pending_ps = np.full(m, 7, np.int64), np.full(m, 7, np.int64)
-    rows, counts = np.empty((4, r), np.int64), np.zeros(4, np.int64)
-    k.replica_pass_jit(
-        on, service, code, violations, ok, bad_ps, pending_ps, rows, counts, 0, r, 0, m
-    )
-    lists = [rows[i, : counts[i]].tolist() for i in range(4)]
+    rows = np.full((4, r), -9, np.int64)
+    cuts = [0, int(rng.integers(0, r + 1)), r] if split else [0, r]
+    lists: list[list[int]] = [[], [], [], []]
+    for lo, hi in itertools.pairwise(cuts):
+        counts = np.zeros(4, np.int64)
+        k.replica_pass_jit(on, code, violations, ok, rows, counts, lo, hi)
+        for i in range(4):
+            lists[i] += rows[i, lo : lo + counts[i]].tolist()
     assert ok.tolist() == ok_want.tolist()
-    assert bad_ps.tolist() == np.bincount(service[bad], minlength=m).tolist()
-    assert pending_ps.tolist() == np.bincount(service[pending_rows], minlength=m).tolist()
     assert lists[k.PENDING] == pending_rows.tolist()
     assert lists[k.FAILING] == failing_rows.tolist()
     assert lists[k.ADVERSARY] == np.flatnonzero(rep_code & ADVERSARIAL_BIT).tolist()
     assert lists[k.WASH] == on[(rep_code & 5) == 5].tolist()
     assert violations.tolist() == v_want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, r=st.integers(0, 300), m=st.integers(1, 40), count=st.integers(0, 200))
+def test_service_counts_equal_add_at(seed: int, r: int, m: int, count: int) -> None:
+    """Rows of a service count once per occurrence, over what the counts held."""
+    rng = np.random.default_rng(seed)
+    service = np.sort(rng.integers(0, m, max(r, 1))).astype(np.int32)
+    rows = rng.integers(0, service.size, count).astype(np.int64)
+    counts = rng.integers(0, 3, m).astype(np.int64)
+    want = counts.copy()
+    np.add.at(want, service[rows], 1)
+    k.count_services_jit(service, rows, counts)
+    assert counts.tolist() == want.tolist()
 
 
 @settings(max_examples=60, deadline=None)
@@ -124,10 +137,13 @@ def test_service_pass_equals_numpy(seed: int, m: int, big: bool) -> None:
     extra = remainder * ok[first]
     failed = req_want - (quotient * n_ok + extra)
     sla_want = ((failed > 0.05 * req_want) | (n_ok * 2 < desired)) & active
-    table, sla, stats = np.empty(2 * m, np.int64), np.empty(m, np.bool_), np.empty(5, np.int64)
-    k.service_pass_jit(
-        replicas, active, req, bad, pending, first, ok, table, sla, stats, 0.05, 0, m
-    )
+    table, sla, part = np.empty(2 * m, np.int64), np.empty(m, np.bool_), np.empty(5, np.int64)
+    stats = np.zeros(5, np.int64)
+    for lo, hi in itertools.pairwise([0, int(rng.integers(0, m + 1)), m]):  # two halves
+        k.service_pass_jit(
+            replicas, active, req, bad, pending, first, ok, table, sla, part, 0.05, lo, hi
+        )
+        stats += part
     assert req.tolist() == req_want.tolist()
     assert table[0::2].tolist() == quotient.tolist()
     assert table[1::2].tolist() == (quotient + extra).tolist()
@@ -145,7 +161,8 @@ def test_shares_equal_the_gather(seed: int, r: int, m: int) -> None:
     ok = rng.random(r) < 0.7
     on = rng.integers(-1, 10, r).astype(np.int32)
     served, provider = np.empty(r, np.int64), np.empty(r, np.int64)
-    k.shares_jit(table, slot, ok, on, served, provider, 0, r)
+    for lo, hi in itertools.pairwise([0, int(rng.integers(0, r + 1)), r]):  # two halves
+        k.shares_jit(table, slot, ok, on, served, provider, lo, hi)
     assert served.tolist() == np.where(ok, table[slot], 0).tolist()
     assert provider.tolist() == np.maximum(on, 0).tolist()
 
