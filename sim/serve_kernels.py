@@ -160,8 +160,9 @@ def _replica_pass_loop(
             hit = special_w[w]
             while hit != 0:
                 # (a numba intrinsic: numba passes the typing context itself)
-                j = 8 * w + (np.int64(trailing_zeros(hit)) >> 3)  # type: ignore[call-arg]
-                hit &= ~(np.uint64(0xFF) << np.uint64(8 * (j - 8 * w)))  # the row's whole byte
+                byte = np.int64(trailing_zeros(hit)) >> 3  # type: ignore[call-arg]
+                hit &= ~(np.uint64(0xFF) << np.uint64(8 * byte))  # the row's whole byte
+                j = 8 * w + byte
                 c, r = block[j], start + j
                 if c & ADVERSARIAL_BIT:
                     rows[ADVERSARY, adversary] = r
