@@ -22,6 +22,9 @@ from sim.world import F32, I8, I32, I64, B, NodeKind, World
 
 #: A service whose failed-request share exceeds this in a step violates its SLA.
 SLA_FAILED_SHARE = 0.05
+#: No services (shared, read-only).
+_NO_SERVICES = np.zeros(0, dtype=np.int64)
+_NO_SERVICES.flags.writeable = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,11 +202,12 @@ def serve(
     code, jobs_ok, jobs_bad = _node_pass(world, behaviour, pool)
     ok, rows = _replica_pass(world, code, pool)
     pending_rows, failing_rows, adversary_rows, wash_hosts = rows
-    bad, pending = _not_serving(world, pending_rows, failing_rows)
+    pending_svc, failing_svc = reps.service[pending_rows], reps.service[failing_rows]
+    bad, pending = _not_serving(world, pending_svc, failing_svc)
     lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
     req = world.buffer("requests", m, np.int64)
     request_counts(noise, world.service_weight, float(lam), req)
-    first, moved = _first_running(world, pending_rows, reps.service[pending_rows])
+    first, moved = _first_running(world, pending_rows, pending_svc)
     table = world.buffer("share_table", 2 * m, np.int64)
     sla = world.buffer("service_sla", m, np.bool_)
 
@@ -218,9 +222,9 @@ def serve(
     parts = over_rows(pool, m, service_pass)
     stats = parts[0] if len(parts) == 1 else parts[0] + parts[1]
     served, provider = _shares(world, table, first, moved, ok, pool)
-    for counts, of in ((bad, pending_rows), (bad, failing_rows), (pending, pending_rows)):
-        counts[reps.service[of]] = 0  # zero again for the next step: only these rows counted
-    node_sla = _node_sla(world, on[failing_rows], sla[reps.service[failing_rows]])
+    for counts, of in ((bad, pending_svc), (bad, failing_svc), (pending, pending_svc)):
+        kernels.zero_rows_jit(counts, of)  # zero again for the next step: only these counted
+    node_sla = _node_sla(world, on[failing_rows], sla[failing_svc])
     kernels.add_one_jit(jobs_ok, wash_hosts)  # wash trades look like successful jobs
     wash = _wash(scenario, wash_hosts) if wash_hosts.size else None
     batches = _payments(world, provider, served, wash)
@@ -306,15 +310,14 @@ def _replica_pass(
     return ok, (lists[0], lists[1], lists[2], lists[3])
 
 
-def _not_serving(world: World, pending_rows: I64, failing_rows: I64) -> tuple[I64, I64]:
+def _not_serving(world: World, pending_svc: I32, failing_svc: I32) -> tuple[I64, I64]:
     """Per service: its rows that do not serve, and its pending rows (a few in a hundred).
 
-    Counted from the row lists into step buffers that are all 0 outside the counted services:
-    `serve` sets those back to 0 once read (zeroing both 16 MB columns at 1e7 every step, and
-    counting inside the replica pass, cost more).
+    Counted from the services of the pending and failing rows into step buffers that are all 0
+    outside those services: `serve` sets them back to 0 once read (zeroing both 16 MB columns at
+    1e7 every step, and counting inside the replica pass, cost more).
     """
     m = world.service_active.size
-    service = world.snapshot.replicas.service
     counts = []
     for name in ("service_bad", "service_pending"):
         column = world.buffers.get(name)
@@ -322,9 +325,9 @@ def _not_serving(world: World, pending_rows: I64, failing_rows: I64) -> tuple[I6
             column = world.buffers[name] = np.zeros(m, dtype=np.int64)
         counts.append(column)
     bad, pending = counts
-    kernels.count_services_jit(service, pending_rows, bad)
-    kernels.count_services_jit(service, failing_rows, bad)
-    kernels.count_services_jit(service, pending_rows, pending)
+    kernels.add_one_jit(bad, pending_svc)
+    kernels.add_one_jit(bad, failing_svc)
+    kernels.add_one_jit(pending, pending_svc)
     return bad, pending
 
 
@@ -333,20 +336,29 @@ def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I
 
     A service with no running replica gets its first row (pending: it serves nothing anyway).
     """
-    first = world.buffer("first_running", world.service_first_replica.size, np.int64)
-    np.copyto(first, world.service_first_replica)
+    static = world.service_first_replica
+    first = world.buffers.get("first_running")
+    if first is None or first.shape[0] != static.size:
+        first = world.buffers["first_running"] = static.copy()
+    else:  # only last step's moved services differ from their first row (no 16 MB copy)
+        last = world.buffers["first_running_moved"]
+        first[last] = static[last]
+    world.buffers["first_running_moved"] = _NO_SERVICES
     if pending.size == 0:
-        return first, np.zeros(0, dtype=np.int64)
+        return first, _NO_SERVICES
     node = world.snapshot.replicas.node
     replicas = world.snapshot.services.replicas
-    # Only services whose first row is pending need a search (a few): walk their rows.
-    svc = np.unique(pending_svc[pending == first[pending_svc]])
-    moved = svc.astype(np.int64)
+    # Only services whose first row is pending need a search (a few): walk their rows. A
+    # service has one first row, and pending rows ascend: these are unique and sorted already.
+    moved = pending_svc[pending == first[pending_svc]].astype(np.int64)
+    svc = moved
     for k in range(1, int(replicas[svc].max(initial=1))):
         svc = svc[k < replicas[svc]]
         svc = svc[node[first[svc]] < 0]  # still pending: try the next row
         first[svc] += 1
-    return first, moved[first[moved] != world.service_first_replica[moved]]
+    moved = moved[first[moved] != static[moved]]
+    world.buffers["first_running_moved"] = moved
+    return first, moved
 
 
 def _shares(
@@ -385,7 +397,7 @@ def _node_sla(world: World, failed_on: I32, failed_sla: B) -> I32:
     if node_sla is None or node_sla.shape[0] != n:
         node_sla = world.buffers["node_sla"] = np.zeros(n, dtype=np.int32)
     else:  # only last step's failed nodes can be non-zero
-        node_sla[world.buffers["node_sla_rows"]] = 0
+        kernels.zero_rows_jit(node_sla, world.buffers["node_sla_rows"])
     rows = failed_on[failed_sla].astype(np.int64)
     kernels.add_one_jit(node_sla, rows)
     world.buffers["node_sla_rows"] = rows

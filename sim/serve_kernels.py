@@ -188,17 +188,6 @@ def _replica_pass_loop(
 replica_pass_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_replica_pass_loop)
 
 
-def _count_services_loop(service: I32, rows: I64, counts: I64) -> None:
-    """``np.add.at(counts, service[rows], 1)``; each count is asked for `_AHEAD` rows early."""
-    for j in range(rows.size):
-        if j + _AHEAD < rows.size:
-            prefetch_write(counts, service[rows[j + _AHEAD]])
-        counts[service[rows[j]]] += 1
-
-
-count_services_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_count_services_loop)
-
-
 def _service_pass_loop(
     replicas: I32,
     active: B,
@@ -266,10 +255,26 @@ def _shares_loop(
 shares_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_shares_loop)
 
 
-def _add_one_loop(target: I32, rows: I64) -> None:
-    """``np.add.at(target, rows, 1)``: repeated rows count once per occurrence."""
+def _add_one_loop(target: I32 | I64, rows: I32 | I64) -> None:
+    """``np.add.at(target, rows, 1)``: repeated rows count once per occurrence.
+
+    The rows are scattered (failing hosts, their services): each is asked for `_AHEAD` rows early.
+    """
     for i in range(rows.size):
+        if i + _AHEAD < rows.size:
+            prefetch_write(target, rows[i + _AHEAD])
         target[rows[i]] += 1
 
 
-add_one_jit = numba.njit(cache=True, nogil=True)(_add_one_loop)
+add_one_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_add_one_loop)
+
+
+def _zero_rows_loop(target: I32 | I64, rows: I32 | I64) -> None:
+    """``target[rows] = 0``, each scattered row asked for `_AHEAD` rows early."""
+    for i in range(rows.size):
+        if i + _AHEAD < rows.size:
+            prefetch_write(target, rows[i + _AHEAD])
+        target[rows[i]] = 0
+
+
+zero_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_zero_rows_loop)

@@ -101,20 +101,6 @@ def test_replica_pass_equals_numpy(seed: int, n: int, r: int, split: bool) -> No
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=SEEDS, r=st.integers(0, 300), m=st.integers(1, 40), count=st.integers(0, 200))
-def test_service_counts_equal_add_at(seed: int, r: int, m: int, count: int) -> None:
-    """Rows of a service count once per occurrence, over what the counts held."""
-    rng = np.random.default_rng(seed)
-    service = np.sort(rng.integers(0, m, max(r, 1))).astype(np.int32)
-    rows = rng.integers(0, service.size, count).astype(np.int64)
-    counts = rng.integers(0, 3, m).astype(np.int64)
-    want = counts.copy()
-    np.add.at(want, service[rows], 1)
-    k.count_services_jit(service, rows, counts)
-    assert counts.tolist() == want.tolist()
-
-
-@settings(max_examples=60, deadline=None)
 @given(seed=SEEDS, m=st.integers(0, 200), big=st.booleans())
 def test_service_pass_equals_numpy(seed: int, m: int, big: bool) -> None:
     """Request split (one division for quotient and remainder), SLA rule and the integer totals."""
@@ -177,4 +163,16 @@ def test_add_one_equals_add_at(seed: int, n: int, count: int) -> None:
     want = target.copy()
     np.add.at(want, rows, 1)
     k.add_one_jit(target, rows)
+    assert target.tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(1, 30), count=st.integers(0, 100))
+def test_zero_rows_equals_a_fancy_store(seed: int, n: int, count: int) -> None:
+    rng = np.random.default_rng(seed)
+    target = rng.integers(1, 5, n).astype(np.int64)
+    rows = rng.integers(0, n, count).astype(np.int32)
+    want = target.copy()
+    want[rows] = 0
+    k.zero_rows_jit(target, rows)
     assert target.tolist() == want.tolist()
