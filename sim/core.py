@@ -44,6 +44,8 @@ from sim.world import F32, I64, NodeKind, World, generate_world
 STREAM_WORLD, STREAM_BEHAVIOUR, STREAM_DEMAND, STREAM_POLICY = 0, 1, 2, 3
 #: KPIs over all nodes (Gini, reputation by type) use a strided sample above this many nodes.
 KPI_SAMPLE = 65_536
+#: numpy sums float32 pairwise: blocks of up to this many values, halves above (numpy's own).
+_PAIRWISE_BLOCK = 128
 
 
 def stream(seed: int, purpose: int) -> np.random.Generator:
@@ -315,7 +317,10 @@ class SimulationCore:
         """True and used CPU summed over the up slots, and their count.
 
         The sums are numpy's (float32, pairwise) over the values in slot order, as a fancy-index
-        gather would give them: a compiled pass compacts them into reused buffers instead.
+        gather would give them: a compiled pass compacts them into reused buffers instead. Over
+        more than `_PAIRWISE_BLOCK` values numpy's sum is that of the first ``head`` (half the
+        count, rounded down to a multiple of 8) plus that of the rest, so two halves cut after the
+        ``head``-th up slot each compact and sum their part, and their sums add up to numpy's.
         """
         world = self.world
         n = world.slots
@@ -323,17 +328,20 @@ class SimulationCore:
         used = world.buffer("kpi_used_cpu", n, np.float32)
         up, true_cpu, used_cpu = world.up, world.true_cpu_millicores, world.snapshot.nodes.used
 
-        def compact(lo: int, hi: int) -> int:
-            return int(kernels.compact_pair_jit(up, true_cpu, used_cpu, cap, used, lo, hi))
+        def sums(lo: int, hi: int) -> tuple[np.float32, np.float32]:
+            k = int(kernels.compact_pair_jit(up, true_cpu, used_cpu, cap, used, lo, hi))
+            return cap[lo : lo + k].sum(), used[lo : lo + k].sum()
 
-        cut = n // 2
-        counts = halves.over_rows(self._idle_pool(), n, compact, cut)
-        k = counts[0]
-        if len(counts) == 2:  # the second half's values follow the first's
-            cap[k : k + counts[1]] = cap[cut : cut + counts[1]]
-            used[k : k + counts[1]] = used[cut : cut + counts[1]]
-            k += counts[1]
-        return float(cap[:k].sum()), float(used[:k].sum()), k
+        count = int(np.count_nonzero(up))
+        pool = self._idle_pool()
+        if pool is None or count <= _PAIRWISE_BLOCK:
+            whole = sums(0, n)
+            return float(whole[0]), float(whole[1]), count
+        head = count // 2 - (count // 2) % 8
+        words = up[: n - n % 8].view(np.uint64)
+        cut = int(kernels.row_after_jit(up, words, head))
+        first, second = halves.both(pool, lambda: sums(0, cut), lambda: sums(cut, n))
+        return float(first[0] + second[0]), float(first[1] + second[1]), count
 
     def _sample(self, present: int | None = None) -> I64:
         """Present slots, or an evenly strided sample of ~64k of them on big networks."""

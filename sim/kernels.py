@@ -162,7 +162,34 @@ def _compact_pair_loop(
     return k
 
 
-compact_pair_jit = numba.njit(cache=True, nogil=True)(_compact_pair_loop)
+compact_pair_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_compact_pair_loop)
+
+
+def _row_after_loop(mask: B, words: U64, count: int) -> int:
+    """The row just after the ``count``-th set row of ``mask`` (0 if ``count`` is 0).
+
+    ``words`` views the head of ``mask`` as 8-row words: whole words are counted by their byte
+    sums until the one that holds that row. ``count`` must not exceed the set rows.
+    """
+    if count <= 0:
+        return 0
+    seen = 0
+    j = 0
+    while j < words.size:
+        here = int((words[j] * _BYTE_SUM) >> np.uint64(56))
+        if seen + here >= count:
+            break
+        seen += here
+        j += 1
+    i = 8 * j
+    while True:
+        seen += mask[i]
+        i += 1
+        if seen == count:
+            return i
+
+
+row_after_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_row_after_loop)
 
 
 def _pick(mask: B, i: int, stride: int, out: I64, k: int, seen: int) -> tuple[int, int]:

@@ -82,16 +82,43 @@ def test_compacted_values_sum_as_the_gather(seed: int, n: int, spread: float) ->
     assert out_second[:count].tobytes() == second[:, 0][rows].tobytes()
     assert out_first[:count].sum().tobytes() == first[rows].sum().tobytes()
     assert out_second[:count].sum().tobytes() == second[:, 0][rows].sum().tobytes()
-    # as two halves at any cut, the second moved up behind the first (as `SimulationCore` does)
+    # as two halves at any cut, each written from its first row
     cut = int(rng.integers(0, n + 1))
     halves = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
     head = k.compact_pair_jit(mask, first, second, *halves, 0, cut)
     tail = k.compact_pair_jit(mask, first, second, *halves, cut, n)
-    for out in halves:
-        out[head : head + tail] = out[cut : cut + tail]
     assert head + tail == count
-    assert halves[0][:count].tobytes() == out_first[:count].tobytes()
-    assert halves[1][:count].tobytes() == out_second[:count].tobytes()
+    for out, whole in zip(halves, (out_first, out_second), strict=True):
+        assert out[:head].tobytes() + out[cut : cut + tail].tobytes() == whole[:count].tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=SEEDS,
+    n=st.integers(0, 6000),
+    share=st.sampled_from([0.02, 0.5, 0.97, 1.0]),
+    spread=st.sampled_from([1.0, 1e8, -1.0]),
+)
+def test_split_after_the_pairwise_head_sums_as_numpy(
+    seed: int, n: int, share: float, spread: float
+) -> None:
+    """numpy's float32 sum over the set rows = the sums of the rows before and after the row
+    following the ``head``-th set row (half the count, a multiple of 8), above 128 values.
+
+    What `SimulationCore._serving_sums` relies on to sum in two halves (signed zeros included).
+    """
+    rng = np.random.default_rng(seed)
+    mask = rng.random(n) < share
+    values = (rng.standard_normal(n) * spread).astype(np.float32)
+    values[rng.random(n) < 0.05] = -0.0
+    count = int(mask.sum())
+    head = count // 2 - (count // 2) % 8
+    cut = k.row_after_jit(mask, mask[: n - n % 8].view(np.uint64), head)
+    rows = np.flatnonzero(mask)
+    assert cut == (rows[head - 1] + 1 if head > 0 else 0)
+    if count > 128:
+        split = values[:cut][mask[:cut]].sum() + values[cut:][mask[cut:]].sum()
+        assert split.tobytes() == values[rows].sum().tobytes()
 
 
 @settings(max_examples=60, deadline=None)
