@@ -154,15 +154,19 @@ class SimulationCore:
         # The worker is idle until this step's economics: it serves half of each pass.
         served = dynamics.serve(world, self.scenario, step, behaviour, noise, self._idle_pool())
         self.last_served = served
+        # Which slots are present is settled for this step: the idle worker counts them and picks
+        # the KPI sample while this thread completes tasks and cycles Sybils.
+        present = self._present_rows()
         dynamics.finish_tasks(world)
         rejoin = dynamics.sybils_to_cycle(world, self.scenario.adversaries.sybil_rejoin_below)
         dynamics.drop_replicas(world, rejoin)
         dynamics.new_identities(world, rejoin, now_s, initial_rep)
         self.book.reset(rejoin)
         self.sybil_rejoins += int(rejoin.size)
-        activity = self._activity(served, act.placed)
+        nodes_present, sample = present.result() if isinstance(present, Future) else present
+        activity = self._activity(served, act.placed, nodes_present)
         # Read before the economics starts: until then the worker is idle and takes half the rows.
-        kpis, sample = self._world_kpis(step, served, act, int(rejoin.size), activity.active_nodes)
+        kpis = self._world_kpis(step, served, act, int(rejoin.size), nodes_present, sample)
         economics = self._start(activity, served, overlap)
         if overlap:  # the demand stream serves nothing else: draw the next step's on the worker
             self._demand = self._pool().submit(
@@ -229,7 +233,18 @@ class SimulationCore:
         halves.over_rows(self._idle_pool(), n, rows)
         return units
 
-    def _activity(self, served: dynamics.Served, placed: I64) -> StepActivity:
+    def _present_rows(self) -> Future[tuple[int, I64]] | tuple[int, I64]:
+        """The present slots' count and KPI sample: on the worker when it is idle, else now."""
+        pool = self._idle_pool()
+        if pool is None:
+            return self._present_sample()
+        return pool.submit(self._present_sample)
+
+    def _present_sample(self) -> tuple[int, I64]:
+        present = int(np.count_nonzero(self.world.present))
+        return present, self._sample(present)
+
+    def _activity(self, served: dynamics.Served, placed: I64, present: int) -> StepActivity:
         """The step's token activity, read off the world now (it changes in the next step)."""
         world = self.world
         shock = self.scenario.economic_shock
@@ -239,7 +254,7 @@ class SimulationCore:
         payer = world.service_owner_account[world.snapshot.replicas.service[placed]]
         return StepActivity(
             now_step=self.step_index,
-            active_nodes=int(np.count_nonzero(world.present)),
+            active_nodes=present,
             capacity_units=self._capacity_units(),
             request_payer=served.batch_payer,
             request_provider=served.batch_provider,
@@ -279,12 +294,12 @@ class SimulationCore:
         act: Actuation,
         rejoins: int,
         nodes_present: int,
-    ) -> tuple[dict[str, Any], I64]:
-        """The KPIs read off the world at the end of a step, and the sample for the Gini."""
+        sample: I64,
+    ) -> dict[str, Any]:
+        """The KPIs read off the world at the end of a step (``sample``: of the present slots)."""
         world = self.world
         nodes = world.snapshot.nodes
         cap, used, nodes_up = self._serving_sums()
-        sample = self._sample(nodes_present)
         rep = dynamics.mean_by_kind(world.kind, nodes.reputation, sample).tolist()
         kpis = {
             "step": step,
@@ -311,7 +326,7 @@ class SimulationCore:
             "rep_sybil": rep[NodeKind.SYBIL],
             "rep_ring": rep[NodeKind.RING],
         }
-        return kpis, sample
+        return kpis
 
     def _serving_sums(self) -> tuple[float, float, int]:
         """True and used CPU summed over the up slots, and their count.

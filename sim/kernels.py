@@ -317,6 +317,10 @@ def _free_slots_loop(present: B, words: U64, held: I32, out: I64) -> int:
 free_slots_jit = numba.njit(cache=True, nogil=True)(_free_slots_loop)
 
 
+#: Releases between the prefetch of a node's and a service's rows and their update.
+_RELEASE_AHEAD = 16
+
+
 def _release_loop(nodes_of: I32, services_of: I32, demand: F32, used: F32, held: I32) -> None:
     """Subtract released replicas' demand from their nodes, then clamp those rows at zero.
 
@@ -326,9 +330,17 @@ def _release_loop(nodes_of: I32, services_of: I32, demand: F32, used: F32, held:
     Row by row in the given order, as ``ufunc.at`` applies repeated indices; the clamp comes after
     every subtraction (a node may release several replicas). Only released rows can have gone
     below zero: clamping all of `used` read 120 MB at 1e7 nodes for a few thousand rows.
-    numpy's maximum turns negatives and -0.0 into +0.0 and keeps NaN.
+    numpy's maximum turns negatives and -0.0 into +0.0 and keeps NaN. The rows are scattered:
+    each node's and service's are asked for `_RELEASE_AHEAD` releases early.
     """
-    for j in range(nodes_of.size):
+    flat_used, flat_demand = used.reshape(-1), demand.reshape(-1)
+    width = used.shape[1]
+    count = nodes_of.size
+    for j in range(count):
+        if j + _RELEASE_AHEAD < count:
+            prefetch_write(flat_used, width * nodes_of[j + _RELEASE_AHEAD])
+            prefetch_write(held, nodes_of[j + _RELEASE_AHEAD])
+            prefetch_read(flat_demand, width * services_of[j + _RELEASE_AHEAD])
         node, service = nodes_of[j], services_of[j]
         for c in range(used.shape[1]):
             used[node, c] -= demand[service, c]
@@ -341,7 +353,7 @@ def _release_loop(nodes_of: I32, services_of: I32, demand: F32, used: F32, held:
                 used[node, c] = 0
 
 
-release_jit = numba.njit(cache=True, nogil=True)(_release_loop)
+release_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_release_loop)
 
 
 def _capacity_units_u8_loop(
