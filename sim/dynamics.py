@@ -206,13 +206,14 @@ def serve(
     bad, pending = _not_serving(world, pending_svc, failing_svc)
     lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
     req = world.buffer("requests", m, np.int64)
-    request_counts(noise, world.service_weight, float(lam), req)
     first, moved = _first_running(world, pending_rows, pending_svc)
     table = world.buffer("share_table", 2 * m, np.int64)
     sla = world.buffer("service_sla", m, np.bool_)
 
     def service_pass(s_lo: int, s_hi: int) -> I64:
         totals = np.empty(5, dtype=np.int64)
+        weight, draws = world.service_weight[s_lo:s_hi], noise[s_lo:s_hi]
+        request_counts(draws, weight, float(lam), req[s_lo:s_hi])  # this half's requests
         kernels.service_pass_jit(
             services.replicas, world.service_active, req, bad, pending, first, ok, table, sla,
             totals, SLA_FAILED_SHARE, s_lo, s_hi,

@@ -122,7 +122,7 @@ def _gather_rows_loop(table: F32, rows: I64, out: F32) -> None:
             out[j, c] = table[r, c]
 
 
-gather_rows_jit = numba.njit(cache=True, nogil=True)(_gather_rows_loop)
+gather_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_gather_rows_loop)
 
 
 def _capacity_units_loop(
@@ -333,14 +333,13 @@ def _release_loop(nodes_of: I32, services_of: I32, demand: F32, used: F32, held:
     numpy's maximum turns negatives and -0.0 into +0.0 and keeps NaN. The rows are scattered:
     each node's and service's are asked for `_RELEASE_AHEAD` releases early.
     """
-    flat_used, flat_demand = used.reshape(-1), demand.reshape(-1)
-    width = used.shape[1]
+    used_rows, demand_rows = used[:, 0], demand[:, 0]  # (a row's address: its first value's)
     count = nodes_of.size
     for j in range(count):
         if j + _RELEASE_AHEAD < count:
-            prefetch_write(flat_used, width * nodes_of[j + _RELEASE_AHEAD])
+            prefetch_write(used_rows, nodes_of[j + _RELEASE_AHEAD])
             prefetch_write(held, nodes_of[j + _RELEASE_AHEAD])
-            prefetch_read(flat_demand, width * services_of[j + _RELEASE_AHEAD])
+            prefetch_read(demand_rows, services_of[j + _RELEASE_AHEAD])
         node, service = nodes_of[j], services_of[j]
         for c in range(used.shape[1]):
             used[node, c] -= demand[service, c]
