@@ -39,7 +39,7 @@ from sim.errors import SimError
 from sim.kpis import StepKpis
 from sim.params import economics_params, policy_params
 from sim.scenario import Scenario, Sizes
-from sim.world import F32, I64, NodeKind, World, generate_world
+from sim.world import F32, I64, B, NodeKind, World, generate_world
 
 STREAM_WORLD, STREAM_BEHAVIOUR, STREAM_DEMAND, STREAM_POLICY = 0, 1, 2, 3
 #: KPIs over all nodes (Gini, reputation by type) use a strided sample above this many nodes.
@@ -51,6 +51,16 @@ _PAIRWISE_BLOCK = 128
 def stream(seed: int, purpose: int) -> np.random.Generator:
     """An independent generator for one purpose of a run."""
     return np.random.default_rng([seed, purpose])
+
+
+@dataclass(frozen=True, slots=True)
+class _SlotCounts:
+    """Counts of a step's present and up slots, fixed once its behaviour is applied."""
+
+    present: int
+    sample: I64  # present slots, strided on big networks (KPI means, the Gini)
+    up: int
+    up_cut: int  # the row after the head-th up slot (`SimulationCore._serving_sums`)
 
 
 @dataclass(slots=True)
@@ -139,6 +149,9 @@ class SimulationCore:
         initial_rep = self.params.reputation.initial
         dynamics.apply_behaviour(world, behaviour, now_s, initial_rep)
         dynamics.activate_services(world, self.scenario, self.max_nodes)
+        # Which slots are present and up is settled for the step: the worker counts them once it
+        # is idle, during the policy cycle, off this thread.
+        counted = self._count_slots()
         # Job outcomes observed are those of the previous step's serving (what nodes did since
         # the last cycle); then the policy acts and this step's requests hit the new assignment.
         obs = dynamics.observations(world, behaviour, self.last_served, world.step_s)
@@ -154,25 +167,22 @@ class SimulationCore:
         # The worker is idle until this step's economics: it serves half of each pass.
         served = dynamics.serve(world, self.scenario, step, behaviour, noise, self._idle_pool())
         self.last_served = served
-        # Which slots are present is settled for this step: the idle worker counts them and picks
-        # the KPI sample while this thread completes tasks and cycles Sybils.
-        present = self._present_rows()
-        dynamics.finish_tasks(world)
+        dynamics.finish_tasks(world, self._idle_pool())
         rejoin = dynamics.sybils_to_cycle(world, self.scenario.adversaries.sybil_rejoin_below)
         dynamics.drop_replicas(world, rejoin)
         dynamics.new_identities(world, rejoin, now_s, initial_rep)
         self.book.reset(rejoin)
         self.sybil_rejoins += int(rejoin.size)
-        nodes_present, sample = present.result() if isinstance(present, Future) else present
-        activity = self._activity(served, act.placed, nodes_present)
+        slots = counted.result() if isinstance(counted, Future) else counted
+        activity = self._activity(served, act.placed, slots.present)
         # Read before the economics starts: until then the worker is idle and takes half the rows.
-        kpis = self._world_kpis(step, served, act, int(rejoin.size), nodes_present, sample)
+        kpis = self._world_kpis(step, served, act, int(rejoin.size), slots)
         economics = self._start(activity, served, overlap)
         if overlap:  # the demand stream serves nothing else: draw the next step's on the worker
             self._demand = self._pool().submit(
                 dynamics.demand_noise, self.demand_rng, noise.size, noise
             )
-        self._unsettled = _Unsettled(economics=economics, kpis=kpis, sample=sample)
+        self._unsettled = _Unsettled(economics=economics, kpis=kpis, sample=slots.sample)
         self.step_index += 1
         return previous
 
@@ -233,16 +243,24 @@ class SimulationCore:
         halves.over_rows(self._idle_pool(), n, rows)
         return units
 
-    def _present_rows(self) -> Future[tuple[int, I64]] | tuple[int, I64]:
-        """The present slots' count and KPI sample: on the worker when it is idle, else now."""
+    def _count_slots(self) -> Future[_SlotCounts] | _SlotCounts:
+        """The step's `_SlotCounts`: on the worker (queued behind its work) on big networks."""
+        world = self.world
         pool = self._idle_pool()
         if pool is None:
-            return self._present_sample()
-        return pool.submit(self._present_sample)
+            return self._slot_counts(world.present, world.up)
+        # The arrays themselves: the next step replaces ``world.up``.
+        return pool.submit(self._slot_counts, world.present, world.up)
 
-    def _present_sample(self) -> tuple[int, I64]:
-        present = int(np.count_nonzero(self.world.present))
-        return present, self._sample(present)
+    def _slot_counts(self, present: B, up: B) -> _SlotCounts:
+        count = int(np.count_nonzero(present))
+        up_count = int(np.count_nonzero(up))
+        # numpy's float32 sum over more than `_PAIRWISE_BLOCK` values is that of the first
+        # ``head`` (half, rounded down to a multiple of 8) plus that of the rest.
+        head = up_count // 2 - (up_count // 2) % 8
+        words = up[: up.size - up.size % 8].view(np.uint64)
+        cut = int(kernels.row_after_jit(up, words, head))
+        return _SlotCounts(count, self._sample(count), up_count, cut)
 
     def _activity(self, served: dynamics.Served, placed: I64, present: int) -> StepActivity:
         """The step's token activity, read off the world now (it changes in the next step)."""
@@ -293,14 +311,14 @@ class SimulationCore:
         served: dynamics.Served,
         act: Actuation,
         rejoins: int,
-        nodes_present: int,
-        sample: I64,
+        slots: _SlotCounts,
     ) -> dict[str, Any]:
-        """The KPIs read off the world at the end of a step (``sample``: of the present slots)."""
+        """The KPIs read off the world at the end of a step."""
         world = self.world
         nodes = world.snapshot.nodes
-        cap, used, nodes_up = self._serving_sums()
-        rep = dynamics.mean_by_kind(world.kind, nodes.reputation, sample).tolist()
+        nodes_present = slots.present
+        cap, used, nodes_up = self._serving_sums(slots)
+        rep = dynamics.mean_by_kind(world.kind, nodes.reputation, slots.sample).tolist()
         kpis = {
             "step": step,
             "nodes_present": nodes_present,
@@ -328,14 +346,15 @@ class SimulationCore:
         }
         return kpis
 
-    def _serving_sums(self) -> tuple[float, float, int]:
+    def _serving_sums(self, slots: _SlotCounts) -> tuple[float, float, int]:
         """True and used CPU summed over the up slots, and their count.
 
         The sums are numpy's (float32, pairwise) over the values in slot order, as a fancy-index
         gather would give them: a compiled pass compacts them into reused buffers instead. Over
         more than `_PAIRWISE_BLOCK` values numpy's sum is that of the first ``head`` (half the
         count, rounded down to a multiple of 8) plus that of the rest, so two halves cut after the
-        ``head``-th up slot each compact and sum their part, and their sums add up to numpy's.
+        ``head``-th up slot (``slots.up_cut``) each compact and sum their part, and their sums
+        add up to numpy's.
         """
         world = self.world
         n = world.slots
@@ -347,14 +366,11 @@ class SimulationCore:
             k = int(kernels.compact_pair_jit(up, true_cpu, used_cpu, cap, used, lo, hi))
             return cap[lo : lo + k].sum(), used[lo : lo + k].sum()
 
-        count = int(np.count_nonzero(up))
+        count, cut = slots.up, slots.up_cut
         pool = self._idle_pool()
         if pool is None or count <= _PAIRWISE_BLOCK:
             whole = sums(0, n)
             return float(whole[0]), float(whole[1]), count
-        head = count // 2 - (count // 2) % 8
-        words = up[: n - n % 8].view(np.uint64)
-        cut = int(kernels.row_after_jit(up, words, head))
         first, second = halves.both(pool, lambda: sums(0, cut), lambda: sums(cut, n))
         return float(first[0] + second[0]), float(first[1] + second[1]), count
 

@@ -478,16 +478,29 @@ def _rows_of(table: F32, rows: I64) -> F32:
     return out
 
 
-def finish_tasks(world: World) -> I64:
-    """Tasks that ran their duration complete and respawn (to be placed again); return them."""
-    snap = world.snapshot
-    reps = snap.replicas
-    done = world.buffer("tasks_done", world.task_replicas.size, np.int64)
-    k = slot_kernels.finish_tasks_jit(
-        world.task_replicas, reps.node, reps.service, world.up, world.task_remaining_steps,
-        world.task_duration_steps, done,
-    )  # fmt: skip
-    finished = done[:k].copy()
+def finish_tasks(world: World, pool: Executor | None = None) -> I64:
+    """Tasks that ran their duration complete and respawn (to be placed again); return them.
+
+    On big networks the countdown runs as two halves, one of them on ``pool`` when one is given.
+    """
+    reps = world.snapshot.replicas
+    tasks = world.task_replicas
+    done = world.buffer("tasks_done", tasks.size, np.int64)
+
+    def countdown(lo: int, hi: int) -> int:
+        return int(
+            slot_kernels.finish_tasks_jit(
+                tasks, reps.node, reps.service, world.up, world.task_remaining_steps,
+                world.task_duration_steps, done, lo, hi,
+            )
+        )  # fmt: skip
+
+    cut = tasks.size // 2
+    counts = over_rows(pool, tasks.size, countdown, cut)
+    if len(counts) == 2:  # the second half's rows follow the first's
+        finished = np.concatenate([done[: counts[0]], done[cut : cut + counts[1]]])
+    else:
+        finished = done[: counts[0]].copy()
     _unassign(world, finished)
     return finished
 

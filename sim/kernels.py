@@ -241,33 +241,38 @@ def _finish_tasks_loop(
     remaining: I32,
     duration_steps: I32,
     done: I64,
+    lo: int,
+    hi: int,
 ) -> int:
-    """Count down the tasks running on up nodes; ``done[:k]`` = those that finished; return ``k``.
+    """Count down the tasks ``task_rows[lo:hi]`` running on up nodes; return ``k``.
 
-    A finished task's countdown restarts at its duration. Task services have one replica row
-    each, so a service appears once in ``task_rows`` (numpy's fancy ``-=`` counted a repeat once).
+    ``done[lo : lo + k]`` gets those that finished. A finished task's countdown restarts at its
+    duration. Task services have one replica row each, so a service appears once in
+    ``task_rows`` (numpy's fancy ``-=`` counted a repeat once), and two ranges touch disjoint
+    services.
     """
+    rows, finished = task_rows[lo:hi], done[lo:hi]
     k = 0
-    count = task_rows.size
+    count = rows.size
     for j in range(count):
         if j + _TASK_AHEAD < count:  # the host's row is a scattered read: ask for it early
-            prefetch_read(up, node[task_rows[j + _TASK_AHEAD]])
-        r = task_rows[j]
+            prefetch_read(up, node[rows[j + _TASK_AHEAD]])
+        r = rows[j]
         on = node[r]
         if on < 0 or not up[on]:
             continue
         s = service[r]
         remaining[s] -= 1
         if remaining[s] <= 0:
-            done[k] = r
+            finished[k] = r
             k += 1
     for j in range(k):
-        s = service[done[j]]
+        s = service[finished[j]]
         remaining[s] = duration_steps[s]
     return k
 
 
-finish_tasks_jit = numba.njit(cache=True, nogil=True)(_finish_tasks_loop)
+finish_tasks_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_finish_tasks_loop)
 
 
 def _set_drawn_loop(draws: F64, p: float, rows: I64, mask: B, out: I64) -> int:

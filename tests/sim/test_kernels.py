@@ -164,8 +164,12 @@ def test_finish_tasks_equals_numpy(seed: int, n: int, m: int) -> None:
     done_want = on_healthy[want[svc] <= 0]
     want[service[done_want]] = duration[service[done_want]]
     done = np.empty(task_rows.size, np.int64)
-    count = k.finish_tasks_jit(task_rows, node, service, up, remaining, duration, done)
-    assert done[:count].tolist() == done_want.tolist()
+    cut = int(rng.integers(0, task_rows.size + 1))  # as two halves (any cut)
+    got = []
+    for lo, hi in ((0, cut), (cut, task_rows.size)):
+        count = k.finish_tasks_jit(task_rows, node, service, up, remaining, duration, done, lo, hi)
+        got += done[lo : lo + count].tolist()
+    assert got == done_want.tolist()
     assert remaining.tolist() == want.tolist()
 
 
