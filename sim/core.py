@@ -92,6 +92,8 @@ class SimulationCore:
     last_served: dynamics.Served | None = None
     _unsettled: _Unsettled | None = None
     _demand: Future[F32] | None = None  # the next step's demand draws, drawn ahead on the worker
+    # The next step's probed slots' true capacity: (every, offset, read on the worker).
+    _probes: tuple[int, int, Future[F32]] | None = field(default=None, repr=False)
     _worker: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
@@ -154,7 +156,10 @@ class SimulationCore:
         counted = self._count_slots()
         # Job outcomes observed are those of the previous step's serving (what nodes did since
         # the last cycle); then the policy acts and this step's requests hit the new assignment.
-        obs = dynamics.observations(world, behaviour, self.last_served, world.step_s)
+        obs = dynamics.observations(
+            world, behaviour, self.last_served, world.step_s, self._probe_table_for(behaviour)
+        )
+        self._read_probes_ahead(behaviour)
         snap = world.snapshot  # `replace(snap, observations=obs)`, without its field walk
         before = Snapshot(snap.nodes, snap.services, snap.replicas, snap.history, obs)
         # The world's columns are donated (no 1e7-row copies); the actuator reverts a refused
@@ -203,6 +208,30 @@ class SimulationCore:
     def _idle_pool(self) -> ThreadPoolExecutor | None:
         """The worker, for halves of a pass while it has nothing else to do (big networks only)."""
         return self._pool() if self.world.slots >= halves.MIN_ROWS else None
+
+    def _probe_table_for(self, behaviour: dynamics.Behaviour) -> F32 | None:
+        """The true capacity of this step's probe pattern if it was read ahead, else None."""
+        ahead, self._probes = self._probes, None
+        if ahead is None or behaviour.probe_every <= 0:
+            return None
+        every, offset, table = ahead
+        if (every, offset) != (behaviour.probe_every, behaviour.probe_offset):
+            return None
+        return table.result()
+
+    def _read_probes_ahead(self, behaviour: dynamics.Behaviour) -> None:
+        """On big networks, the worker reads the next step's probed slots' true capacity.
+
+        Queued behind its work, it runs during the policy cycle: the next step's observations
+        then read a contiguous table instead of a cache line per probed slot.
+        """
+        pool = self._idle_pool()
+        every = behaviour.probe_every
+        if pool is None or every <= 0:
+            return
+        offset = behaviour.next_probe_offset
+        table = pool.submit(dynamics.probe_capacity, self.world, every, offset)
+        self._probes = (every, offset, table)
 
     def _demand_noise(self) -> F32:
         """This step's demand draws: drawn ahead by the last overlapped step, or now."""

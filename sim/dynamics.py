@@ -36,6 +36,11 @@ class Behaviour:
     down: B  # present slots unreachable this step (flaky outage)
     failing: B  # slots that fail the work they host this step (Sybils gaming)
     probed: B  # slots whose capacity a probe measured this step
+    # When the probed slots are every ``probe_every``-th from ``probe_offset`` (0: any mask), and
+    # the next step's from ``next_probe_offset``: their true capacity can be read ahead.
+    probe_every: int = 0
+    probe_offset: int = 0
+    next_probe_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,18 +452,29 @@ def _demand_multiplier(scenario: Scenario, step: int) -> float:
 
 
 def observations(
-    world: World, behaviour: Behaviour, served: Served | None, interval_s: float
+    world: World,
+    behaviour: Behaviour,
+    served: Served | None,
+    interval_s: float,
+    probe_table: F32 | None = None,
 ) -> Observations:
     """What the network measured per node since the last cycle: the reputation inputs.
 
     Probes reach a tenth of the nodes, so their measurements go in the sparse form (probed rows
-    and their observed capacity) instead of an (n, R) table that is mostly NaN.
+    and their observed capacity) instead of an (n, R) table that is mostly NaN. ``probe_table``:
+    `probe_capacity` of this step's probe pattern, read ahead (optional).
     """
     nodes = world.snapshot.nodes
     uptime = world.buffer("uptime_fraction", world.slots, np.float32)
     rows = world.buffer("probed_rows", world.slots, np.int64)
     probed = rows[: slot_kernels.uptime_probed_jit(world.up, behaviour.probed, uptime, rows)]
     zeros = np.zeros(world.slots if served is None else 0, dtype=np.int32)
+    observed = None
+    if probe_table is not None and behaviour.probe_every > 0:
+        observed = np.empty((probed.size, probe_table.shape[1]), dtype=probe_table.dtype)
+        every, offset = behaviour.probe_every, behaviour.probe_offset
+        if not slot_kernels.gather_every_jit(probe_table, probed, offset, every, observed):
+            observed = None  # not that pattern after all: gather from the slot table
     return Observations(
         interval_s=interval_s,
         uptime_fraction=uptime,
@@ -466,9 +482,18 @@ def observations(
         jobs_failed=served.jobs_failed if served is not None else zeros,
         sla_violations=served.node_sla if served is not None else zeros,
         reported_capacity=nodes.capacity,
-        observed_capacity=_rows_of(world.true_capacity, probed),
+        observed_capacity=_rows_of(world.true_capacity, probed) if observed is None else observed,
         observed_rows=probed.copy(),
     )
+
+
+def probe_capacity(world: World, every: int, offset: int) -> F32:
+    """True capacity of the slots ``offset::every``, contiguous (`observations` reads it ahead).
+
+    True capacity never changes, so it may be read on another thread at any time.
+    """
+    table: F32 = np.ascontiguousarray(world.true_capacity[offset::every])
+    return table
 
 
 def _rows_of(table: F32, rows: I64) -> F32:

@@ -125,6 +125,30 @@ def _gather_rows_loop(table: F32, rows: I64, out: F32) -> None:
 gather_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_gather_rows_loop)
 
 
+def _gather_every_loop(table: F32, rows: I64, offset: int, every: int, out: F32) -> bool:
+    """``out[j] = table[t]`` where ``rows[j] = offset + every * t`` (rows ascending).
+
+    ``table`` holds the rows ``offset::every`` of a slot table, contiguous: a sequential read
+    instead of one cache line per row of the slot table. Returns False (``out`` incomplete) if a
+    row is not of that form.
+    """
+    t = 0
+    at = offset
+    for j in range(rows.size):
+        r = rows[j]
+        while at < r:  # rows ascend: step to this one
+            at += every
+            t += 1
+        if at != r or t >= table.shape[0]:
+            return False
+        for c in range(table.shape[1]):
+            out[j, c] = table[t, c]
+    return True
+
+
+gather_every_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_gather_every_loop)
+
+
 def _capacity_units_loop(
     cores: NDArray[np.uint8] | I64,
     up: B,

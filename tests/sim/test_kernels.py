@@ -407,3 +407,31 @@ def test_placed_rows_equal_numpy(seed: int, r: int, m: int) -> None:
     out = np.full(m, -7, dtype=np.int64)
     count = k.placed_rows_jit(replica, node, on, -1, out)
     assert out[:count].tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=SEEDS,
+    n=st.integers(0, 400),
+    every=st.integers(1, 12),
+    share=st.sampled_from([0.0, 0.5, 1.0]),
+    stray=st.booleans(),
+)
+def test_gather_every_equals_take_or_refuses(
+    seed: int, n: int, every: int, share: float, stray: bool
+) -> None:
+    """Rows ``offset::every`` (a subset) read from the contiguous table equal the slot table's;
+    a row off the pattern makes the kernel refuse."""
+    rng = np.random.default_rng(seed)
+    offset = int(rng.integers(0, every))
+    table = rng.random((n, 3)).astype(np.float32)
+    pattern = np.arange(offset, n, every)
+    rows = pattern[rng.random(pattern.size) < share].astype(np.int64)
+    if stray and n > 0:  # one more row, on the pattern or not
+        rows = np.sort(np.r_[rows, int(rng.integers(0, n))]).astype(np.int64)
+    off_pattern = bool(((rows - offset) % every != 0).any())
+    out = np.full((rows.size, 3), np.nan, np.float32)
+    ok = k.gather_every_jit(np.ascontiguousarray(table[offset::every]), rows, offset, every, out)
+    assert ok == (not off_pattern)
+    if ok:
+        assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
