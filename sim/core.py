@@ -61,6 +61,7 @@ class _SlotCounts:
     sample: I64  # present slots, strided on big networks (KPI means, the Gini)
     up: int
     up_cut: int  # the row after the head-th up slot (`SimulationCore._serving_sums`)
+    true_cpu: float  # true CPU millicores summed over the up slots (numpy's float32 sum)
 
 
 @dataclass(slots=True)
@@ -289,7 +290,11 @@ class SimulationCore:
         head = up_count // 2 - (up_count // 2) % 8
         words = up[: up.size - up.size % 8].view(np.uint64)
         cut = int(kernels.row_after_jit(up, words, head))
-        return _SlotCounts(count, self._sample(count), up_count, cut)
+        # True capacity never changes: its sum over the up slots is settled here too.
+        cap = self.world.buffer("kpi_true_cpu", up.size, np.float32)
+        k = int(kernels.compact_jit(up, self.world.true_cpu_millicores, cap, 0, up.size))
+        true_cpu = float(cap[:k].sum())
+        return _SlotCounts(count, self._sample(count), up_count, cut, true_cpu)
 
     def _activity(self, served: dynamics.Served, placed: I64, present: int) -> StepActivity:
         """The step's token activity, read off the world now (it changes in the next step)."""
@@ -379,29 +384,29 @@ class SimulationCore:
         """True and used CPU summed over the up slots, and their count.
 
         The sums are numpy's (float32, pairwise) over the values in slot order, as a fancy-index
-        gather would give them: a compiled pass compacts them into reused buffers instead. Over
-        more than `_PAIRWISE_BLOCK` values numpy's sum is that of the first ``head`` (half the
-        count, rounded down to a multiple of 8) plus that of the rest, so two halves cut after the
-        ``head``-th up slot (``slots.up_cut``) each compact and sum their part, and their sums
-        add up to numpy's.
+        gather would give them: a compiled pass compacts them into reused buffers instead (the
+        true CPU's, which never changes, once the step's behaviour is applied). Over more than
+        `_PAIRWISE_BLOCK` values numpy's sum is that of the first ``head`` (half the count,
+        rounded down to a multiple of 8) plus that of the rest, so two halves cut after the
+        ``head``-th up slot (``slots.up_cut``) each compact and sum their part of the used CPU,
+        and the two sums add up to numpy's.
         """
         world = self.world
         n = world.slots
-        cap = world.buffer("kpi_true_cpu", n, np.float32)
         used = world.buffer("kpi_used_cpu", n, np.float32)
-        up, true_cpu, used_cpu = world.up, world.true_cpu_millicores, world.snapshot.nodes.used
+        up, used_cpu = world.up, world.snapshot.nodes.used[:, 0]
 
-        def sums(lo: int, hi: int) -> tuple[np.float32, np.float32]:
-            k = int(kernels.compact_pair_jit(up, true_cpu, used_cpu, cap, used, lo, hi))
-            return cap[lo : lo + k].sum(), used[lo : lo + k].sum()
+        def used_sum(lo: int, hi: int) -> np.float32:
+            k = int(kernels.compact_jit(up, used_cpu, used, lo, hi))
+            total: np.float32 = used[lo : lo + k].sum()
+            return total
 
         count, cut = slots.up, slots.up_cut
         pool = self._idle_pool()
         if pool is None or count <= _PAIRWISE_BLOCK:
-            whole = sums(0, n)
-            return float(whole[0]), float(whole[1]), count
-        first, second = halves.both(pool, lambda: sums(0, cut), lambda: sums(cut, n))
-        return float(first[0] + second[0]), float(first[1] + second[1]), count
+            return slots.true_cpu, float(used_sum(0, n)), count
+        first, second = halves.both(pool, lambda: used_sum(0, cut), lambda: used_sum(cut, n))
+        return slots.true_cpu, float(first + second), count
 
     def _sample(self, present: int | None = None) -> I64:
         """Present slots, or an evenly strided sample of ~64k of them on big networks."""

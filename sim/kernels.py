@@ -2,7 +2,7 @@
 
 Each loop replaces a few numpy passes and their temporaries by one, doing per row exactly what the
 numpy statements did (no fast-math), so results are bit-for-bit equal. Float sums stay in numpy:
-the KPI loop only compacts the values numpy then sums, in the same order as a fancy-index gather.
+the KPI loops only compact the values numpy then sums, in the same order as a fancy-index gather.
 A loop over rows ``[lo, hi)`` indexes slices from 0: numba wraps a possibly negative subscript, and
 that select on every access keeps a loop indexed from ``lo`` from vectorizing.
 """
@@ -167,26 +167,22 @@ def _capacity_units_loop(
 capacity_units_jit = numba.njit(cache=True, nogil=True)(_capacity_units_loop)
 
 
-def _compact_pair_loop(
-    mask: B, first: F32, second: F32, out_first: F32, out_second: F32, lo: int, hi: int
-) -> int:
-    """``first[mask]`` and ``second[:, 0][mask]`` of rows ``[lo, hi)`` into the outputs from ``lo``.
+def _compact_loop(mask: B, values: F32, out: F32, lo: int, hi: int) -> int:
+    """``values[mask]`` of rows ``[lo, hi)`` into ``out`` from ``lo``; return how many.
 
-    Returns how many were selected. The compacted values are the fancy-index gather's, in its
-    order, so numpy sums them the same. Every row is stored and the head advances only on selected
-    rows: no branch on a random mask (so it writes anywhere in ``[lo, hi)`` of the outputs).
+    The compacted values are the fancy-index gather's, in its order, so numpy sums them the same.
+    Every row is stored and the head advances only on selected rows: no branch on a random mask
+    (so it writes anywhere in ``[lo, hi)`` of ``out``). ``values`` may be strided (a column).
     """
-    m, f, s = mask[lo:hi].view(np.uint8), first[lo:hi], second[lo:hi]
-    out_f, out_s = out_first[lo:hi], out_second[lo:hi]
+    m, v, o = mask[lo:hi].view(np.uint8), values[lo:hi], out[lo:hi]
     k = 0
     for i in range(m.size):
-        out_f[k] = f[i]
-        out_s[k] = s[i, 0]
+        o[k] = v[i]
         k += m[i]
     return k
 
 
-compact_pair_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_compact_pair_loop)
+compact_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_compact_loop)
 
 
 def _row_after_loop(mask: B, words: U64, count: int) -> int:

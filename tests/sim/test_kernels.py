@@ -72,24 +72,20 @@ def test_compacted_values_sum_as_the_gather(seed: int, n: int, spread: float) ->
     """numpy's float32 sum of the compacted head equals its sum of the fancy-index gather."""
     rng = np.random.default_rng(seed)
     mask = rng.random(n) < 0.9
-    first = (rng.random(n) * spread).astype(np.float32)
-    second = (rng.random((n, 3)) * spread).astype(np.float32)
-    out_first = np.full(n, np.nan, np.float32)
-    out_second = np.full(n, np.nan, np.float32)
-    count = k.compact_pair_jit(mask, first, second, out_first, out_second, 0, n)
-    rows = np.flatnonzero(mask)
-    assert out_first[:count].tobytes() == first[rows].tobytes()
-    assert out_second[:count].tobytes() == second[:, 0][rows].tobytes()
-    assert out_first[:count].sum().tobytes() == first[rows].sum().tobytes()
-    assert out_second[:count].sum().tobytes() == second[:, 0][rows].sum().tobytes()
-    # as two halves at any cut, each written from its first row
-    cut = int(rng.integers(0, n + 1))
-    halves = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
-    head = k.compact_pair_jit(mask, first, second, *halves, 0, cut)
-    tail = k.compact_pair_jit(mask, first, second, *halves, cut, n)
-    assert head + tail == count
-    for out, whole in zip(halves, (out_first, out_second), strict=True):
-        assert out[:head].tobytes() + out[cut : cut + tail].tobytes() == whole[:count].tobytes()
+    table = (rng.random((n, 3)) * spread).astype(np.float32)
+    for values in (np.ascontiguousarray(table[:, 1]), table[:, 0]):  # contiguous or a column
+        out = np.full(n, np.nan, np.float32)
+        count = k.compact_jit(mask, values, out, 0, n)
+        rows = np.flatnonzero(mask)
+        assert out[:count].tobytes() == values[rows].tobytes()
+        assert out[:count].sum().tobytes() == values[rows].sum().tobytes()
+        # as two halves at any cut, each written from its first row
+        cut = int(rng.integers(0, n + 1))
+        halves = np.full(n, np.nan, np.float32)
+        head = k.compact_jit(mask, values, halves, 0, cut)
+        tail = k.compact_jit(mask, values, halves, cut, n)
+        assert head + tail == count
+        assert halves[:head].tobytes() + halves[cut : cut + tail].tobytes() == out[:count].tobytes()
 
 
 @settings(max_examples=100, deadline=None)
