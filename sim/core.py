@@ -39,16 +39,29 @@ from sim.errors import SimError
 from sim.kpis import StepKpis
 from sim.params import economics_params, policy_params
 from sim.scenario import Scenario, Sizes
-from sim.world import F32, I64, NodeKind, World, generate_world
+from sim.world import F32, I64, B, NodeKind, World, generate_world
 
 STREAM_WORLD, STREAM_BEHAVIOUR, STREAM_DEMAND, STREAM_POLICY = 0, 1, 2, 3
 #: KPIs over all nodes (Gini, reputation by type) use a strided sample above this many nodes.
 KPI_SAMPLE = 65_536
+#: numpy sums float32 pairwise: blocks of up to this many values, halves above (numpy's own).
+_PAIRWISE_BLOCK = 128
 
 
 def stream(seed: int, purpose: int) -> np.random.Generator:
     """An independent generator for one purpose of a run."""
     return np.random.default_rng([seed, purpose])
+
+
+@dataclass(frozen=True, slots=True)
+class _SlotCounts:
+    """Counts of a step's present and up slots, fixed once its behaviour is applied."""
+
+    present: int
+    sample: I64  # present slots, strided on big networks (KPI means, the Gini)
+    up: int
+    up_cut: int  # the row after the head-th up slot (`SimulationCore._serving_sums`)
+    true_cpu: float  # true CPU millicores summed over the up slots (numpy's float32 sum)
 
 
 @dataclass(slots=True)
@@ -80,6 +93,8 @@ class SimulationCore:
     last_served: dynamics.Served | None = None
     _unsettled: _Unsettled | None = None
     _demand: Future[F32] | None = None  # the next step's demand draws, drawn ahead on the worker
+    # The next step's probed slots' true capacity: (every, offset, read on the worker).
+    _probes: tuple[int, int, Future[F32]] | None = field(default=None, repr=False)
     _worker: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
@@ -137,9 +152,15 @@ class SimulationCore:
         initial_rep = self.params.reputation.initial
         dynamics.apply_behaviour(world, behaviour, now_s, initial_rep)
         dynamics.activate_services(world, self.scenario, self.max_nodes)
+        # Which slots are present and up is settled for the step: the worker counts them once it
+        # is idle, during the policy cycle, off this thread.
+        counted = self._count_slots()
         # Job outcomes observed are those of the previous step's serving (what nodes did since
         # the last cycle); then the policy acts and this step's requests hit the new assignment.
-        obs = dynamics.observations(world, behaviour, self.last_served, world.step_s)
+        obs = dynamics.observations(
+            world, behaviour, self.last_served, world.step_s, self._probe_table_for(behaviour)
+        )
+        self._read_probes_ahead(behaviour)
         snap = world.snapshot  # `replace(snap, observations=obs)`, without its field walk
         before = Snapshot(snap.nodes, snap.services, snap.replicas, snap.history, obs)
         # The world's columns are donated (no 1e7-row copies); the actuator reverts a refused
@@ -152,21 +173,22 @@ class SimulationCore:
         # The worker is idle until this step's economics: it serves half of each pass.
         served = dynamics.serve(world, self.scenario, step, behaviour, noise, self._idle_pool())
         self.last_served = served
-        dynamics.finish_tasks(world)
+        dynamics.finish_tasks(world, self._idle_pool())
         rejoin = dynamics.sybils_to_cycle(world, self.scenario.adversaries.sybil_rejoin_below)
         dynamics.drop_replicas(world, rejoin)
         dynamics.new_identities(world, rejoin, now_s, initial_rep)
         self.book.reset(rejoin)
         self.sybil_rejoins += int(rejoin.size)
-        activity = self._activity(served, act.placed)
+        slots = counted.result() if isinstance(counted, Future) else counted
+        activity = self._activity(served, act.placed, slots.present)
         # Read before the economics starts: until then the worker is idle and takes half the rows.
-        kpis, sample = self._world_kpis(step, served, act, int(rejoin.size), activity.active_nodes)
+        kpis = self._world_kpis(step, served, act, int(rejoin.size), slots)
         economics = self._start(activity, served, overlap)
         if overlap:  # the demand stream serves nothing else: draw the next step's on the worker
             self._demand = self._pool().submit(
                 dynamics.demand_noise, self.demand_rng, noise.size, noise
             )
-        self._unsettled = _Unsettled(economics=economics, kpis=kpis, sample=sample)
+        self._unsettled = _Unsettled(economics=economics, kpis=kpis, sample=slots.sample)
         self.step_index += 1
         return previous
 
@@ -187,6 +209,30 @@ class SimulationCore:
     def _idle_pool(self) -> ThreadPoolExecutor | None:
         """The worker, for halves of a pass while it has nothing else to do (big networks only)."""
         return self._pool() if self.world.slots >= halves.MIN_ROWS else None
+
+    def _probe_table_for(self, behaviour: dynamics.Behaviour) -> F32 | None:
+        """The true capacity of this step's probe pattern if it was read ahead, else None."""
+        ahead, self._probes = self._probes, None
+        if ahead is None or behaviour.probe_every <= 0:
+            return None
+        every, offset, table = ahead
+        if (every, offset) != (behaviour.probe_every, behaviour.probe_offset):
+            return None
+        return table.result()
+
+    def _read_probes_ahead(self, behaviour: dynamics.Behaviour) -> None:
+        """On big networks, the worker reads the next step's probed slots' true capacity.
+
+        Queued behind its work, it runs during the policy cycle: the next step's observations
+        then read a contiguous table instead of a cache line per probed slot.
+        """
+        pool = self._idle_pool()
+        every = behaviour.probe_every
+        if pool is None or every <= 0:
+            return
+        offset = behaviour.next_probe_offset
+        table = pool.submit(dynamics.probe_capacity, self.world, every, offset)
+        self._probes = (every, offset, table)
 
     def _demand_noise(self) -> F32:
         """This step's demand draws: drawn ahead by the last overlapped step, or now."""
@@ -227,7 +273,30 @@ class SimulationCore:
         halves.over_rows(self._idle_pool(), n, rows)
         return units
 
-    def _activity(self, served: dynamics.Served, placed: I64) -> StepActivity:
+    def _count_slots(self) -> Future[_SlotCounts] | _SlotCounts:
+        """The step's `_SlotCounts`: on the worker (queued behind its work) on big networks."""
+        world = self.world
+        pool = self._idle_pool()
+        if pool is None:
+            return self._slot_counts(world.present, world.up)
+        # The arrays themselves: the next step replaces ``world.up``.
+        return pool.submit(self._slot_counts, world.present, world.up)
+
+    def _slot_counts(self, present: B, up: B) -> _SlotCounts:
+        count = int(np.count_nonzero(present))
+        up_count = int(np.count_nonzero(up))
+        # numpy's float32 sum over more than `_PAIRWISE_BLOCK` values is that of the first
+        # ``head`` (half, rounded down to a multiple of 8) plus that of the rest.
+        head = up_count // 2 - (up_count // 2) % 8
+        words = up[: up.size - up.size % 8].view(np.uint64)
+        cut = int(kernels.row_after_jit(up, words, head))
+        # True capacity never changes: its sum over the up slots is settled here too.
+        cap = self.world.buffer("kpi_true_cpu", up.size, np.float32)
+        k = int(kernels.compact_jit(up, self.world.true_cpu_millicores, cap, 0, up.size))
+        true_cpu = float(cap[:k].sum())
+        return _SlotCounts(count, self._sample(count), up_count, cut, true_cpu)
+
+    def _activity(self, served: dynamics.Served, placed: I64, present: int) -> StepActivity:
         """The step's token activity, read off the world now (it changes in the next step)."""
         world = self.world
         shock = self.scenario.economic_shock
@@ -237,7 +306,7 @@ class SimulationCore:
         payer = world.service_owner_account[world.snapshot.replicas.service[placed]]
         return StepActivity(
             now_step=self.step_index,
-            active_nodes=int(np.count_nonzero(world.present)),
+            active_nodes=present,
             capacity_units=self._capacity_units(),
             request_payer=served.batch_payer,
             request_provider=served.batch_provider,
@@ -276,14 +345,14 @@ class SimulationCore:
         served: dynamics.Served,
         act: Actuation,
         rejoins: int,
-        nodes_present: int,
-    ) -> tuple[dict[str, Any], I64]:
-        """The KPIs read off the world at the end of a step, and the sample for the Gini."""
+        slots: _SlotCounts,
+    ) -> dict[str, Any]:
+        """The KPIs read off the world at the end of a step."""
         world = self.world
         nodes = world.snapshot.nodes
-        cap, used, nodes_up = self._serving_sums()
-        sample = self._sample(nodes_present)
-        rep = dynamics.mean_by_kind(world.kind, nodes.reputation, sample).tolist()
+        nodes_present = slots.present
+        cap, used, nodes_up = self._serving_sums(slots)
+        rep = dynamics.mean_by_kind(world.kind, nodes.reputation, slots.sample).tolist()
         kpis = {
             "step": step,
             "nodes_present": nodes_present,
@@ -309,31 +378,35 @@ class SimulationCore:
             "rep_sybil": rep[NodeKind.SYBIL],
             "rep_ring": rep[NodeKind.RING],
         }
-        return kpis, sample
+        return kpis
 
-    def _serving_sums(self) -> tuple[float, float, int]:
+    def _serving_sums(self, slots: _SlotCounts) -> tuple[float, float, int]:
         """True and used CPU summed over the up slots, and their count.
 
         The sums are numpy's (float32, pairwise) over the values in slot order, as a fancy-index
-        gather would give them: a compiled pass compacts them into reused buffers instead.
+        gather would give them: a compiled pass compacts them into reused buffers instead (the
+        true CPU's, which never changes, once the step's behaviour is applied). Over more than
+        `_PAIRWISE_BLOCK` values numpy's sum is that of the first ``head`` (half the count,
+        rounded down to a multiple of 8) plus that of the rest, so two halves cut after the
+        ``head``-th up slot (``slots.up_cut``) each compact and sum their part of the used CPU,
+        and the two sums add up to numpy's.
         """
         world = self.world
         n = world.slots
-        cap = world.buffer("kpi_true_cpu", n, np.float32)
         used = world.buffer("kpi_used_cpu", n, np.float32)
-        up, true_cpu, used_cpu = world.up, world.true_cpu_millicores, world.snapshot.nodes.used
+        up, used_cpu = world.up, world.snapshot.nodes.used[:, 0]
 
-        def compact(lo: int, hi: int) -> int:
-            return int(kernels.compact_pair_jit(up, true_cpu, used_cpu, cap, used, lo, hi))
+        def used_sum(lo: int, hi: int) -> np.float32:
+            k = int(kernels.compact_jit(up, used_cpu, used, lo, hi))
+            total: np.float32 = used[lo : lo + k].sum()
+            return total
 
-        cut = n // 2
-        counts = halves.over_rows(self._idle_pool(), n, compact, cut)
-        k = counts[0]
-        if len(counts) == 2:  # the second half's values follow the first's
-            cap[k : k + counts[1]] = cap[cut : cut + counts[1]]
-            used[k : k + counts[1]] = used[cut : cut + counts[1]]
-            k += counts[1]
-        return float(cap[:k].sum()), float(used[:k].sum()), k
+        count, cut = slots.up, slots.up_cut
+        pool = self._idle_pool()
+        if pool is None or count <= _PAIRWISE_BLOCK:
+            return slots.true_cpu, float(used_sum(0, n)), count
+        first, second = halves.both(pool, lambda: used_sum(0, cut), lambda: used_sum(cut, n))
+        return slots.true_cpu, float(first + second), count
 
     def _sample(self, present: int | None = None) -> I64:
         """Present slots, or an evenly strided sample of ~64k of them on big networks."""

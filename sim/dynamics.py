@@ -22,6 +22,9 @@ from sim.world import F32, I8, I32, I64, B, NodeKind, World
 
 #: A service whose failed-request share exceeds this in a step violates its SLA.
 SLA_FAILED_SHARE = 0.05
+#: No services (shared, read-only).
+_NO_SERVICES = np.zeros(0, dtype=np.int64)
+_NO_SERVICES.flags.writeable = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,11 @@ class Behaviour:
     down: B  # present slots unreachable this step (flaky outage)
     failing: B  # slots that fail the work they host this step (Sybils gaming)
     probed: B  # slots whose capacity a probe measured this step
+    # When the probed slots are every ``probe_every``-th from ``probe_offset`` (0: any mask), and
+    # the next step's from ``next_probe_offset``: their true capacity can be read ahead.
+    probe_every: int = 0
+    probe_offset: int = 0
+    next_probe_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,24 +198,27 @@ def serve(
     halves, one of them on ``pool`` (an idle worker thread) when one is given.
 
     One compiled pass over the nodes (who serves, job counts), one over the replica rows (who
-    serves, per-service counts of those that do not, the few special rows), one over the services
+    serves, the few special rows, then per service those that do not serve), one over the services
     (request split, SLA) and one over the replica rows again (requests served, batches). Per-node
     job counts come from the policy's ``replicas_held`` (a node's replicas all share its fate).
     """
     reps, services = world.snapshot.replicas, world.snapshot.services
     m, on = world.service_active.size, reps.node
     code, jobs_ok, jobs_bad = _node_pass(world, behaviour, pool)
-    ok, rows, bad, pending = _replica_pass(world, code, pool)
+    ok, rows = _replica_pass(world, code, pool)
     pending_rows, failing_rows, adversary_rows, wash_hosts = rows
+    pending_svc, failing_svc = reps.service[pending_rows], reps.service[failing_rows]
+    bad, pending = _not_serving(world, pending_svc, failing_svc)
     lam = np.float32(scenario.demand.requests_per_service_step * _demand_multiplier(scenario, step))
     req = world.buffer("requests", m, np.int64)
-    request_counts(noise, world.service_weight, float(lam), req)
-    first, moved = _first_running(world, pending_rows, reps.service[pending_rows])
+    first, moved = _first_running(world, pending_rows, pending_svc)
     table = world.buffer("share_table", 2 * m, np.int64)
     sla = world.buffer("service_sla", m, np.bool_)
 
     def service_pass(s_lo: int, s_hi: int) -> I64:
         totals = np.empty(5, dtype=np.int64)
+        weight, draws = world.service_weight[s_lo:s_hi], noise[s_lo:s_hi]
+        request_counts(draws, weight, float(lam), req[s_lo:s_hi])  # this half's requests
         kernels.service_pass_jit(
             services.replicas, world.service_active, req, bad, pending, first, ok, table, sla,
             totals, SLA_FAILED_SHARE, s_lo, s_hi,
@@ -217,7 +228,9 @@ def serve(
     parts = over_rows(pool, m, service_pass)
     stats = parts[0] if len(parts) == 1 else parts[0] + parts[1]
     served, provider = _shares(world, table, first, moved, ok, pool)
-    node_sla = _node_sla(world, on[failing_rows], sla[reps.service[failing_rows]])
+    for counts, of in ((bad, pending_svc), (bad, failing_svc), (pending, pending_svc)):
+        kernels.zero_rows_jit(counts, of)  # zero again for the next step: only these counted
+    node_sla = _node_sla(world, on[failing_rows], sla[failing_svc])
     kernels.add_one_jit(jobs_ok, wash_hosts)  # wash trades look like successful jobs
     wash = _wash(scenario, wash_hosts) if wash_hosts.size else None
     batches = _payments(world, provider, served, wash)
@@ -274,41 +287,54 @@ def _node_pass(
 
 def _replica_pass(
     world: World, code: NDArray[np.uint8], pool: Executor | None
-) -> tuple[B, tuple[I64, I64, I64, I64], I64, I64]:
-    """Per replica row: serves?; the rows that do not, counted per service; the special rows.
+) -> tuple[B, tuple[I64, I64, I64, I64]]:
+    """Per replica row: serves?; the special rows.
 
-    Returns the serving mask, the (pending, failing, adversarial, ring-host) row lists, and per
-    service the rows that do not serve and the pending ones. Updates the replicas' recent SLA
-    violations (a policy input): -1 on a serving row, +1 on a failing one. Split in two, each half
-    owns whole services and writes its lists from its first row; the second half's lists then
-    move up behind the first's.
+    Returns the serving mask and the (pending, failing, adversarial, ring-host) row lists. Updates
+    the replicas' recent SLA violations (a policy input): -1 on a serving row, +1 on a failing
+    one. Split in two, each half writes its lists from its first row; the second half's lists
+    then move up behind the first's.
     """
     reps = world.snapshot.replicas
-    r, m = reps.size, world.service_active.size
+    r = reps.size
     ok = world.buffer("replica_ok", r, np.bool_)
-    bad = world.buffer("service_bad", m, np.int64)
-    pending = world.buffer("service_pending", m, np.int64)
     rows = world.buffer("replica_rows", 4 * r, np.int64).reshape(4, r)
-    # A split falls on a service's first row: each half owns the counts of whole services.
-    s_cut = m // 2
-    cut = int(world.service_first_replica[s_cut]) if s_cut < m else r
 
     def replica_pass(lo: int, hi: int) -> I64:
         counts = np.zeros(4, dtype=np.int64)
-        kernels.replica_pass_jit(
-            reps.node, reps.service, code, reps.sla_violations, ok, bad, pending, rows, counts,
-            lo, hi, 0 if lo == 0 else s_cut, m if hi == r else s_cut,
-        )  # fmt: skip
+        kernels.replica_pass_jit(reps.node, code, reps.sla_violations, ok, rows, counts, lo, hi)
         return counts
 
-    counts = over_rows(pool, r, replica_pass, cut)
+    counts = over_rows(pool, r, replica_pass)
     total = counts[0]
     if len(counts) == 2:
+        cut = r // 2
         for k in range(4):  # move the second half's lists up behind the first's
             rows[k, total[k] : total[k] + counts[1][k]] = rows[k, cut : cut + counts[1][k]]
         total = total + counts[1]
     lists = tuple(rows[k, : total[k]] for k in range(4))
-    return ok, (lists[0], lists[1], lists[2], lists[3]), bad, pending
+    return ok, (lists[0], lists[1], lists[2], lists[3])
+
+
+def _not_serving(world: World, pending_svc: I32, failing_svc: I32) -> tuple[I64, I64]:
+    """Per service: its rows that do not serve, and its pending rows (a few in a hundred).
+
+    Counted from the services of the pending and failing rows into step buffers that are all 0
+    outside those services: `serve` sets them back to 0 once read (zeroing both 16 MB columns at
+    1e7 every step, and counting inside the replica pass, cost more).
+    """
+    m = world.service_active.size
+    counts = []
+    for name in ("service_bad", "service_pending"):
+        column = world.buffers.get(name)
+        if column is None or column.shape[0] != m:
+            column = world.buffers[name] = np.zeros(m, dtype=np.int64)
+        counts.append(column)
+    bad, pending = counts
+    kernels.add_one_jit(bad, pending_svc)
+    kernels.add_one_jit(bad, failing_svc)
+    kernels.add_one_jit(pending, pending_svc)
+    return bad, pending
 
 
 def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I64]:
@@ -316,20 +342,29 @@ def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I
 
     A service with no running replica gets its first row (pending: it serves nothing anyway).
     """
-    first = world.buffer("first_running", world.service_first_replica.size, np.int64)
-    np.copyto(first, world.service_first_replica)
+    static = world.service_first_replica
+    first = world.buffers.get("first_running")
+    if first is None or first.shape[0] != static.size:
+        first = world.buffers["first_running"] = static.copy()
+    else:  # only last step's moved services differ from their first row (no 16 MB copy)
+        last = world.buffers["first_running_moved"]
+        first[last] = static[last]
+    world.buffers["first_running_moved"] = _NO_SERVICES
     if pending.size == 0:
-        return first, np.zeros(0, dtype=np.int64)
+        return first, _NO_SERVICES
     node = world.snapshot.replicas.node
     replicas = world.snapshot.services.replicas
-    # Only services whose first row is pending need a search (a few): walk their rows.
-    svc = np.unique(pending_svc[pending == first[pending_svc]])
-    moved = svc.astype(np.int64)
+    # Only services whose first row is pending need a search (a few): walk their rows. A
+    # service has one first row, and pending rows ascend: these are unique and sorted already.
+    moved = pending_svc[pending == first[pending_svc]].astype(np.int64)
+    svc = moved
     for k in range(1, int(replicas[svc].max(initial=1))):
         svc = svc[k < replicas[svc]]
         svc = svc[node[first[svc]] < 0]  # still pending: try the next row
         first[svc] += 1
-    return first, moved[first[moved] != world.service_first_replica[moved]]
+    moved = moved[first[moved] != static[moved]]
+    world.buffers["first_running_moved"] = moved
+    return first, moved
 
 
 def _shares(
@@ -368,7 +403,7 @@ def _node_sla(world: World, failed_on: I32, failed_sla: B) -> I32:
     if node_sla is None or node_sla.shape[0] != n:
         node_sla = world.buffers["node_sla"] = np.zeros(n, dtype=np.int32)
     else:  # only last step's failed nodes can be non-zero
-        node_sla[world.buffers["node_sla_rows"]] = 0
+        kernels.zero_rows_jit(node_sla, world.buffers["node_sla_rows"])
     rows = failed_on[failed_sla].astype(np.int64)
     kernels.add_one_jit(node_sla, rows)
     world.buffers["node_sla_rows"] = rows
@@ -417,18 +452,29 @@ def _demand_multiplier(scenario: Scenario, step: int) -> float:
 
 
 def observations(
-    world: World, behaviour: Behaviour, served: Served | None, interval_s: float
+    world: World,
+    behaviour: Behaviour,
+    served: Served | None,
+    interval_s: float,
+    probe_table: F32 | None = None,
 ) -> Observations:
     """What the network measured per node since the last cycle: the reputation inputs.
 
     Probes reach a tenth of the nodes, so their measurements go in the sparse form (probed rows
-    and their observed capacity) instead of an (n, R) table that is mostly NaN.
+    and their observed capacity) instead of an (n, R) table that is mostly NaN. ``probe_table``:
+    `probe_capacity` of this step's probe pattern, read ahead (optional).
     """
     nodes = world.snapshot.nodes
     uptime = world.buffer("uptime_fraction", world.slots, np.float32)
     rows = world.buffer("probed_rows", world.slots, np.int64)
     probed = rows[: slot_kernels.uptime_probed_jit(world.up, behaviour.probed, uptime, rows)]
     zeros = np.zeros(world.slots if served is None else 0, dtype=np.int32)
+    observed = None
+    if probe_table is not None and behaviour.probe_every > 0:
+        observed = np.empty((probed.size, probe_table.shape[1]), dtype=probe_table.dtype)
+        every, offset = behaviour.probe_every, behaviour.probe_offset
+        if not slot_kernels.gather_every_jit(probe_table, probed, offset, every, observed):
+            observed = None  # not that pattern after all: gather from the slot table
     return Observations(
         interval_s=interval_s,
         uptime_fraction=uptime,
@@ -436,9 +482,18 @@ def observations(
         jobs_failed=served.jobs_failed if served is not None else zeros,
         sla_violations=served.node_sla if served is not None else zeros,
         reported_capacity=nodes.capacity,
-        observed_capacity=_rows_of(world.true_capacity, probed),
+        observed_capacity=_rows_of(world.true_capacity, probed) if observed is None else observed,
         observed_rows=probed.copy(),
     )
+
+
+def probe_capacity(world: World, every: int, offset: int) -> F32:
+    """True capacity of the slots ``offset::every``, contiguous (`observations` reads it ahead).
+
+    True capacity never changes, so it may be read on another thread at any time.
+    """
+    table: F32 = np.ascontiguousarray(world.true_capacity[offset::every])
+    return table
 
 
 def _rows_of(table: F32, rows: I64) -> F32:
@@ -448,16 +503,29 @@ def _rows_of(table: F32, rows: I64) -> F32:
     return out
 
 
-def finish_tasks(world: World) -> I64:
-    """Tasks that ran their duration complete and respawn (to be placed again); return them."""
-    snap = world.snapshot
-    reps = snap.replicas
-    done = world.buffer("tasks_done", world.task_replicas.size, np.int64)
-    k = slot_kernels.finish_tasks_jit(
-        world.task_replicas, reps.node, reps.service, world.up, world.task_remaining_steps,
-        world.task_duration_steps, done,
-    )  # fmt: skip
-    finished = done[:k].copy()
+def finish_tasks(world: World, pool: Executor | None = None) -> I64:
+    """Tasks that ran their duration complete and respawn (to be placed again); return them.
+
+    On big networks the countdown runs as two halves, one of them on ``pool`` when one is given.
+    """
+    reps = world.snapshot.replicas
+    tasks = world.task_replicas
+    done = world.buffer("tasks_done", tasks.size, np.int64)
+
+    def countdown(lo: int, hi: int) -> int:
+        return int(
+            slot_kernels.finish_tasks_jit(
+                tasks, reps.node, reps.service, world.up, world.task_remaining_steps,
+                world.task_duration_steps, done, lo, hi,
+            )
+        )  # fmt: skip
+
+    cut = tasks.size // 2
+    counts = over_rows(pool, tasks.size, countdown, cut)
+    if len(counts) == 2:  # the second half's rows follow the first's
+        finished = np.concatenate([done[: counts[0]], done[cut : cut + counts[1]]])
+    else:
+        finished = done[: counts[0]].copy()
     _unassign(world, finished)
     return finished
 

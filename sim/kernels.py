@@ -2,7 +2,9 @@
 
 Each loop replaces a few numpy passes and their temporaries by one, doing per row exactly what the
 numpy statements did (no fast-math), so results are bit-for-bit equal. Float sums stay in numpy:
-the KPI loop only compacts the values numpy then sums, in the same order as a fancy-index gather.
+the KPI loops only compact the values numpy then sums, in the same order as a fancy-index gather.
+A loop over rows ``[lo, hi)`` indexes slices from 0: numba wraps a possibly negative subscript, and
+that select on every access keeps a loop indexed from ``lo`` from vectorizing.
 """
 
 from __future__ import annotations
@@ -120,7 +122,31 @@ def _gather_rows_loop(table: F32, rows: I64, out: F32) -> None:
             out[j, c] = table[r, c]
 
 
-gather_rows_jit = numba.njit(cache=True, nogil=True)(_gather_rows_loop)
+gather_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_gather_rows_loop)
+
+
+def _gather_every_loop(table: F32, rows: I64, offset: int, every: int, out: F32) -> bool:
+    """``out[j] = table[t]`` where ``rows[j] = offset + every * t`` (rows ascending).
+
+    ``table`` holds the rows ``offset::every`` of a slot table, contiguous: a sequential read
+    instead of one cache line per row of the slot table. Returns False (``out`` incomplete) if a
+    row is not of that form.
+    """
+    t = 0
+    at = offset
+    for j in range(rows.size):
+        r = rows[j]
+        while at < r:  # rows ascend: step to this one
+            at += every
+            t += 1
+        if at != r or t >= table.shape[0]:
+            return False
+        for c in range(table.shape[1]):
+            out[j, c] = table[t, c]
+    return True
+
+
+gather_every_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_gather_every_loop)
 
 
 def _capacity_units_loop(
@@ -133,31 +159,57 @@ def _capacity_units_loop(
     hi: int,
 ) -> None:
     """On rows ``[lo, hi)``: ``out = cores * (up & (reputation >= floor))`` (float32; NaN: 0)."""
-    for i in range(lo, hi):
-        out[i] = cores[i] if up[i] and reputation[i] >= floor else 0
+    c, u, rep, o = cores[lo:hi], up[lo:hi], reputation[lo:hi], out[lo:hi]
+    for i in range(o.size):
+        o[i] = c[i] if u[i] and rep[i] >= floor else 0
 
 
 capacity_units_jit = numba.njit(cache=True, nogil=True)(_capacity_units_loop)
 
 
-def _compact_pair_loop(
-    mask: B, first: F32, second: F32, out_first: F32, out_second: F32, lo: int, hi: int
-) -> int:
-    """``first[mask]`` and ``second[:, 0][mask]`` of rows ``[lo, hi)`` into the outputs from ``lo``.
+def _compact_loop(mask: B, values: F32, out: F32, lo: int, hi: int) -> int:
+    """``values[mask]`` of rows ``[lo, hi)`` into ``out`` from ``lo``; return how many.
 
-    Returns how many were selected. The compacted values are the fancy-index gather's, in its
-    order, so numpy sums them the same. Every row is stored and the head advances only on selected
-    rows: no branch on a random mask (so it writes anywhere in ``[lo, hi)`` of the outputs).
+    The compacted values are the fancy-index gather's, in its order, so numpy sums them the same.
+    Every row is stored and the head advances only on selected rows: no branch on a random mask
+    (so it writes anywhere in ``[lo, hi)`` of ``out``). ``values`` may be strided (a column).
     """
-    k = lo
-    for i in range(lo, hi):
-        out_first[k] = first[i]
-        out_second[k] = second[i, 0]
-        k += mask[i]
-    return k - lo
+    m, v, o = mask[lo:hi].view(np.uint8), values[lo:hi], out[lo:hi]
+    k = 0
+    for i in range(m.size):
+        o[k] = v[i]
+        k += m[i]
+    return k
 
 
-compact_pair_jit = numba.njit(cache=True, nogil=True)(_compact_pair_loop)
+compact_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_compact_loop)
+
+
+def _row_after_loop(mask: B, words: U64, count: int) -> int:
+    """The row just after the ``count``-th set row of ``mask`` (0 if ``count`` is 0).
+
+    ``words`` views the head of ``mask`` as 8-row words: whole words are counted by their byte
+    sums until the one that holds that row. ``count`` must not exceed the set rows.
+    """
+    if count <= 0:
+        return 0
+    seen = 0
+    j = 0
+    while j < words.size:
+        here = int((words[j] * _BYTE_SUM) >> np.uint64(56))
+        if seen + here >= count:
+            break
+        seen += here
+        j += 1
+    i = 8 * j
+    while True:
+        seen += mask[i]
+        i += 1
+        if seen == count:
+            return i
+
+
+row_after_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_row_after_loop)
 
 
 def _pick(mask: B, i: int, stride: int, out: I64, k: int, seen: int) -> tuple[int, int]:
@@ -209,33 +261,38 @@ def _finish_tasks_loop(
     remaining: I32,
     duration_steps: I32,
     done: I64,
+    lo: int,
+    hi: int,
 ) -> int:
-    """Count down the tasks running on up nodes; ``done[:k]`` = those that finished; return ``k``.
+    """Count down the tasks ``task_rows[lo:hi]`` running on up nodes; return ``k``.
 
-    A finished task's countdown restarts at its duration. Task services have one replica row
-    each, so a service appears once in ``task_rows`` (numpy's fancy ``-=`` counted a repeat once).
+    ``done[lo : lo + k]`` gets those that finished. A finished task's countdown restarts at its
+    duration. Task services have one replica row each, so a service appears once in
+    ``task_rows`` (numpy's fancy ``-=`` counted a repeat once), and two ranges touch disjoint
+    services.
     """
+    rows, finished = task_rows[lo:hi], done[lo:hi]
     k = 0
-    count = task_rows.size
+    count = rows.size
     for j in range(count):
         if j + _TASK_AHEAD < count:  # the host's row is a scattered read: ask for it early
-            prefetch_read(up, node[task_rows[j + _TASK_AHEAD]])
-        r = task_rows[j]
+            prefetch_read(up, node[rows[j + _TASK_AHEAD]])
+        r = rows[j]
         on = node[r]
         if on < 0 or not up[on]:
             continue
         s = service[r]
         remaining[s] -= 1
         if remaining[s] <= 0:
-            done[k] = r
+            finished[k] = r
             k += 1
     for j in range(k):
-        s = service[done[j]]
+        s = service[finished[j]]
         remaining[s] = duration_steps[s]
     return k
 
 
-finish_tasks_jit = numba.njit(cache=True, nogil=True)(_finish_tasks_loop)
+finish_tasks_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_finish_tasks_loop)
 
 
 def _set_drawn_loop(draws: F64, p: float, rows: I64, mask: B, out: I64) -> int:
@@ -285,6 +342,10 @@ def _free_slots_loop(present: B, words: U64, held: I32, out: I64) -> int:
 free_slots_jit = numba.njit(cache=True, nogil=True)(_free_slots_loop)
 
 
+#: Releases between the prefetch of a node's and a service's rows and their update.
+_RELEASE_AHEAD = 16
+
+
 def _release_loop(nodes_of: I32, services_of: I32, demand: F32, used: F32, held: I32) -> None:
     """Subtract released replicas' demand from their nodes, then clamp those rows at zero.
 
@@ -294,9 +355,16 @@ def _release_loop(nodes_of: I32, services_of: I32, demand: F32, used: F32, held:
     Row by row in the given order, as ``ufunc.at`` applies repeated indices; the clamp comes after
     every subtraction (a node may release several replicas). Only released rows can have gone
     below zero: clamping all of `used` read 120 MB at 1e7 nodes for a few thousand rows.
-    numpy's maximum turns negatives and -0.0 into +0.0 and keeps NaN.
+    numpy's maximum turns negatives and -0.0 into +0.0 and keeps NaN. The rows are scattered:
+    each node's and service's are asked for `_RELEASE_AHEAD` releases early.
     """
-    for j in range(nodes_of.size):
+    used_rows, demand_rows = used[:, 0], demand[:, 0]  # (a row's address: its first value's)
+    count = nodes_of.size
+    for j in range(count):
+        if j + _RELEASE_AHEAD < count:
+            prefetch_write(used_rows, nodes_of[j + _RELEASE_AHEAD])
+            prefetch_write(held, nodes_of[j + _RELEASE_AHEAD])
+            prefetch_read(demand_rows, services_of[j + _RELEASE_AHEAD])
         node, service = nodes_of[j], services_of[j]
         for c in range(used.shape[1]):
             used[node, c] -= demand[service, c]
@@ -309,7 +377,7 @@ def _release_loop(nodes_of: I32, services_of: I32, demand: F32, used: F32, held:
                 used[node, c] = 0
 
 
-release_jit = numba.njit(cache=True, nogil=True)(_release_loop)
+release_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_release_loop)
 
 
 def _capacity_units_u8_loop(
@@ -324,10 +392,12 @@ def _capacity_units_u8_loop(
     """`_capacity_units_loop` of byte core counts into a uint8 ``out``.
 
     An eighth of the bytes written (and read later by the economics). A multiply by the condition,
-    not a branch: the loop vectorizes.
+    not a branch, over slices indexed from 0: the loop vectorizes (indexed from ``lo``, numba's
+    negative-index wrap of every subscript kept it scalar, ~5x slower).
     """
-    for i in range(lo, hi):
-        out[i] = cores[i] * (up[i] & (reputation[i] >= floor))
+    c, u, rep, o = cores[lo:hi], up[lo:hi].view(np.uint8), reputation[lo:hi], out[lo:hi]
+    for i in range(o.size):
+        o[i] = c[i] * (u[i] & np.uint8(rep[i] >= floor))
 
 
 capacity_units_u8_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(

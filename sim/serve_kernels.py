@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 from numpy.typing import NDArray
 
+from governance.policy.prefetch import prefetch_read
 from settlement.economics.prefetch import prefetch_write
 from sim.world import ADVERSARIAL_BIT, F32, I32, I64, RING_BIT, B
 
 U8 = NDArray[np.uint8]
 
 _SERVES = np.uint8(1)
-_SERVING_RING = _SERVES | RING_BIT
+_KIND_BITS = ADVERSARIAL_BIT | RING_BIT
 
 #: Positions in the service pass's statistics vector.
 REQUESTS, FAILED, SLA, AVAILABLE, DESIRED = range(5)
@@ -27,6 +29,10 @@ PENDING, FAILING, ADVERSARY, WASH = range(4)
 #: Replica rows between the prefetch of a host's code byte and its use: enough misses in flight to
 #: hide memory latency (1e7 nodes: the replica pass runs ~3x faster).
 _AHEAD = 32
+#: Node rows per block of the node pass (its overload flags stay in L1).
+_NODE_BLOCK = 512
+#: Replica rows per block of the replica pass (a multiple of 8: its flags are read as words).
+_REPLICA_BLOCK = 256
 
 
 def _request_count(lam: np.float32, noise: np.float32) -> np.int64:
@@ -68,77 +74,109 @@ def _node_pass_loop(
     """Per slot in ``[lo, hi)``: serves (not overloaded, up, not failing), code byte, job counts.
 
     ``code`` has one row more than the slots: ``code[NO_NODE]`` reads a 0 (serves nothing); the
-    pass that ends at the last slot writes it.
+    pass that ends at the last slot writes it. In blocks: the overload test of a block (a strided
+    float read) first, then its bytes and counts; each loop vectorizes, one fused loop did not.
     """
     n = kind_bits.size
-    for i in range(lo, hi):
-        # Bitwise, not short-circuit: a branch per flag mispredicts on the flaky and failing rows.
-        ok = (not (used[i, 0] > overload[i])) & up[i] & (not failing[i])
-        code[i] = kind_bits[i] | np.uint8(ok)
-        h = held[i]
-        good = h * np.int32(ok)
-        jobs_ok[i] = good
-        jobs_bad[i] = h - good
+    over = np.empty(_NODE_BLOCK, dtype=np.uint8)
+    up_b, failing_b = up.view(np.uint8), failing.view(np.uint8)
+    for start in range(lo, hi, _NODE_BLOCK):
+        end = min(start + _NODE_BLOCK, hi)
+        u, cap = used[start:end], overload[start:end]
+        for i in range(end - start):
+            over[i] = np.uint8(u[i, 0] > cap[i])  # NaN usage is not overloaded
+        bits, h, c = kind_bits[start:end], held[start:end], code[start:end]
+        on, off, good_jobs, bad_jobs = (
+            up_b[start:end],
+            failing_b[start:end],
+            jobs_ok[start:end],
+            jobs_bad[start:end],
+        )
+        for i in range(end - start):
+            # Bitwise, not short-circuit: a branch per flag mispredicts on flaky and failing rows.
+            ok = on[i] & ~(off[i] | over[i]) & _SERVES
+            c[i] = bits[i] | ok
+            good = h[i] * np.int32(ok)
+            good_jobs[i] = good
+            bad_jobs[i] = h[i] - good
     if hi == n:
         code[n] = 0
 
 
-node_pass_jit = numba.njit(cache=True, nogil=True)(_node_pass_loop)
+node_pass_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_node_pass_loop)
 
 
 def _replica_pass_loop(
     on: I32,
-    service: I32,
     code: U8,
     violations: I32,
     ok: B,
-    bad_per_service: I64,
-    pending_per_service: I64,
     rows: I64,
     counts: I64,
     lo: int,
     hi: int,
-    s_lo: int,
-    s_hi: int,
 ) -> None:
-    """Per replica row in ``[lo, hi)``: serves?, counted per service when not, listed when special.
+    """Per replica row in ``[lo, hi)``: serves?, and listed when special.
 
-    The rows are those of services ``[s_lo, s_hi)`` (rows are grouped by service), whose counts
-    this pass owns. ``rows`` is (4, r): pending rows, failing rows (placed on a node that does not
-    serve), rows on adversarial slots that serve or not, and the hosts of serving ring replicas,
-    each list written from column ``lo``; ``counts`` gets their lengths. Recent SLA violations
-    count down on a serving row and up on a failing one.
+    ``rows`` is (4, r): pending rows, failing rows (placed on a node that does not serve), rows on
+    adversarial slots that serve or not, and the hosts of serving ring replicas, each list written
+    from column ``lo``; ``counts`` gets their lengths. Recent SLA violations count down on a
+    serving row and up on a failing one.
+
+    In blocks: the hosts' code bytes are gathered first (each read asked for `_AHEAD` rows early;
+    a read prefetch, since the other half's thread reads the same bytes), then the flags and
+    countdowns of the block in a loop that vectorizes; only rows that do not serve or sit on an
+    adversarial slot (a few in a hundred) are visited one by one, found eight at a time.
     """
-    bad_per_service[s_lo:s_hi] = 0
-    pending_per_service[s_lo:s_hi] = 0
+    none = code.size - 1  # ``code[NO_NODE]``: the spare last row, 0 (serves nothing)
+    block = np.empty(_REPLICA_BLOCK, dtype=np.uint8)
+    special = np.empty(_REPLICA_BLOCK, dtype=np.uint8)
+    special_w = special.view(np.uint64)
+    ok_b = ok.view(np.uint8)
+    ahead = min(lo + _AHEAD, hi)
+    for r in range(lo, ahead):
+        prefetch_read(code, on[r])
     pending = failing = adversary = wash = lo
-    for r in range(lo, hi):
-        if r + _AHEAD < hi:  # the host's code byte is a scattered read: ask for it early
-            prefetch_write(code, on[r + _AHEAD])
-        node = on[r]
-        c = code[node] if node >= 0 else np.uint8(0)
-        good = (c & _SERVES) != 0
-        ok[r] = good
-        if c & ADVERSARIAL_BIT:
-            rows[ADVERSARY, adversary] = r
-            adversary += 1
-        if good:
-            if violations[r] > 0:
-                violations[r] -= 1
-            if c & _SERVING_RING == _SERVING_RING:
-                rows[WASH, wash] = node
-                wash += 1
-            continue
-        s = service[r]
-        bad_per_service[s] += 1
-        if node < 0:
-            pending_per_service[s] += 1
-            rows[PENDING, pending] = r
-            pending += 1
-        else:
-            violations[r] += 1
-            rows[FAILING, failing] = r
-            failing += 1
+    for start in range(lo, hi, _REPLICA_BLOCK):
+        end = min(start + _REPLICA_BLOCK, hi)
+        size = end - start
+        hosts = on[start:end]
+        for j in range(size):
+            if ahead < hi:  # the host's code byte is a scattered read: ask for it early
+                prefetch_read(code, on[ahead])
+                ahead += 1
+            node = hosts[j]
+            block[j] = code[node if node >= 0 else none]
+        good_b, count = ok_b[start:end], violations[start:end]
+        for j in range(size):
+            c = block[j]
+            good = c & _SERVES
+            good_b[j] = good
+            v = count[j]
+            count[j] = v - np.int32(v > 0) if good else v + np.int32(hosts[j] >= 0)
+            special[j] = (good ^ _SERVES) | (c & _KIND_BITS)
+        special[size:] = 0
+        for w in range((size + 7) // 8):
+            hit = special_w[w]
+            while hit != 0:
+                # (a numba intrinsic: numba passes the typing context itself)
+                byte = np.int64(trailing_zeros(hit)) >> 3  # type: ignore[call-arg]
+                hit &= ~(np.uint64(0xFF) << np.uint64(8 * byte))  # the row's whole byte
+                j = 8 * w + byte
+                c, r = block[j], start + j
+                if c & ADVERSARIAL_BIT:
+                    rows[ADVERSARY, adversary] = r
+                    adversary += 1
+                if c & _SERVES:
+                    if c & RING_BIT:
+                        rows[WASH, wash] = hosts[j]
+                        wash += 1
+                elif hosts[j] < 0:
+                    rows[PENDING, pending] = r
+                    pending += 1
+                else:
+                    rows[FAILING, failing] = r
+                    failing += 1
     counts[PENDING], counts[FAILING], counts[ADVERSARY], counts[WASH] = (
         pending - lo,
         failing - lo,
@@ -147,7 +185,7 @@ def _replica_pass_loop(
     )
 
 
-replica_pass_jit = numba.njit(cache=True, nogil=True)(_replica_pass_loop)
+replica_pass_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_replica_pass_loop)
 
 
 def _service_pass_loop(
@@ -172,19 +210,27 @@ def _service_pass_loop(
     breaches, available, desired), integer sums.
     """
     stats[:] = 0
-    for s in range(s_lo, s_hi):
-        n_ok = np.int64(replicas[s]) - bad[s]
-        n_running = max(np.int64(replicas[s]) - pending[s], 1)
-        desired = replicas[s] if active[s] else np.int32(0)
-        r = req[s] if active[s] else np.int64(0)
-        req[s] = r
+    reps, live, rq, n_bad, n_pending = (
+        replicas[s_lo:s_hi],
+        active[s_lo:s_hi],
+        req[s_lo:s_hi],
+        bad[s_lo:s_hi],
+        pending[s_lo:s_hi],
+    )
+    firsts, shares, broken = first[s_lo:s_hi], table[2 * s_lo : 2 * s_hi], sla[s_lo:s_hi]
+    for s in range(reps.size):
+        n_ok = np.int64(reps[s]) - n_bad[s]
+        n_running = max(np.int64(reps[s]) - n_pending[s], 1)
+        desired = reps[s] if live[s] else np.int32(0)
+        r = rq[s] if live[s] else np.int64(0)
+        rq[s] = r
         quotient = r // n_running
-        extra = r - quotient * n_running if ok[first[s]] else np.int64(0)  # one division
-        table[2 * s] = quotient
-        table[2 * s + 1] = quotient + extra
+        extra = r - quotient * n_running if ok[firsts[s]] else np.int64(0)  # one division
+        shares[2 * s] = quotient
+        shares[2 * s + 1] = quotient + extra
         failed = r - (quotient * n_ok + extra)
-        broke = (failed > sla_failed_share * r or n_ok * 2 < desired) and active[s]
-        sla[s] = broke
+        broke = (failed > sla_failed_share * r or n_ok * 2 < desired) and live[s]
+        broken[s] = broke
         stats[REQUESTS] += r
         stats[FAILED] += failed
         stats[SLA] += 1 if broke else 0
@@ -192,25 +238,43 @@ def _service_pass_loop(
         stats[DESIRED] += desired
 
 
-service_pass_jit = numba.njit(cache=True, nogil=True)(_service_pass_loop)
+service_pass_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_service_pass_loop)
 
 
 def _shares_loop(
     table: I64, slot: I64, ok: B, on: I32, served: I64, provider: I64, lo: int, hi: int
 ) -> None:
     """Per replica row in ``[lo, hi)``: requests it served (0 if it did not serve) and its host."""
-    for r in range(lo, hi):
-        served[r] = table[slot[r]] if ok[r] else 0
-        provider[r] = max(on[r], 0)
+    slots, serves, hosts = slot[lo:hi], ok[lo:hi].view(np.uint8), on[lo:hi]
+    count, host = served[lo:hi], provider[lo:hi]
+    for r in range(count.size):
+        count[r] = table[slots[r]] * serves[r]  # a multiply, not a branch: the loop vectorizes
+        host[r] = max(hosts[r], 0)
 
 
-shares_jit = numba.njit(cache=True, nogil=True)(_shares_loop)
+shares_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_shares_loop)
 
 
-def _add_one_loop(target: I32, rows: I64) -> None:
-    """``np.add.at(target, rows, 1)``: repeated rows count once per occurrence."""
+def _add_one_loop(target: I32 | I64, rows: I32 | I64) -> None:
+    """``np.add.at(target, rows, 1)``: repeated rows count once per occurrence.
+
+    The rows are scattered (failing hosts, their services): each is asked for `_AHEAD` rows early.
+    """
     for i in range(rows.size):
+        if i + _AHEAD < rows.size:
+            prefetch_write(target, rows[i + _AHEAD])
         target[rows[i]] += 1
 
 
-add_one_jit = numba.njit(cache=True, nogil=True)(_add_one_loop)
+add_one_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_add_one_loop)
+
+
+def _zero_rows_loop(target: I32 | I64, rows: I32 | I64) -> None:
+    """``target[rows] = 0``, each scattered row asked for `_AHEAD` rows early."""
+    for i in range(rows.size):
+        if i + _AHEAD < rows.size:
+            prefetch_write(target, rows[i + _AHEAD])
+        target[rows[i]] = 0
+
+
+zero_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_zero_rows_loop)

@@ -133,9 +133,12 @@ class VectorEngine:
         hit = self._sybil_hit
         self._failing_set = hit[: set_drawn_jit(draws, adv.sybil_fail_p, self.sybil, failing, hit)]
         probed = probe_mask(world.slots, core.step_index, self._probed)
+        step = core.step_index
         return Behaviour(
-            leaving=leaving, joining=joining, down=down, failing=failing, probed=probed
-        )
+            leaving=leaving, joining=joining, down=down, failing=failing, probed=probed,
+            probe_every=PROBE_EVERY, probe_offset=step % PROBE_EVERY,
+            next_probe_offset=(step + 1) % PROBE_EVERY,
+        )  # fmt: skip
 
     def step_once(self) -> StepKpis:
         return self.core.step(self.behaviour())

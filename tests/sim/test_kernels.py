@@ -72,26 +72,49 @@ def test_compacted_values_sum_as_the_gather(seed: int, n: int, spread: float) ->
     """numpy's float32 sum of the compacted head equals its sum of the fancy-index gather."""
     rng = np.random.default_rng(seed)
     mask = rng.random(n) < 0.9
-    first = (rng.random(n) * spread).astype(np.float32)
-    second = (rng.random((n, 3)) * spread).astype(np.float32)
-    out_first = np.full(n, np.nan, np.float32)
-    out_second = np.full(n, np.nan, np.float32)
-    count = k.compact_pair_jit(mask, first, second, out_first, out_second, 0, n)
+    table = (rng.random((n, 3)) * spread).astype(np.float32)
+    for values in (np.ascontiguousarray(table[:, 1]), table[:, 0]):  # contiguous or a column
+        out = np.full(n, np.nan, np.float32)
+        count = k.compact_jit(mask, values, out, 0, n)
+        rows = np.flatnonzero(mask)
+        assert out[:count].tobytes() == values[rows].tobytes()
+        assert out[:count].sum().tobytes() == values[rows].sum().tobytes()
+        # as two halves at any cut, each written from its first row
+        cut = int(rng.integers(0, n + 1))
+        halves = np.full(n, np.nan, np.float32)
+        head = k.compact_jit(mask, values, halves, 0, cut)
+        tail = k.compact_jit(mask, values, halves, cut, n)
+        assert head + tail == count
+        assert halves[:head].tobytes() + halves[cut : cut + tail].tobytes() == out[:count].tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=SEEDS,
+    n=st.integers(0, 6000),
+    share=st.sampled_from([0.02, 0.5, 0.97, 1.0]),
+    spread=st.sampled_from([1.0, 1e8, -1.0]),
+)
+def test_split_after_the_pairwise_head_sums_as_numpy(
+    seed: int, n: int, share: float, spread: float
+) -> None:
+    """numpy's float32 sum over the set rows = the sums of the rows before and after the row
+    following the ``head``-th set row (half the count, a multiple of 8), above 128 values.
+
+    What `SimulationCore._serving_sums` relies on to sum in two halves (signed zeros included).
+    """
+    rng = np.random.default_rng(seed)
+    mask = rng.random(n) < share
+    values = (rng.standard_normal(n) * spread).astype(np.float32)
+    values[rng.random(n) < 0.05] = -0.0
+    count = int(mask.sum())
+    head = count // 2 - (count // 2) % 8
+    cut = k.row_after_jit(mask, mask[: n - n % 8].view(np.uint64), head)
     rows = np.flatnonzero(mask)
-    assert out_first[:count].tobytes() == first[rows].tobytes()
-    assert out_second[:count].tobytes() == second[:, 0][rows].tobytes()
-    assert out_first[:count].sum().tobytes() == first[rows].sum().tobytes()
-    assert out_second[:count].sum().tobytes() == second[:, 0][rows].sum().tobytes()
-    # as two halves at any cut, the second moved up behind the first (as `SimulationCore` does)
-    cut = int(rng.integers(0, n + 1))
-    halves = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
-    head = k.compact_pair_jit(mask, first, second, *halves, 0, cut)
-    tail = k.compact_pair_jit(mask, first, second, *halves, cut, n)
-    for out in halves:
-        out[head : head + tail] = out[cut : cut + tail]
-    assert head + tail == count
-    assert halves[0][:count].tobytes() == out_first[:count].tobytes()
-    assert halves[1][:count].tobytes() == out_second[:count].tobytes()
+    assert cut == (rows[head - 1] + 1 if head > 0 else 0)
+    if count > 128:
+        split = values[:cut][mask[:cut]].sum() + values[cut:][mask[cut:]].sum()
+        assert split.tobytes() == values[rows].sum().tobytes()
 
 
 @settings(max_examples=60, deadline=None)
@@ -137,8 +160,12 @@ def test_finish_tasks_equals_numpy(seed: int, n: int, m: int) -> None:
     done_want = on_healthy[want[svc] <= 0]
     want[service[done_want]] = duration[service[done_want]]
     done = np.empty(task_rows.size, np.int64)
-    count = k.finish_tasks_jit(task_rows, node, service, up, remaining, duration, done)
-    assert done[:count].tolist() == done_want.tolist()
+    cut = int(rng.integers(0, task_rows.size + 1))  # as two halves (any cut)
+    got = []
+    for lo, hi in ((0, cut), (cut, task_rows.size)):
+        count = k.finish_tasks_jit(task_rows, node, service, up, remaining, duration, done, lo, hi)
+        got += done[lo : lo + count].tolist()
+    assert got == done_want.tolist()
     assert remaining.tolist() == want.tolist()
 
 
@@ -376,3 +403,31 @@ def test_placed_rows_equal_numpy(seed: int, r: int, m: int) -> None:
     out = np.full(m, -7, dtype=np.int64)
     count = k.placed_rows_jit(replica, node, on, -1, out)
     assert out[:count].tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=SEEDS,
+    n=st.integers(0, 400),
+    every=st.integers(1, 12),
+    share=st.sampled_from([0.0, 0.5, 1.0]),
+    stray=st.booleans(),
+)
+def test_gather_every_equals_take_or_refuses(
+    seed: int, n: int, every: int, share: float, stray: bool
+) -> None:
+    """Rows ``offset::every`` (a subset) read from the contiguous table equal the slot table's;
+    a row off the pattern makes the kernel refuse."""
+    rng = np.random.default_rng(seed)
+    offset = int(rng.integers(0, every))
+    table = rng.random((n, 3)).astype(np.float32)
+    pattern = np.arange(offset, n, every)
+    rows = pattern[rng.random(pattern.size) < share].astype(np.int64)
+    if stray and n > 0:  # one more row, on the pattern or not
+        rows = np.sort(np.r_[rows, int(rng.integers(0, n))]).astype(np.int64)
+    off_pattern = bool(((rows - offset) % every != 0).any())
+    out = np.full((rows.size, 3), np.nan, np.float32)
+    ok = k.gather_every_jit(np.ascontiguousarray(table[offset::every]), rows, offset, every, out)
+    assert ok == (not off_pattern)
+    if ok:
+        assert out.tobytes() == np.take(table, rows, axis=0).tobytes()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,28 +45,33 @@ def _nodes(rng: np.random.Generator, n: int):  # type: ignore[no-untyped-def]
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=SEEDS, n=st.integers(0, 300))
-def test_node_pass_equals_numpy(seed: int, n: int) -> None:
-    """Serving flag (NaN usage is not overloaded), code bytes with the sentinel row, job counts."""
-    used, overload, up, failing, bits, held = _nodes(np.random.default_rng(seed), n)
+@given(seed=SEEDS, n=st.integers(0, 1500), split=st.booleans())
+def test_node_pass_equals_numpy(seed: int, n: int, split: bool) -> None:
+    """Serving flag (NaN usage is not overloaded), code bytes with the sentinel row, job counts.
+
+    Whole, or as two halves at any cut (the pass works in blocks from ``lo``).
+    """
+    rng = np.random.default_rng(seed)
+    used, overload, up, failing, bits, held = _nodes(rng, n)
     ok = ~(used[:, 0] > overload) & up & ~failing
     want_code = np.r_[bits | ok.view(np.uint8), np.uint8(0)]
     code = np.full(n + 1, 99, dtype=np.uint8)
     jobs_ok, jobs_bad = np.empty(n, np.int32), np.empty(n, np.int32)
-    k.node_pass_jit(used, overload, up, failing, bits, held, code, jobs_ok, jobs_bad, 0, n)
+    cuts = [0, int(rng.integers(0, n + 1)), n] if split else [0, n]
+    for lo, hi in itertools.pairwise(cuts):
+        k.node_pass_jit(used, overload, up, failing, bits, held, code, jobs_ok, jobs_bad, lo, hi)
     assert code.tolist() == want_code.tolist()
     assert jobs_ok.tolist() == (held * ok).tolist()
     assert jobs_bad.tolist() == (held - held * ok).tolist()
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=SEEDS, n=st.integers(1, 60), r=st.integers(0, 300), m=st.integers(1, 40))
-def test_replica_pass_equals_numpy(seed: int, n: int, r: int, m: int) -> None:
-    """Serving rows, per-service counts, the four row lists and the SLA countdown."""
+@given(seed=SEEDS, n=st.integers(1, 60), r=st.integers(0, 1200), split=st.booleans())
+def test_replica_pass_equals_numpy(seed: int, n: int, r: int, split: bool) -> None:
+    """Serving rows, the four row lists and the SLA countdown, whole or as two halves."""
     rng = np.random.default_rng(seed)
-    code = np.r_[rng.integers(0, 8, n).astype(np.uint8), np.uint8(0)]
+    code = np.r_[rng.choice(np.array([1, 1, 1, 0, 2, 3, 4, 5, 6, 7], np.uint8), n), np.uint8(0)]
     on = rng.integers(-1, n, r).astype(np.int32)
-    service = np.sort(rng.integers(0, m, r)).astype(np.int32)
     violations = rng.choice([0, 0, 1, 3], r).astype(np.int32)
     # reference: the numpy statements of the former `serve`
     rep_code = code[on]
@@ -77,15 +84,15 @@ def test_replica_pass_equals_numpy(seed: int, n: int, r: int, m: int) -> None:
     v_want[recovering[ok_want[recovering]]] -= 1
     v_want[failing_rows] += 1
     ok = np.empty(r, dtype=np.bool_)
-    bad_ps, pending_ps = np.full(m, 7, np.int64), np.full(m, 7, np.int64)
-    rows, counts = np.empty((4, r), np.int64), np.zeros(4, np.int64)
-    k.replica_pass_jit(
-        on, service, code, violations, ok, bad_ps, pending_ps, rows, counts, 0, r, 0, m
-    )
-    lists = [rows[i, : counts[i]].tolist() for i in range(4)]
+    rows = np.full((4, r), -9, np.int64)
+    cuts = [0, int(rng.integers(0, r + 1)), r] if split else [0, r]
+    lists: list[list[int]] = [[], [], [], []]
+    for lo, hi in itertools.pairwise(cuts):
+        counts = np.zeros(4, np.int64)
+        k.replica_pass_jit(on, code, violations, ok, rows, counts, lo, hi)
+        for i in range(4):
+            lists[i] += rows[i, lo : lo + counts[i]].tolist()
     assert ok.tolist() == ok_want.tolist()
-    assert bad_ps.tolist() == np.bincount(service[bad], minlength=m).tolist()
-    assert pending_ps.tolist() == np.bincount(service[pending_rows], minlength=m).tolist()
     assert lists[k.PENDING] == pending_rows.tolist()
     assert lists[k.FAILING] == failing_rows.tolist()
     assert lists[k.ADVERSARY] == np.flatnonzero(rep_code & ADVERSARIAL_BIT).tolist()
@@ -116,10 +123,13 @@ def test_service_pass_equals_numpy(seed: int, m: int, big: bool) -> None:
     extra = remainder * ok[first]
     failed = req_want - (quotient * n_ok + extra)
     sla_want = ((failed > 0.05 * req_want) | (n_ok * 2 < desired)) & active
-    table, sla, stats = np.empty(2 * m, np.int64), np.empty(m, np.bool_), np.empty(5, np.int64)
-    k.service_pass_jit(
-        replicas, active, req, bad, pending, first, ok, table, sla, stats, 0.05, 0, m
-    )
+    table, sla, part = np.empty(2 * m, np.int64), np.empty(m, np.bool_), np.empty(5, np.int64)
+    stats = np.zeros(5, np.int64)
+    for lo, hi in itertools.pairwise([0, int(rng.integers(0, m + 1)), m]):  # two halves
+        k.service_pass_jit(
+            replicas, active, req, bad, pending, first, ok, table, sla, part, 0.05, lo, hi
+        )
+        stats += part
     assert req.tolist() == req_want.tolist()
     assert table[0::2].tolist() == quotient.tolist()
     assert table[1::2].tolist() == (quotient + extra).tolist()
@@ -137,7 +147,8 @@ def test_shares_equal_the_gather(seed: int, r: int, m: int) -> None:
     ok = rng.random(r) < 0.7
     on = rng.integers(-1, 10, r).astype(np.int32)
     served, provider = np.empty(r, np.int64), np.empty(r, np.int64)
-    k.shares_jit(table, slot, ok, on, served, provider, 0, r)
+    for lo, hi in itertools.pairwise([0, int(rng.integers(0, r + 1)), r]):  # two halves
+        k.shares_jit(table, slot, ok, on, served, provider, lo, hi)
     assert served.tolist() == np.where(ok, table[slot], 0).tolist()
     assert provider.tolist() == np.maximum(on, 0).tolist()
 
@@ -152,4 +163,16 @@ def test_add_one_equals_add_at(seed: int, n: int, count: int) -> None:
     want = target.copy()
     np.add.at(want, rows, 1)
     k.add_one_jit(target, rows)
+    assert target.tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(1, 30), count=st.integers(0, 100))
+def test_zero_rows_equals_a_fancy_store(seed: int, n: int, count: int) -> None:
+    rng = np.random.default_rng(seed)
+    target = rng.integers(1, 5, n).astype(np.int64)
+    rows = rng.integers(0, n, count).astype(np.int32)
+    want = target.copy()
+    want[rows] = 0
+    k.zero_rows_jit(target, rows)
     assert target.tolist() == want.tolist()
