@@ -33,7 +33,7 @@ from settlement.economics import (
     settle_step,
     velocity,
 )
-from sim import dynamics, halves, kernels
+from sim import dynamics, halves, kernels, serving
 from sim.actuator import Actuation, apply_plan
 from sim.errors import SimError
 from sim.kpis import StepKpis
@@ -90,7 +90,7 @@ class SimulationCore:
     policy_rng: np.random.Generator
     step_index: int = 0
     sybil_rejoins: int = 0
-    last_served: dynamics.Served | None = None
+    last_served: serving.Served | None = None
     _unsettled: _Unsettled | None = None
     _demand: Future[F32] | None = None  # the next step's demand draws, drawn ahead on the worker
     # The next step's probed slots' true capacity: (every, offset, read on the worker).
@@ -171,7 +171,7 @@ class SimulationCore:
         previous = self.settle()
         noise = self._demand_noise()
         # The worker is idle until this step's economics: it serves half of each pass.
-        served = dynamics.serve(world, self.scenario, step, behaviour, noise, self._idle_pool())
+        served = serving.serve(world, self.scenario, step, behaviour, noise, self._idle_pool())
         self.last_served = served
         dynamics.finish_tasks(world, self._idle_pool())
         rejoin = dynamics.sybils_to_cycle(world, self.scenario.adversaries.sybil_rejoin_below)
@@ -186,14 +186,14 @@ class SimulationCore:
         economics = self._start(activity, served, overlap)
         if overlap:  # the demand stream serves nothing else: draw the next step's on the worker
             self._demand = self._pool().submit(
-                dynamics.demand_noise, self.demand_rng, noise.size, noise
+                serving.demand_noise, self.demand_rng, noise.size, noise
             )
         self._unsettled = _Unsettled(economics=economics, kpis=kpis, sample=slots.sample)
         self.step_index += 1
         return previous
 
     def _start(
-        self, activity: StepActivity, served: dynamics.Served, overlap: bool
+        self, activity: StepActivity, served: serving.Served, overlap: bool
     ) -> Future[tuple[StepFlows, int, int]] | tuple[StepFlows, int, int]:
         """Run the step's economics now, or on the worker thread when overlapping."""
         if not overlap:
@@ -241,7 +241,7 @@ class SimulationCore:
             return ahead.result()
         m = self.world.service_active.size
         out = self.world.buffer("demand_noise", m, np.float32)
-        return dynamics.demand_noise(self.demand_rng, m, out)
+        return serving.demand_noise(self.demand_rng, m, out)
 
     def _capacity_units(self) -> NDArray[np.uint8] | I64:
         """Cores each slot contributes: up and above the reputation floor.
@@ -296,7 +296,7 @@ class SimulationCore:
         true_cpu = float(cap[:k].sum())
         return _SlotCounts(count, self._sample(count), up_count, cut, true_cpu)
 
-    def _activity(self, served: dynamics.Served, placed: I64, present: int) -> StepActivity:
+    def _activity(self, served: serving.Served, placed: I64, present: int) -> StepActivity:
         """The step's token activity, read off the world now (it changes in the next step)."""
         world = self.world
         shock = self.scenario.economic_shock
@@ -316,7 +316,7 @@ class SimulationCore:
             redeem_ppm=redeem,
         )
 
-    def _economics(self, act: StepActivity, served: dynamics.Served) -> tuple[StepFlows, int, int]:
+    def _economics(self, act: StepActivity, served: serving.Served) -> tuple[StepFlows, int, int]:
         """Settle the book; return the flows, the adversaries' income and all providers' income.
 
         Touches only the book (the controller is adopted by `settle`), so it may run on the
@@ -329,7 +329,7 @@ class SimulationCore:
         adv_income = adversarial * rate + self._provider_share(served)
         return flows, adv_income, flows.earned + flows.provider_rewards
 
-    def _provider_share(self, served: dynamics.Served) -> int:
+    def _provider_share(self, served: serving.Served) -> int:
         """The provider shares of the adversaries' request batches, summed."""
         econ = self.econ
         return int(
@@ -342,7 +342,7 @@ class SimulationCore:
     def _world_kpis(
         self,
         step: int,
-        served: dynamics.Served,
+        served: serving.Served,
         act: Actuation,
         rejoins: int,
         slots: _SlotCounts,

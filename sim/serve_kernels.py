@@ -1,4 +1,4 @@
-"""Compiled passes of `dynamics.serve`: one loop over the nodes, the replicas or the services each.
+"""Compiled passes of `serving.serve`: one loop over the nodes, the replicas or the services each.
 
 Numpy needs a pass and a temporary per operation; at 1e7 nodes serving is bound by that memory
 traffic. Each loop here does per row exactly the operations of the numpy statements it replaces (no
@@ -36,7 +36,7 @@ _REPLICA_BLOCK = 256
 
 
 def _request_count(lam: np.float32, noise: np.float32) -> np.int64:
-    """``rint(max(sqrt(lam) * noise + lam, 0))`` in float32, as `dynamics.draw_requests` states.
+    """``rint(max(sqrt(lam) * noise + lam, 0))`` in float32, as `serving.draw_requests` states.
 
     float64 sqrt rounded to float32 is the correctly rounded float32 sqrt (53 >= 2 * 24 + 2 bits),
     and rint of a float32 is exact in float64: numba types both in float64.

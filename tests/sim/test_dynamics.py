@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from governance.policy import NO_NODE, Tier
 from governance.policy.build import recompute_usage
-from sim import dynamics, halves
+from sim import dynamics, halves, serving
 from sim.core import STREAM_WORLD, new_core, stream
 from sim.engines import vector
 from sim.engines.vector import VectorEngine
@@ -78,8 +78,8 @@ def test_requests_are_conserved_and_only_served_ones_pay(tiny_scenario: Scenario
         failing=failing,
         probed=np.zeros(n, bool),
     )
-    noise = dynamics.demand_noise(np.random.default_rng(0), world.service_active.size)
-    served = dynamics.serve(world, tiny_scenario, 0, behaviour, noise)
+    noise = serving.demand_noise(np.random.default_rng(0), world.service_active.size)
+    served = serving.serve(world, tiny_scenario, 0, behaviour, noise)
     ring = world.kind[served.batch_provider] == NodeKind.RING
     paid_real = int(served.batch_count[~ring | (served.batch_payer != served.batch_provider)].sum())
     assert served.requests > 0
@@ -111,9 +111,9 @@ def _reference_serve(world, scenario, step, behaviour, rng):  # type: ignore[no-
     reps, services, n = snap.replicas, snap.services, world.slots
     overloaded = snap.nodes.used[:, 0] > world.true_capacity[:, 0] * 1.0001
     node_ok = world.up & ~behaviour.failing & ~overloaded
-    mult = dynamics._demand_multiplier(scenario, step)
+    mult = serving._demand_multiplier(scenario, step)
     lam = np.float32(scenario.demand.requests_per_service_step * mult)
-    req = np.where(world.service_active, dynamics.draw_requests(rng, lam * world.service_weight), 0)
+    req = np.where(world.service_active, serving.draw_requests(rng, lam * world.service_weight), 0)
     jobs_ok, jobs_bad, node_sla = np.zeros(n, int), np.zeros(n, int), np.zeros(n, int)
     violations = reps.sla_violations.copy()
     batches: Counter[tuple[int, int, int, int]] = Counter()
@@ -126,7 +126,7 @@ def _reference_serve(world, scenario, step, behaviour, rng):  # type: ignore[no-
         served = [(quotient + (remainder if i == 0 else 0)) * ok[i] for i in range(len(rows))]
         failed = int(req[s]) - sum(served)
         broke = bool(world.service_active[s]) and (
-            failed > dynamics.SLA_FAILED_SHARE * req[s] or sum(ok) * 2 < desired
+            failed > serving.SLA_FAILED_SHARE * req[s] or sum(ok) * 2 < desired
         )
         out["failed"] += failed
         out["sla"] += broke
@@ -178,8 +178,8 @@ def test_serve_equals_the_replica_by_replica_rule(
         )
         behaviour = engine.behaviour()
         want = _reference_serve(world, scenario, step, behaviour, np.random.default_rng(step))
-        noise = dynamics.demand_noise(np.random.default_rng(step), world.service_active.size)
-        got = dynamics.serve(world, scenario, step, behaviour, noise, pool)
+        noise = serving.demand_noise(np.random.default_rng(step), world.service_active.size)
+        got = serving.serve(world, scenario, step, behaviour, noise, pool)
         requests, out, jobs_ok, jobs_bad, node_sla, violations, batches = want
         assert (got.requests, got.requests_failed) == (requests, out["failed"])
         assert got.sla_violations == out["sla"]
