@@ -93,6 +93,8 @@ def place(
     started = reps.started_at_s if donate else reps.started_at_s.copy()
     node_col[todo[placed]] = decisions.node[placed]
     started[todo[placed]] = now_s
+    if donate:  # every column was written in place: the input snapshot is the result
+        return plan, snapshot
     new = dataclasses.replace(
         snapshot,
         nodes=dataclasses.replace(nodes, used=used, replicas_held=held),
