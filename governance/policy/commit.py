@@ -14,7 +14,7 @@ import numpy as np
 
 from governance.policy.context import PlacementContext, Scorer
 from governance.policy.pairs import stable_argsort
-from governance.policy.round_kernels import add_usage_jit, picks_fit_jit
+from governance.policy.round_kernels import add_usage_jit, resolve_jit
 from governance.policy.types import F32, F64, I32, I64, Bool, Tier
 
 if TYPE_CHECKING:
@@ -134,6 +134,29 @@ def resolve_picks(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) ->
     ``demand`` is each pick's replica demand. Also returns the picks' order by node (stable),
     which the commit reuses.
     """
+    headroom = ctx.headroom_columns()
+    svc = ctx.replicas.service[reps]
+    if headroom is None:  # one compiled pass (capacity scaled for newcomers, quota, spread)
+        tiers = ctx.params.tiers
+        n = ctx.nodes
+        ok = np.empty(reps.shape[0], dtype=bool)
+        order = resolve_jit(
+            chosen,
+            demand,
+            ctx.used,
+            n.capacity,
+            n.tier,
+            ctx.held,
+            ctx.params.reputation.enabled,
+            np.float32(tiers.newcomer_capacity_fraction),
+            tiers.newcomer_max_replicas,
+            svc,
+            ctx.spread_active,
+            n.failure_domain,
+            ctx.pairs.n_domains,
+            ok,
+        )
+        return ok, order
     order = stable_argsort(chosen)
     nodes = chosen[order]
     # within: cumulative demand on this node among earlier picks, this one included (a copy)
@@ -145,29 +168,16 @@ def resolve_picks(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) ->
     seg_id = np.cumsum(seg_start) - 1
     rank = np.arange(nodes.shape[0]) - starts[seg_id]
     _cumulate_layers(within, seg_start, rank)
-    headroom = ctx.headroom_columns()
-    if headroom is not None:
-        fits = np.ones(nodes.shape[0], dtype=bool)
-        for r, column in enumerate(headroom):
-            fits &= within[:, r] <= column[nodes]
-        if ctx.params.reputation.enabled:
-            newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
-            quota = ctx.params.tiers.newcomer_max_replicas
-            fits &= ~newcomer | (ctx.held[nodes] + rank < quota)
-    else:  # one compiled pass over the picks' rows (capacity scaled for newcomers, quota)
-        fits = np.empty(nodes.shape[0], dtype=bool)
-        tiers = ctx.params.tiers
-        n = ctx.nodes
-        frac = np.float32(tiers.newcomer_capacity_fraction)
-        on = ctx.params.reputation.enabled
-        quota = tiers.newcomer_max_replicas
-        picks_fit_jit(
-            ctx.used, n.capacity, n.tier, ctx.held, on, frac, quota, within, nodes, rank, fits
-        )
+    fits = np.ones(nodes.shape[0], dtype=bool)
+    for r, column in enumerate(headroom):
+        fits &= within[:, r] <= column[nodes]
+    if ctx.params.reputation.enabled:
+        newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
+        quota = ctx.params.tiers.newcomer_max_replicas
+        fits &= ~newcomer | (ctx.held[nodes] + rank < quota)
     ok = np.zeros(reps.shape[0], dtype=bool)
     ok[order] = fits
     # Two replicas of one spreading service may not land in one domain in the same batch.
-    svc = ctx.replicas.service[reps]
     spread = ctx.spread_active[svc] & ok
     if spread.any():
         idx = np.flatnonzero(spread)

@@ -19,35 +19,6 @@ _NEWCOMER = int(Tier.NEWCOMER)
 _AHEAD = 16
 
 
-def _picks_fit_loop(used: F32, capacity: F32, tier: I8, held: I32, tiers_on: bool,
-                    fraction: np.float32, quota: int, within: F32, nodes: I32, rank: I64,
-                    out: Bool) -> None:  # fmt: skip
-    """``out[i]``: pick i fits its node ``n = nodes[i]`` after the earlier picks on it.
-
-    On every resource ``float64(used[n]) + float64(within[i]) <= float64(limit)``, the limit
-    being ``capacity[n]`` (times ``fraction`` in float32 for a newcomer when ``tiers_on``); and
-    with ``tiers_on`` a newcomer also needs ``held[n] + rank[i] < quota``.
-    """
-    count = nodes.shape[0]
-    for i in range(count):
-        if i + _AHEAD < count:
-            ahead = nodes[i + _AHEAD]
-            prefetch_read(used, ahead)
-            prefetch_read(capacity, ahead)
-            prefetch_read(tier, ahead)
-            prefetch_read(held, ahead)
-        n = nodes[i]
-        newcomer = tiers_on and tier[n] == _NEWCOMER
-        ok = True
-        for r in range(used.shape[1]):
-            cap = capacity[n, r] * fraction if newcomer else capacity[n, r]
-            if not np.float64(used[n, r]) + np.float64(within[i, r]) <= np.float64(cap):
-                ok = False  # (NaN anywhere fails, as numpy's comparison does)
-        if newcomer:
-            ok &= held[n] + rank[i] < quota
-        out[i] = ok
-
-
 def _add_usage_loop(used: F32, held: I32, nodes: I32, added: F32, runs: I64) -> None:
     """``used[nodes[i]] += added[i]`` and ``held[nodes[i]] += runs[i]`` for distinct ``nodes``."""
     count = nodes.shape[0]
@@ -61,6 +32,93 @@ def _add_usage_loop(used: F32, held: I32, nodes: I32, added: F32, runs: I64) -> 
         held[n] += runs[i]
 
 
+def _stable_order_loop(values: I64) -> I64:
+    """``argsort(values, kind="stable")`` of non-negative ``values``.
+
+    One sort of (value, position) packed in an int64 when the values leave room for the
+    positions (as `pairs.stable_argsort`), else a merge sort.
+    """
+    n = values.shape[0]
+    bits = 1
+    while (1 << bits) < n:
+        bits += 1
+    top = values.max() if n else 0
+    if top >= np.int64(1) << (62 - bits):
+        return np.argsort(values, kind="mergesort")
+    packed = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        packed[i] = (values[i] << bits) | i
+    packed.sort()
+    mask = (np.int64(1) << bits) - 1
+    for i in range(n):
+        packed[i] &= mask
+    return packed
+
+
+def _resolve_loop(chosen: I32, demand: F32, used: F32, capacity: F32, tier: I8, held: I32,
+                  tiers_on: bool, fraction: np.float32, quota: int, service: I32,
+                  spread_active: Bool, domain: I32, n_domains: int, ok: Bool) -> I64:  # fmt: skip
+    """Which optimistic picks survive, in row order; returns the picks' stable order by node.
+
+    Pick i (node ``chosen[i]``, replica demand ``demand[i]``) fits if its node takes it after
+    the earlier picks on it: on every resource ``float64(used[n]) + float64(within) <=
+    float64(limit)``, ``within`` the float32 running sum of the demand of the picks on it so far
+    and the limit ``capacity[n]`` (times ``fraction`` in float32 for a newcomer when
+    ``tiers_on``); with ``tiers_on`` a newcomer also needs ``held[n] + rank < quota``, rank being
+    the pick's place among them. Then of the fitting picks of a service that spreads
+    (``spread_active[service[i]]``) only the first per failure domain survives.
+    """
+    count = chosen.shape[0]
+    order = stable_order_jit(chosen.astype(np.int64))
+    within = np.empty(used.shape[1], dtype=np.float32)
+    rank = 0
+    for t in range(count):
+        if t + _AHEAD < count:
+            ahead = chosen[order[t + _AHEAD]]
+            prefetch_read(used, ahead)
+            prefetch_read(capacity, ahead)
+            prefetch_read(tier, ahead)
+            prefetch_read(held, ahead)
+        i = order[t]
+        n = chosen[i]
+        if t and chosen[order[t - 1]] == n:
+            rank += 1
+            for r in range(within.shape[0]):
+                within[r] += demand[i, r]
+        else:
+            rank = 0
+            for r in range(within.shape[0]):
+                within[r] = demand[i, r]
+        newcomer = tiers_on and tier[n] == _NEWCOMER
+        fits = True
+        for r in range(used.shape[1]):
+            cap = capacity[n, r] * fraction if newcomer else capacity[n, r]
+            if not np.float64(used[n, r]) + np.float64(within[r]) <= np.float64(cap):
+                fits = False
+        if newcomer:
+            fits &= held[n] + rank < quota
+        ok[i] = fits
+    spreading = 0
+    for i in range(count):
+        if ok[i] and spread_active[service[i]]:
+            spreading += 1
+    if spreading:
+        rows = np.empty(spreading, dtype=np.int64)
+        keys = np.empty(spreading, dtype=np.int64)
+        j = 0
+        for i in range(count):
+            if ok[i] and spread_active[service[i]]:
+                rows[j] = i
+                keys[j] = np.int64(service[i]) * n_domains + domain[chosen[i]]
+                j += 1
+        by_key = stable_order_jit(keys)
+        for t in range(1, spreading):
+            if keys[by_key[t]] == keys[by_key[t - 1]]:
+                ok[rows[by_key[t]]] = False
+    return order
+
+
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-picks_fit_jit = _jit(_picks_fit_loop)
 add_usage_jit = _jit(_add_usage_loop)
+stable_order_jit = _jit(_stable_order_loop)
+resolve_jit = _jit(_resolve_loop)

@@ -6,46 +6,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governance.policy.round_kernels import add_usage_jit, picks_fit_jit
-from governance.policy.types import Tier
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(1, 40),
-    picks=st.integers(0, 60),
-    resources=st.sampled_from([1, 3]),
-    tiers_on=st.booleans(),
-    fraction=st.sampled_from([0.25, 0.5, 1.0, 0.1]),
-    quota=st.integers(0, 4),
+from governance.policy.round_kernels import (
+    add_usage_jit,
+    resolve_jit,
+    stable_order_jit,
 )
-def test_picks_fit_equals_the_numpy_check(
-    seed: int, n: int, picks: int, resources: int, tiers_on: bool, fraction: float, quota: int
-) -> None:
-    rng = np.random.default_rng(seed)
-    cap = rng.choice([0.0, 1.0, 4.0, 10.0, 16.0, 1e6, np.nan], (n, resources)).astype(np.float32)
-    used = rng.choice([0.0, 1.0, 2.0, 3.0, 8.0, 16.0, np.nan], (n, resources)).astype(np.float32)
-    within = rng.choice([0.0, 1.0, 2.0, 4.0, 6.0, 1e6], (picks, resources)).astype(np.float32)
-    odd = rng.random((picks, resources)) < 0.3  # not only whole numbers
-    within[odd] += rng.random(int(odd.sum())).astype(np.float32)
-    tier = rng.integers(0, 3, n).astype(np.int8)
-    held = rng.integers(0, 5, n).astype(np.int32)
-    nodes = np.sort(rng.integers(0, n, picks)).astype(np.int32)
-    rank = rng.integers(0, 4, picks).astype(np.int64)
-    frac = np.float32(fraction)
-    # The numpy statements: the gathered limit (newcomers scaled in float32), a float64 test on
-    # every resource, then the newcomer quota.
-    limit = np.take(cap, nodes, axis=0)
-    newcomer = tier[nodes] == Tier.NEWCOMER
-    if tiers_on:
-        np.multiply(limit, frac, out=limit, where=newcomer[..., None])
-    want = np.all(used[nodes].astype(float) + within <= limit.astype(float), axis=1)
-    if tiers_on:
-        want &= ~newcomer | (held[nodes] + rank < quota)
-    got = np.empty(picks, dtype=bool)
-    picks_fit_jit(used, cap, tier, held, tiers_on, frac, quota, within, nodes, rank, got)
-    assert got.tolist() == want.tolist()
+from governance.policy.types import Tier
 
 
 @settings(max_examples=80, deadline=None)
@@ -68,3 +34,71 @@ def test_add_usage_equals_fancy_index_adds(seed: int, n: int, count: int, resour
     add_usage_jit(used, held, nodes, added, runs)
     assert used.tobytes() == want_used.tobytes()
     assert held.tolist() == want_held.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 12), wide=st.booleans(),
+       values=st.integers(0, 50))  # fmt: skip
+def test_stable_order_equals_stable_argsort(seed: int, n: int, wide: bool, values: int) -> None:
+    rng = np.random.default_rng(seed)
+    top = 2**61 if wide else n  # wide keys leave no room for the positions: the merge sort
+    keys = rng.integers(0, top, values).astype(np.int64)
+    keys[rng.random(values) < 0.3] = 0  # ties
+    assert stable_order_jit(keys).tolist() == np.argsort(keys, kind="stable").tolist()
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 12),
+    picks=st.integers(0, 50),
+    resources=st.sampled_from([1, 3]),
+    tiers_on=st.booleans(),
+    quota=st.integers(0, 4),
+)
+def test_resolve_equals_the_numpy_statements(
+    seed: int, n: int, picks: int, resources: int, tiers_on: bool, quota: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    cap = rng.choice([0.0, 4.0, 10.0, 16.0, np.nan], (n, resources)).astype(np.float32)
+    used = rng.choice([0.0, 1.0, 2.0, 8.0, np.nan], (n, resources)).astype(np.float32)
+    demand = rng.choice([0.0, 1.0, 2.0, 3.5, 6.0, 1e6], (picks, resources)).astype(np.float32)
+    odd = rng.random((picks, resources)) < 0.3  # not only whole numbers
+    demand[odd] += rng.random(int(odd.sum())).astype(np.float32)
+    tier = rng.integers(0, 3, n).astype(np.int8)
+    held = rng.integers(0, 5, n).astype(np.int32)
+    domain = rng.integers(0, 3, n).astype(np.int32)
+    spread_active = rng.random(5) < 0.6
+    service = rng.integers(0, 5, picks).astype(np.int32)
+    chosen = rng.integers(0, n, picks).astype(np.int32)
+    frac = np.float32(rng.choice([0.25, 0.5, 1.0, 0.1]))
+    # The numpy statements: running demand per node in pick order, the fit test, then one
+    # surviving pick per (spreading service, domain).
+    order = np.argsort(chosen, kind="stable")
+    nodes = chosen[order]
+    within = demand[order]
+    rank = np.zeros(picks, dtype=np.int64)
+    for t in range(1, picks):
+        if nodes[t] == nodes[t - 1]:
+            within[t] += within[t - 1]
+            rank[t] = rank[t - 1] + 1
+    limit = np.take(cap, nodes, axis=0)  # newcomers' limit scaled in float32
+    newcomer = tier[nodes] == Tier.NEWCOMER
+    if tiers_on:
+        np.multiply(limit, frac, out=limit, where=newcomer[..., None])
+    fits = np.all(used[nodes].astype(float) + within <= limit.astype(float), axis=1)
+    if tiers_on:
+        fits &= ~newcomer | (held[nodes] + rank < quota)
+    want = np.zeros(picks, dtype=bool)
+    want[order] = fits
+    idx = np.flatnonzero(spread_active[service] & want)
+    keys = service[idx].astype(np.int64) * 3 + domain[chosen[idx]]
+    by_key = np.argsort(keys, kind="stable")
+    dup = np.zeros(idx.shape[0], dtype=bool)
+    dup[1:] = keys[by_key][1:] == keys[by_key][:-1]
+    want[idx[by_key[dup]]] = False
+    got = np.empty(picks, dtype=bool)
+    args = (used, cap, tier, held, tiers_on, frac, quota, service, spread_active, domain, 3, got)
+    got_order = resolve_jit(chosen, demand, *args)
+    assert got_order.tolist() == order.tolist()
+    assert got.tolist() == want.tolist()
