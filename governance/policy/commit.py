@@ -14,7 +14,7 @@ import numpy as np
 
 from governance.policy.context import PlacementContext, Scorer
 from governance.policy.pairs import stable_argsort
-from governance.policy.round_kernels import add_usage_jit, resolve_jit
+from governance.policy.round_kernels import commit_usage_jit, resolve_jit, weighted_scores_jit
 from governance.policy.types import F32, F64, I32, I64, Bool, Tier
 
 if TYPE_CHECKING:
@@ -76,15 +76,10 @@ def commit_round(
         _later_factors(ctx, scorers, nodes, rsel, demand, first, starts, factors)
     sl = slots[idx]
     out.factors[sl] = factors
-    score = np.zeros(idx.shape[0], dtype=np.float64)
-    for j, w in enumerate(weights.tolist()):
-        if w:
-            score += w * factors[:, j].astype(np.float64)
-    out.score[sl] = score
-    uniq = nodes[starts]
-    added = np.add.reduceat(demand, starts, axis=0)
-    runs = np.diff(np.append(starts, nodes.shape[0]))
-    add_usage_jit(ctx.used, ctx.held, uniq, added, runs)
+    weighted_scores_jit(factors, weights, sl, out.score)
+    added = np.add.reduceat(demand, starts, axis=0)  # (its float32 order is numpy's own)
+    uniq = np.empty(starts.shape[0], dtype=np.int32)
+    commit_usage_jit(nodes, added, ctx.used, ctx.held, uniq)
     headroom = ctx.headroom_columns(refresh=False)
     ctx.pairs.add(ctx.pairs.key(svc, ctx.nodes.failure_domain[nodes]))
     ctx.forget(keep_headroom=headroom is not None)

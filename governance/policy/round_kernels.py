@@ -12,24 +12,11 @@ import numba
 import numpy as np
 
 from governance.policy.prefetch import prefetch_read
-from governance.policy.types import F32, I8, I32, I64, Bool, Tier
+from governance.policy.types import F32, F64, I8, I32, I64, Bool, Tier
 
 _NEWCOMER = int(Tier.NEWCOMER)
 #: Picks between the prefetch of a node's rows and their use.
 _AHEAD = 16
-
-
-def _add_usage_loop(used: F32, held: I32, nodes: I32, added: F32, runs: I64) -> None:
-    """``used[nodes[i]] += added[i]`` and ``held[nodes[i]] += runs[i]`` for distinct ``nodes``."""
-    count = nodes.shape[0]
-    for i in range(count):
-        if i + _AHEAD < count:
-            prefetch_read(used, nodes[i + _AHEAD])
-            prefetch_read(held, nodes[i + _AHEAD])
-        n = nodes[i]
-        for r in range(used.shape[1]):
-            used[n, r] += added[i, r]
-        held[n] += runs[i]
 
 
 def _stable_order_loop(values: I64) -> I64:
@@ -118,7 +105,45 @@ def _resolve_loop(chosen: I32, demand: F32, used: F32, capacity: F32, tier: I8, 
     return order
 
 
+def _commit_usage_loop(nodes: I32, added: F32, used: F32, held: I32, uniq: I32) -> None:
+    """Add run c of equal sorted ``nodes`` to its node: usage ``added[c]``, the run's length.
+
+    The run's node goes to ``uniq[c]``.
+    """
+    total = nodes.shape[0]
+    count = 0
+    i = 0
+    while i < total:
+        if i + _AHEAD < total:
+            prefetch_read(used, nodes[i + _AHEAD])
+            prefetch_read(held, nodes[i + _AHEAD])
+        n = nodes[i]
+        j = i + 1
+        while j < total and nodes[j] == n:
+            j += 1
+        for r in range(used.shape[1]):
+            used[n, r] += added[count, r]
+        held[n] += j - i
+        uniq[count] = n
+        count += 1
+        i = j
+
+
+def _weighted_scores_loop(factors: F32, weights: F64, slots: I64, out: F64) -> None:
+    """``out[slots[i]]``: the sum over scorers j of ``weights[j] * float64(factors[i, j])``.
+
+    Scorers of weight 0 are skipped; the sum runs from 0 in scorer order.
+    """
+    for i in range(factors.shape[0]):
+        total = 0.0
+        for j in range(factors.shape[1]):
+            if weights[j] != 0:
+                total = total + weights[j] * np.float64(factors[i, j])
+        out[slots[i]] = total
+
+
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-add_usage_jit = _jit(_add_usage_loop)
+commit_usage_jit = _jit(_commit_usage_loop)
+weighted_scores_jit = _jit(_weighted_scores_loop)
 stable_order_jit = _jit(_stable_order_loop)
 resolve_jit = _jit(_resolve_loop)

@@ -7,33 +7,57 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.policy.round_kernels import (
-    add_usage_jit,
+    commit_usage_jit,
     resolve_jit,
     stable_order_jit,
+    weighted_scores_jit,
 )
 from governance.policy.types import Tier
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
-    n=st.integers(1, 60),
-    count=st.integers(0, 60),
+    n=st.integers(1, 30),
+    count=st.integers(1, 60),
     resources=st.sampled_from([1, 3]),
 )
-def test_add_usage_equals_fancy_index_adds(seed: int, n: int, count: int, resources: int) -> None:
+def test_commit_usage_equals_the_fancy_index_adds(
+    seed: int, n: int, count: int, resources: int
+) -> None:
     rng = np.random.default_rng(seed)
     used = (rng.random((n, resources)) * 100).astype(np.float32)
     held = rng.integers(0, 50, n).astype(np.int32)
-    nodes = np.sort(rng.choice(n, min(count, n), replace=False)).astype(np.int32)
-    added = (rng.random((nodes.shape[0], resources)) * 10).astype(np.float32)
-    runs = rng.integers(1, 5, nodes.shape[0]).astype(np.int64)
+    nodes = np.sort(rng.integers(0, n, count)).astype(np.int32)
+    first = np.ones(count, dtype=bool)
+    first[1:] = nodes[1:] != nodes[:-1]
+    starts = np.flatnonzero(first)
+    added = (rng.random((starts.shape[0], resources)) * 10).astype(np.float32)
+    # The numpy statements: each run's node gets its added usage and its length.
     want_used, want_held = used.copy(), held.copy()
-    want_used[nodes] += added  # the numpy statements
-    want_held[nodes] += runs.astype(np.int32)
-    add_usage_jit(used, held, nodes, added, runs)
+    want_used[nodes[starts]] += added
+    want_held[nodes[starts]] += np.diff(np.append(starts, count)).astype(np.int32)
+    uniq = np.empty(starts.shape[0], dtype=np.int32)
+    commit_usage_jit(nodes, added, used, held, uniq)
+    assert uniq.tolist() == nodes[starts].tolist()
     assert used.tobytes() == want_used.tobytes()
     assert held.tolist() == want_held.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), count=st.integers(0, 30), scorers=st.integers(1, 5))
+def test_weighted_scores_equal_the_numpy_sum(seed: int, count: int, scorers: int) -> None:
+    rng = np.random.default_rng(seed)
+    factors = rng.random((count, scorers)).astype(np.float32)
+    weights = rng.choice([0.0, 0.25, 0.5, 1.0, 1.7], scorers)
+    slots = rng.permutation(count + 3)[:count].astype(np.int64)
+    want = np.zeros(count, dtype=np.float64)  # the numpy statements, in scorer order
+    for j, w in enumerate(weights.tolist()):
+        if w:
+            want += w * factors[:, j].astype(np.float64)
+    got = np.full(count + 3, np.nan)
+    weighted_scores_jit(factors, weights, slots, got)
+    assert got[slots].tobytes() == want.tobytes()
 
 
 @settings(max_examples=100, deadline=None)
