@@ -14,11 +14,22 @@ import numpy as np
 
 from governance.policy.context import PlacementContext, Scorer
 from governance.policy.pairs import stable_argsort
-from governance.policy.round_kernels import commit_usage_jit, resolve_jit, weighted_scores_jit
+from governance.policy.round_kernels import (
+    commit_usage_jit,
+    drop_repeats_jit,
+    resolve_jit,
+    stable_order_jit,
+    weighted_scores_jit,
+)
 from governance.policy.types import F32, F64, I32, I64, Bool, Tier
 
 if TYPE_CHECKING:
     from governance.policy.sampled import Decisions, NodeLevel
+
+
+#: From this many values on numpy sorts (vectorised) beat a compiled loop's sort, whose fixed
+#: cost is lower.
+_NUMPY_SORT_FROM = 256
 
 
 @dataclass(slots=True)
@@ -131,12 +142,16 @@ def resolve_picks(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) ->
     """
     headroom = ctx.headroom_columns()
     svc = ctx.replicas.service[reps]
-    if headroom is None:  # one compiled pass (capacity scaled for newcomers, quota, spread)
+    if headroom is None:  # compiled passes (capacity scaled for newcomers, quota, spread)
         tiers = ctx.params.tiers
         n = ctx.nodes
+        order = stable_order(chosen)
         ok = np.empty(reps.shape[0], dtype=bool)
-        order = resolve_jit(
+        rows = np.empty(reps.shape[0], dtype=np.int64)
+        keys = np.empty(reps.shape[0], dtype=np.int64)
+        spreading = resolve_jit(
             chosen,
+            order,
             demand,
             ctx.used,
             n.capacity,
@@ -150,7 +165,12 @@ def resolve_picks(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) ->
             n.failure_domain,
             ctx.pairs.n_domains,
             ok,
+            rows,
+            keys,
         )
+        if spreading > 1:  # one pick per (spreading service, domain) in the batch
+            keys = keys[:spreading]
+            drop_repeats_jit(keys, stable_order(keys), rows, ok)
         return ok, order
     order = stable_argsort(chosen)
     nodes = chosen[order]
@@ -183,6 +203,14 @@ def resolve_picks(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) ->
         np.equal(sorted_keys[1:], sorted_keys[:-1], out=dup[1:])
         ok[idx[by_key[dup]]] = False
     return ok, order
+
+
+def stable_order(values: I32 | I64) -> I64:
+    """``argsort(values, kind="stable")``: compiled for a few values, numpy's sort for many."""
+    if values.shape[0] < _NUMPY_SORT_FROM:
+        out: I64 = stable_order_jit(values)
+        return out
+    return stable_argsort(values)
 
 
 def _cumulate_layers(values: F32, first: Bool, rank: I64) -> None:

@@ -109,16 +109,16 @@ def _service_starts_loop(keys: I64, n_domains: int, out: I64) -> None:
         out[s] = p
 
 
-def _add_keys_loop(old_keys: I64, old_counts: I32, keys: I64, n_domains: int, flags: Bool,
-                   out_keys: I64, out_counts: I32) -> tuple[int, int]:  # fmt: skip
-    """Merge ``keys`` (any order, repeats count) into sorted ``old_keys``/``old_counts``.
+def _add_keys_loop(old_keys: I64, old_counts: I32, keys: I64, presorted: bool, n_domains: int,
+                   flags: Bool, out_keys: I64, out_counts: I32) -> tuple[int, int]:  # fmt: skip
+    """Merge ``keys`` (repeats count; sorted if ``presorted``) into ``old_keys``/``old_counts``.
 
     Writes the sorted distinct keys and summed counts to ``out_keys``/``out_counts`` (room for
     ``old + keys`` entries) and sets ``flags[service]`` of each key not in the old table whose
     service is inside ``flags``. Returns the entries written and one past the largest service
     of a new key (0: none), so the caller can grow ``flags``.
     """
-    new = np.sort(keys)
+    new = keys if presorted else np.sort(keys)
     n_old = old_keys.shape[0]
     n_new = new.shape[0]
     i = j = m = 0
@@ -153,6 +153,8 @@ count_pairs_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_coun
 service_starts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_service_starts_loop)
 _NO_STARTS = np.empty(0, dtype=np.int64)
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
+#: From this many keys on numpy's sort (vectorised) beats the compiled loop's.
+_NUMPY_SORT_FROM = 256
 
 
 def service_starts(keys: I64, n_domains: int, n_services: int) -> I64:
@@ -295,10 +297,12 @@ class PairCounts:
             cap = m + m // 2
             spare = (np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int32))
         flags = self._present
+        many = keys.shape[0] >= _NUMPY_SORT_FROM  # numpy's sort, vectorised, then pays
         found, top = add_keys_jit(
             self._keys,
             self._counts,
-            keys,
+            np.sort(keys) if many else keys,
+            many,
             self.n_domains,
             _NO_FLAGS if flags is None else flags,
             spare[0],

@@ -19,7 +19,7 @@ _NEWCOMER = int(Tier.NEWCOMER)
 _AHEAD = 16
 
 
-def _stable_order_loop(values: I64) -> I64:
+def _stable_order_loop(values: I32 | I64) -> I64:
     """``argsort(values, kind="stable")`` of non-negative ``values``.
 
     One sort of (value, position) packed in an int64 when the values leave room for the
@@ -29,12 +29,12 @@ def _stable_order_loop(values: I64) -> I64:
     bits = 1
     while (1 << bits) < n:
         bits += 1
-    top = values.max() if n else 0
+    top = np.int64(values.max()) if n else np.int64(0)
     if top >= np.int64(1) << (62 - bits):
         return np.argsort(values, kind="mergesort")
     packed = np.empty(n, dtype=np.int64)
     for i in range(n):
-        packed[i] = (values[i] << bits) | i
+        packed[i] = (np.int64(values[i]) << bits) | i
     packed.sort()
     mask = (np.int64(1) << bits) - 1
     for i in range(n):
@@ -42,21 +42,22 @@ def _stable_order_loop(values: I64) -> I64:
     return packed
 
 
-def _resolve_loop(chosen: I32, demand: F32, used: F32, capacity: F32, tier: I8, held: I32,
-                  tiers_on: bool, fraction: np.float32, quota: int, service: I32,
-                  spread_active: Bool, domain: I32, n_domains: int, ok: Bool) -> I64:  # fmt: skip
-    """Which optimistic picks survive, in row order; returns the picks' stable order by node.
+def _resolve_loop(chosen: I32, order: I64, demand: F32, used: F32, capacity: F32, tier: I8,
+                  held: I32, tiers_on: bool, fraction: np.float32, quota: int, service: I32,
+                  spread_active: Bool, domain: I32, n_domains: int, ok: Bool, rows: I64,
+                  keys: I64) -> int:  # fmt: skip
+    """Which optimistic picks fit, in row order; ``order`` is the picks' stable order by node.
 
     Pick i (node ``chosen[i]``, replica demand ``demand[i]``) fits if its node takes it after
     the earlier picks on it: on every resource ``float64(used[n]) + float64(within) <=
     float64(limit)``, ``within`` the float32 running sum of the demand of the picks on it so far
     and the limit ``capacity[n]`` (times ``fraction`` in float32 for a newcomer when
     ``tiers_on``); with ``tiers_on`` a newcomer also needs ``held[n] + rank < quota``, rank being
-    the pick's place among them. Then of the fitting picks of a service that spreads
-    (``spread_active[service[i]]``) only the first per failure domain survives.
+    the pick's place among them. The fitting picks of services that spread
+    (``spread_active[service[i]]``) go to ``rows`` with their (service, domain) ``keys``, in row
+    order; returns how many (`_drop_repeats_loop` keeps one per key).
     """
     count = chosen.shape[0]
-    order = stable_order_jit(chosen.astype(np.int64))
     within = np.empty(used.shape[1], dtype=np.float32)
     rank = 0
     for t in range(count):
@@ -88,21 +89,20 @@ def _resolve_loop(chosen: I32, demand: F32, used: F32, capacity: F32, tier: I8, 
     spreading = 0
     for i in range(count):
         if ok[i] and spread_active[service[i]]:
+            rows[spreading] = i
+            keys[spreading] = np.int64(service[i]) * n_domains + domain[chosen[i]]
             spreading += 1
-    if spreading:
-        rows = np.empty(spreading, dtype=np.int64)
-        keys = np.empty(spreading, dtype=np.int64)
-        j = 0
-        for i in range(count):
-            if ok[i] and spread_active[service[i]]:
-                rows[j] = i
-                keys[j] = np.int64(service[i]) * n_domains + domain[chosen[i]]
-                j += 1
-        by_key = stable_order_jit(keys)
-        for t in range(1, spreading):
-            if keys[by_key[t]] == keys[by_key[t - 1]]:
-                ok[rows[by_key[t]]] = False
-    return order
+    return spreading
+
+
+def _drop_repeats_loop(keys: I64, by_key: I64, rows: I64, ok: Bool) -> None:
+    """``ok[rows[t]] = False`` for every entry but the first of each run of equal ``keys``.
+
+    ``by_key`` is the stable order of ``keys``, so the first is the earliest row.
+    """
+    for t in range(1, by_key.shape[0]):
+        if keys[by_key[t]] == keys[by_key[t - 1]]:
+            ok[rows[by_key[t]]] = False
 
 
 def _commit_usage_loop(nodes: I32, added: F32, used: F32, held: I32, uniq: I32) -> None:
@@ -147,3 +147,4 @@ commit_usage_jit = _jit(_commit_usage_loop)
 weighted_scores_jit = _jit(_weighted_scores_loop)
 stable_order_jit = _jit(_stable_order_loop)
 resolve_jit = _jit(_resolve_loop)
+drop_repeats_jit = _jit(_drop_repeats_loop)

@@ -103,8 +103,10 @@ def test_count_pairs_equals_the_lookup_of_gathered_keys(
 
 @settings(max_examples=100, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), m=st.integers(0, 30),
-       n_flags=st.integers(0, 12))  # fmt: skip
-def test_add_keys_equals_unique_counts(seed: int, n: int, m: int, n_flags: int) -> None:
+       n_flags=st.integers(0, 12), presorted=st.booleans())  # fmt: skip
+def test_add_keys_equals_unique_counts(
+    seed: int, n: int, m: int, n_flags: int, presorted: bool
+) -> None:
     rng = np.random.default_rng(seed)
     n_domains = 5
     old = np.unique(rng.integers(0, 60, n)).astype(np.int64)
@@ -120,7 +122,8 @@ def test_add_keys_equals_unique_counts(seed: int, n: int, m: int, n_flags: int) 
     want_flags[services[services < n_flags]] = True
     keys = np.full(old.shape[0] + m, -1, dtype=np.int64)
     counts = np.full(old.shape[0] + m, -1, dtype=np.int32)
-    found, top = add_keys_jit(old, old_counts, new, n_domains, flags, keys, counts)
+    given = np.sort(new) if presorted else new
+    found, top = add_keys_jit(old, old_counts, given, presorted, n_domains, flags, keys, counts)
     assert keys[:found].tolist() == want_keys.tolist()
     assert counts[:found].tolist() == want_counts.tolist()
     assert flags.tolist() == want_flags.tolist()

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from governance.policy.round_kernels import (
     commit_usage_jit,
+    drop_repeats_jit,
     resolve_jit,
     stable_order_jit,
     weighted_scores_jit,
@@ -122,7 +123,10 @@ def test_resolve_equals_the_numpy_statements(
     dup[1:] = keys[by_key][1:] == keys[by_key][:-1]
     want[idx[by_key[dup]]] = False
     got = np.empty(picks, dtype=bool)
-    args = (used, cap, tier, held, tiers_on, frac, quota, service, spread_active, domain, 3, got)
-    got_order = resolve_jit(chosen, demand, *args)
+    rows, keys = np.empty(picks, dtype=np.int64), np.empty(picks, dtype=np.int64)
+    got_order = stable_order_jit(chosen)
     assert got_order.tolist() == order.tolist()
+    args = (used, cap, tier, held, tiers_on, frac, quota, service, spread_active, domain, 3)
+    spreading = resolve_jit(chosen, got_order, demand, *args, got, rows, keys)
+    drop_repeats_jit(keys[:spreading], stable_order_jit(keys[:spreading]), rows, got)
     assert got.tolist() == want.tolist()
