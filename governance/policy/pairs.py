@@ -61,12 +61,15 @@ def _count_pairs_loop(keys: I64, counts: I32, starts: I64, n_domains: int, servi
 
     A row's keys are one run of the sorted table (its service's domains, a handful): found by
     ``starts`` (the run of service s is ``starts[s]:starts[s + 1]``) when it is not empty, else
-    by one binary search per row whose service is ``present``; then a short scan per candidate.
+    by a search per row whose service is ``present`` (galloping on from the previous row's run
+    when the rows come in service order); then a short scan per candidate.
     The domains of the candidates ``_AHEAD`` rows on are prefetched.
     """
     indexed = starts.shape[0] > 0
     m = keys.shape[0]
     rows = nodes.shape[0]
+    last_base = np.int64(-1)  # the previous searched row's run: its service and start
+    last_lo = 0
     for b in range(rows):
         ahead = b + _AHEAD
         if ahead < rows and present[ahead]:
@@ -80,7 +83,30 @@ def _count_pairs_loop(keys: I64, counts: I32, starts: I64, n_domains: int, servi
         if indexed:
             lo, hi = starts[service[b]], starts[service[b] + 1]
         else:
-            lo = np.searchsorted(keys, base)
+            if base >= last_base:
+                # Rows in service order (pending rows of a table grouped by service): the run
+                # lies at or past the previous one, found by galloping from it; keys before
+                # ``last_lo`` are below ``last_base``, so the first key >= base is not there.
+                lo = last_lo
+                if lo < m and keys[lo] < base:
+                    below = lo  # keys[below] < base
+                    step = 1
+                    lo = below + 1
+                    while lo < m and keys[lo] < base:
+                        below = lo
+                        step *= 2
+                        lo = below + step
+                    lo = min(lo, m)
+                    while lo - below > 1:  # keys[below] < base, and lo == m or keys[lo] >= base
+                        mid = (below + lo) // 2
+                        if keys[mid] < base:
+                            below = mid
+                        else:
+                            lo = mid
+            else:
+                lo = np.searchsorted(keys, base)
+            last_base = base
+            last_lo = lo
             hi = lo
             while hi < m and keys[hi] < base + n_domains:
                 hi += 1

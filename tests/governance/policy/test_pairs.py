@@ -60,7 +60,7 @@ def test_pair_counts_adds_match_counter(
         assert pairs.present(ids).tolist() == [s in services for s in range(12)]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n_domains=st.integers(1, 9),
@@ -70,10 +70,11 @@ def test_pair_counts_adds_match_counter(
     k=st.integers(1, 6),
     scalar=st.booleans(),
     indexed=st.sampled_from(["no", "before", "after", "narrow"]),
+    ordered=st.booleans(),
 )
 def test_count_pairs_equals_the_lookup_of_gathered_keys(
     seed: int, n_domains: int, initial: int, added: int, rows: int, k: int, scalar: bool,
-    indexed: str,
+    indexed: str, ordered: bool,
 ) -> None:  # fmt: skip
     rng = np.random.default_rng(seed)
     n_nodes, n_services = 30, 12
@@ -91,6 +92,8 @@ def test_count_pairs_equals_the_lookup_of_gathered_keys(
     else:
         pairs.add(later)
     service = rng.integers(0, n_services + 2, rows).astype(np.int32)  # some never counted
+    if ordered:  # rows in service order (a table grouped by service): the galloping search
+        service.sort()
     nodes = rng.integers(0, n_nodes, (rows, k)).astype(np.int32)
     if indexed in ("after", "narrow"):  # "narrow": some rows' services are beyond the index
         pairs.index_services(n_services + 2 if indexed == "after" else n_services - 3)
