@@ -142,7 +142,30 @@ def _weighted_scores_loop(factors: F32, weights: F64, slots: I64, out: F64) -> N
         out[slots[i]] = total
 
 
+def _best_of_rows_loop(total: F64, rows: I64, pick: I64, finite: Bool) -> None:
+    """``pick[b] = argmax(total[b])`` for ``b = rows[i]``, ``finite[i]``: that total is finite.
+
+    The first maximum, or the first NaN if there is one, as ``np.argmax`` picks.
+    """
+    for i in range(rows.shape[0]):
+        b = rows[i]
+        best = total[b, 0]
+        at = 0
+        if not np.isnan(best):
+            for j in range(1, total.shape[1]):
+                v = total[b, j]
+                if np.isnan(v):
+                    at = j
+                    break
+                if v > best:
+                    best = v
+                    at = j
+        pick[b] = at
+        finite[i] = np.isfinite(total[b, at])
+
+
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+best_of_rows_jit = _jit(_best_of_rows_loop)
 commit_usage_jit = _jit(_commit_usage_loop)
 weighted_scores_jit = _jit(_weighted_scores_loop)
 stable_order_jit = _jit(_stable_order_loop)

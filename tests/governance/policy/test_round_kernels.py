@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.policy.round_kernels import (
+    best_of_rows_jit,
     commit_usage_jit,
     drop_repeats_jit,
     resolve_jit,
@@ -130,3 +131,18 @@ def test_resolve_equals_the_numpy_statements(
     spreading = resolve_jit(chosen, got_order, demand, *args, got, rows, keys)
     drop_repeats_jit(keys[:spreading], stable_order_jit(keys[:spreading]), rows, got)
     assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=120, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 25), k=st.integers(1, 7))
+def test_best_of_rows_equals_argmax(seed: int, rows: int, k: int) -> None:
+    rng = np.random.default_rng(seed)
+    total = rng.choice([0.0, 0.5, 1.0, 2.0, -np.inf, np.inf, np.nan], (rows, k))
+    some = np.flatnonzero(rng.random(rows) < 0.6)
+    pick = np.full(rows, -1, dtype=np.int64)
+    finite = np.empty(some.shape[0], dtype=bool)
+    best_of_rows_jit(total, some, pick, finite)
+    want = np.argmax(total, axis=1)  # the numpy statements
+    assert pick[some].tolist() == want[some].tolist()
+    assert (pick[np.setdiff1d(np.arange(rows), some)] == -1).all()
+    assert finite.tolist() == np.isfinite(total[some, want[some]]).tolist()
