@@ -32,9 +32,10 @@ from governance.policy.reasons import FILTER_REASONS, PlacementReason, code
 from governance.policy.results import PlacementPlan
 from governance.policy.sampled import Decisions, new_decisions, place_sampled
 from governance.policy.scans import unassigned_rows
-from governance.policy.types import I8, I32, I64, Bool, PaymentStatus, Snapshot
+from governance.policy.types import F64, I8, I32, I64, Bool, PaymentStatus, Snapshot
 
 if TYPE_CHECKING:
+    from governance.policy.context import Filter, Scorer
     from governance.policy.params import PolicyParams
 
 _PLACED = code(PlacementReason.PLACED_BEST_SCORE)
@@ -69,10 +70,9 @@ def place(
         rows = np.asarray(replicas, dtype=np.int64)
         rows = rows[snapshot.replicas.node[rows] < 0]
     mode = mode or params.placement.mode
-    names = tuple(params.placement.scorers)
-    weights = np.array([params.placement.scorers[n] for n in names], dtype=float)
-    scorers = registry.scorers(names)
-    filters = registry.filters(params.placement.filters)
+    names, weights, scorers, filters = _plugins(
+        tuple(params.placement.scorers.items()), params.placement.filters
+    )
     svc = snapshot.services
     unpaid = svc.payment[snapshot.replicas.service[rows]] != PaymentStatus.PAID
     todo = rows[~unpaid]
@@ -101,6 +101,17 @@ def place(
         replicas=dataclasses.replace(reps, node=node_col, started_at_s=started),
     )
     return plan, new
+
+
+@functools.cache
+def _plugins(
+    weighted: tuple[tuple[str, float], ...], filter_names: tuple[str, ...]
+) -> tuple[tuple[str, ...], F64, tuple[Scorer, ...], tuple[Filter, ...]]:
+    """Scorer names, weights (read only) and plugins, filter plugins: fixed per parameters."""
+    names = tuple(n for n, _ in weighted)
+    weights: F64 = np.array([w for _, w in weighted], dtype=float)
+    weights.setflags(write=False)
+    return names, weights, registry.scorers(names), registry.filters(filter_names)
 
 
 @functools.cache

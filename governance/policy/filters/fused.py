@@ -8,6 +8,7 @@ ahead, and applies exactly the plugins' tests, so the verdicts are the same bool
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numba
@@ -46,6 +47,11 @@ _AHEAD = 8
 
 def fused_bits(filters: list[Filter] | tuple[Filter, ...]) -> int | None:
     """The bit set of ``filters`` for `check_picks`, or None if one of them is not built in."""
+    return _bits_of(tuple(filters))
+
+
+@functools.cache  # fixed per filter list: once per list, not per round
+def _bits_of(filters: tuple[Filter, ...]) -> int | None:
     bits = 0
     for f in filters:
         bit = _BITS.get(f)
