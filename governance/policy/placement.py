@@ -23,6 +23,7 @@ import dataclasses
 import functools
 from typing import TYPE_CHECKING, Literal
 
+import numba
 import numpy as np
 
 from governance.policy import registry
@@ -123,6 +124,29 @@ def _filter_codes(filters: tuple[str, ...]) -> I8:
     return out
 
 
+def _plan_codes_loop(node: I32, failing_filter: I8, filter_codes: I8, unplaced: int, reason: I8,
+                     failing: I8) -> None:  # fmt: skip
+    """Per decision its reason code and the reason code of the filter that failed it (-1: none).
+
+    Placed, else lost to conflicts when no filter failed it, else ``unplaced``; the filter code
+    only for unplaced rows a filter rejected.
+    """
+    for i in range(node.shape[0]):
+        f = failing_filter[i]
+        if node[i] >= 0:
+            reason[i] = _PLACED
+            failing[i] = -1
+        elif f < 0:
+            reason[i] = _LOST
+            failing[i] = -1
+        else:
+            reason[i] = unplaced
+            failing[i] = filter_codes[f]
+
+
+plan_codes_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_plan_codes_loop)
+
+
 def _plan(
     params: PolicyParams,
     rows: I64,
@@ -134,23 +158,17 @@ def _plan(
 ) -> PlacementPlan:
     """Assemble the plan: unpaid rows first, then the placed/unplaceable rows in order."""
     skipped = rows[unpaid]
-    all_rows = np.concatenate([skipped, todo]).astype(np.int32)
-    placed = decisions.node >= 0
+    count = todo.shape[0]
+    reason = np.empty(count, dtype=np.int8)
+    failing = np.empty(count, dtype=np.int8)
     unplaced = _NO_NODE if mode == "exact" else _NO_CANDIDATE
-    reason = np.concatenate(
-        [
-            np.full(skipped.shape[0], _UNPAID, dtype=np.int8),
-            np.where(
-                placed, _PLACED, np.where(decisions.failing_filter < 0, _LOST, unplaced)
-            ).astype(np.int8),
-        ]
-    )
-    ff = decisions.failing_filter
     filter_codes = _filter_codes(params.placement.filters)
-    failing = np.where(placed | (ff < 0), -1, filter_codes[ff]).astype(np.int8)
+    plan_codes_jit(
+        decisions.node, decisions.failing_filter, filter_codes, unplaced, reason, failing
+    )
     if skipped.shape[0] == 0:  # the usual case: the decision columns are the plan's, no copies
         return PlacementPlan(
-            replica=all_rows,
+            replica=todo.astype(np.int32),
             node=decisions.node,
             reason=reason,
             score=decisions.score,
@@ -158,6 +176,8 @@ def _plan(
             factor_scores=decisions.factors,
             failing_filter=failing,
         )
+    all_rows = np.concatenate([skipped, todo]).astype(np.int32)
+    reason = np.concatenate([np.full(skipped.shape[0], _UNPAID, dtype=np.int8), reason])
     node = np.concatenate([np.full(skipped.shape[0], -1, dtype=np.int32), decisions.node])
     factors = np.concatenate(
         [np.full((skipped.shape[0], len(names)), np.nan, dtype=np.float32), decisions.factors]
