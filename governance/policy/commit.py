@@ -39,6 +39,7 @@ class Scored:
     factors: list[F64 | None]
     pick: I64
     demand: F32  # (B, R) each row's demand
+    service: I32  # (B,) each row's service
 
 
 def commit_round(
@@ -65,7 +66,7 @@ def commit_round(
         return np.empty(0, dtype=np.int32)
     nodes = chosen[idx]  # ``idx`` is sorted by node, then by row
     rsel = reps[idx]
-    svc = ctx.replicas.service[rsel]
+    svc = at.service[idx]
     demand = at.demand[idx]
     first = np.empty(nodes.shape[0], dtype=bool)
     first[0] = True
@@ -134,14 +135,17 @@ def _later_factors(
     ctx.forget(keep_headroom=True)
 
 
-def resolve_picks(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) -> tuple[Bool, I64]:
+def resolve_picks(
+    ctx: PlacementContext, reps: I32, chosen: I32, demand: F32, svc: I32 | None = None
+) -> tuple[Bool, I64]:
     """Which optimistic picks survive, in row order: capacity, newcomer quota, anti-affinity.
 
-    ``demand`` is each pick's replica demand. Also returns the picks' order by node (stable),
-    which the commit reuses.
+    ``demand`` is each pick's replica demand, ``svc`` its service (None: looked up). Also
+    returns the picks' order by node (stable), which the commit reuses.
     """
     headroom = ctx.headroom_columns()
-    svc = ctx.replicas.service[reps]
+    if svc is None:
+        svc = ctx.replicas.service[reps]
     if headroom is None:  # compiled passes (capacity scaled for newcomers, quota, spread)
         tiers = ctx.params.tiers
         n = ctx.nodes

@@ -263,11 +263,14 @@ def _round(
     chosen = cand[idx, pick]
     won = np.zeros(reps.shape[0], dtype=bool)
     has_idx = np.flatnonzero(has)
-    demand = ctx.services.demand[ctx.replicas.service[reps]]  # per row, gathered once
-    ok_has, by_node = resolve_picks(ctx, reps[has_idx], chosen[has_idx], demand[has_idx])
+    svc = ctx.services_of(reps)
+    demand = ctx.services.demand[svc]  # per row, gathered once
+    ok_has, by_node = resolve_picks(
+        ctx, reps[has_idx], chosen[has_idx], demand[has_idx], svc[has_idx]
+    )
     won[has_idx] = ok_has
     winners = has_idx[by_node][ok_has[by_node]]  # sorted by node, then by row
-    at = Scored(scored, pick, demand)
+    at = Scored(scored, pick, demand, svc)
     touched = commit_round(ctx, scorers, weights, reps, chosen, winners, out, slots, level, at)
     if level is not None:
         level.refresh(touched)

@@ -30,7 +30,7 @@ class Locality:
     prefers_full = False  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
-        svc = ctx.replicas.service[reps]
+        svc = ctx.services_of(reps)
         deps = ctx.dependency_counts(svc)
         if nodes.ndim == 2 and not ctx.locality.empty:
             # Compiled passes over every row, no gathers of the rows with dependencies: a row

@@ -37,7 +37,7 @@ class Spread:
     prefers_full = False  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
-        svc = ctx.replicas.service[reps]
+        svc = ctx.services_of(reps)
         counts = ctx.pair_counts(nodes, reps)
         if nodes.ndim == 2:  # a (B, k) block: one compiled pass, no temporaries
             present = ctx.pairs.present(svc)
