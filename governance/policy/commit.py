@@ -91,9 +91,11 @@ def commit_round(
     weighted_scores_jit(factors, weights, sl, out.score)
     added = np.add.reduceat(demand, starts, axis=0)  # (its float32 order is numpy's own)
     uniq = np.empty(starts.shape[0], dtype=np.int32)
-    commit_usage_jit(nodes, added, ctx.used, ctx.held, uniq)
+    keys = np.empty(nodes.shape[0], dtype=np.int64)
+    domain, n_domains = ctx.nodes.failure_domain, ctx.pairs.n_domains
+    commit_usage_jit(nodes, added, ctx.used, ctx.held, uniq, svc, domain, n_domains, keys)
     headroom = ctx.headroom_columns(refresh=False)
-    ctx.pairs.add(ctx.pairs.key(svc, ctx.nodes.failure_domain[nodes]))
+    ctx.pairs.add(keys)
     ctx.forget(keep_headroom=headroom is not None)
     if headroom is not None:  # keep it current in O(winners) instead of O(pool)
         for r, column in enumerate(headroom):

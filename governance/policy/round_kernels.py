@@ -105,10 +105,12 @@ def _drop_repeats_loop(keys: I64, by_key: I64, rows: I64, ok: Bool) -> None:
             ok[rows[by_key[t]]] = False
 
 
-def _commit_usage_loop(nodes: I32, added: F32, used: F32, held: I32, uniq: I32) -> None:
+def _commit_usage_loop(nodes: I32, added: F32, used: F32, held: I32, uniq: I32, service: I32,
+                       domain: I32, n_domains: int, keys: I64) -> None:  # fmt: skip
     """Add run c of equal sorted ``nodes`` to its node: usage ``added[c]``, the run's length.
 
-    The run's node goes to ``uniq[c]``.
+    The run's node goes to ``uniq[c]``, and each entry's pair key ``service * n_domains +
+    domain[node]`` to ``keys``.
     """
     total = nodes.shape[0]
     count = 0
@@ -117,9 +119,13 @@ def _commit_usage_loop(nodes: I32, added: F32, used: F32, held: I32, uniq: I32) 
         if i + _AHEAD < total:
             prefetch_read(used, nodes[i + _AHEAD])
             prefetch_read(held, nodes[i + _AHEAD])
+            prefetch_read(domain, nodes[i + _AHEAD])
         n = nodes[i]
+        d = domain[n]
+        keys[i] = np.int64(service[i]) * n_domains + d
         j = i + 1
         while j < total and nodes[j] == n:
+            keys[j] = np.int64(service[j]) * n_domains + d
             j += 1
         for r in range(used.shape[1]):
             used[n, r] += added[count, r]

@@ -40,7 +40,11 @@ def test_commit_usage_equals_the_fancy_index_adds(
     want_used[nodes[starts]] += added
     want_held[nodes[starts]] += np.diff(np.append(starts, count)).astype(np.int32)
     uniq = np.empty(starts.shape[0], dtype=np.int32)
-    commit_usage_jit(nodes, added, used, held, uniq)
+    service = rng.integers(0, 9, count).astype(np.int32)
+    domain = rng.integers(0, 4, n).astype(np.int32)
+    keys = np.empty(count, dtype=np.int64)
+    commit_usage_jit(nodes, added, used, held, uniq, service, domain, 4, keys)
+    assert keys.tolist() == (service.astype(np.int64) * 4 + domain[nodes]).tolist()
     assert uniq.tolist() == nodes[starts].tolist()
     assert used.tobytes() == want_used.tobytes()
     assert held.tolist() == want_held.tolist()
