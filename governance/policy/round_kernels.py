@@ -170,7 +170,15 @@ def _best_of_rows_loop(total: F64, rows: I64, pick: I64, finite: Bool) -> None:
         finite[i] = np.isfinite(total[b, at])
 
 
+def _add_weighted_loop(total: F64, weight: float, factor: F64) -> None:
+    """``total += weight * factor`` over a (B, k) block, the product rounded first as numpy's."""
+    for b in range(total.shape[0]):
+        for j in range(total.shape[1]):
+            total[b, j] = total[b, j] + weight * factor[b, j]
+
+
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+add_weighted_jit = _jit(_add_weighted_loop)
 best_of_rows_jit = _jit(_best_of_rows_loop)
 commit_usage_jit = _jit(_commit_usage_loop)
 weighted_scores_jit = _jit(_weighted_scores_loop)

@@ -11,7 +11,7 @@ from governance.policy.commit import Scored, commit_round, resolve_picks
 from governance.policy.context import Filter, PlacementContext, Scorer
 from governance.policy.filters.fused import ANTI_AFFINITY, check_picks, fused_bits
 from governance.policy.prepare import available_mask
-from governance.policy.round_kernels import best_of_rows_jit
+from governance.policy.round_kernels import add_weighted_jit, best_of_rows_jit
 from governance.policy.types import F32, F64, I8, I32, I64, Bool
 
 
@@ -384,5 +384,5 @@ def _totals(
         if w and (level is None or not scorer.node_only):
             factor = scorer.score(ctx, cand, reps)
             scored[j] = factor
-            total += w * factor
+            add_weighted_jit(total, w, factor)  # total += w * factor, no temporary
     return total, scored

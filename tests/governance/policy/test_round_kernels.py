@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.policy.round_kernels import (
+    add_weighted_jit,
     best_of_rows_jit,
     commit_usage_jit,
     drop_repeats_jit,
@@ -150,3 +151,16 @@ def test_best_of_rows_equals_argmax(seed: int, rows: int, k: int) -> None:
     assert pick[some].tolist() == want[some].tolist()
     assert (pick[np.setdiff1d(np.arange(rows), some)] == -1).all()
     assert finite.tolist() == np.isfinite(total[some, want[some]]).tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(0, 20), k=st.integers(1, 7))
+def test_add_weighted_equals_numpy(seed: int, rows: int, k: int) -> None:
+    rng = np.random.default_rng(seed)
+    total = rng.choice([0.0, 0.3, 1.7, -np.inf, np.nan], (rows, k)) + rng.random((rows, k))
+    factor = rng.random((rows, k))
+    weight = float(rng.choice([0.25, 0.5, 1.0, 1.3]))
+    want = total.copy()
+    want += weight * factor  # the numpy statement
+    add_weighted_jit(total, weight, factor)
+    assert total.tobytes() == want.tobytes()
