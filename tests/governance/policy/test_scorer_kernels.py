@@ -6,8 +6,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from governance.policy import PolicyParams
+from governance.policy.prepare import build_context
 from governance.policy.scorers.locality import ratios_jit
 from governance.policy.scorers.spread import spread_factors_jit
+from governance.policy.synthetic import synthetic_network
 
 
 @settings(max_examples=100, deadline=None)
@@ -39,3 +42,20 @@ def test_locality_ratios_equal_numpy(seed: int, rows: int, k: int) -> None:
     has = np.flatnonzero(deps > 0)
     want[has] = found[has] / deps[has].astype(float)[:, None]
     assert got.tobytes() == want.tobytes()
+
+
+def test_services_of_is_the_gather_and_forgets_on_commit() -> None:
+    snap = synthetic_network(40, 12, np.random.default_rng(3))
+    rows = np.flatnonzero(snap.replicas.node < 0)[:8]
+    params = PolicyParams()
+    nodes = snap.nodes
+    ctx = build_context(snap, params, 0.0, rows, nodes.used.copy(), nodes.replicas_held.copy())
+    reps = rows.astype(np.int32)
+    first = ctx.services_of(reps)
+    assert first.tolist() == snap.replicas.service[reps].tolist()
+    assert ctx.services_of(reps) is first  # memoised for the same array
+    other = reps[::-1].copy()
+    before = ctx.services_of(other)
+    assert before.tolist() == snap.replicas.service[other].tolist()
+    ctx.forget()  # a commit drops it
+    assert ctx.services_of(other) is not before
