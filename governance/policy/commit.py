@@ -14,11 +14,22 @@ import numpy as np
 
 from governance.policy.context import PlacementContext, Scorer
 from governance.policy.pairs import stable_argsort
-from governance.policy.round_kernels import add_usage_jit, picks_fit_jit
+from governance.policy.round_kernels import (
+    commit_usage_jit,
+    drop_repeats_jit,
+    resolve_jit,
+    stable_order_jit,
+    weighted_scores_jit,
+)
 from governance.policy.types import F32, F64, I32, I64, Bool, Tier
 
 if TYPE_CHECKING:
     from governance.policy.sampled import Decisions, NodeLevel
+
+
+#: From this many values on numpy sorts (vectorised) beat a compiled loop's sort, whose fixed
+#: cost is lower.
+_NUMPY_SORT_FROM = 256
 
 
 @dataclass(slots=True)
@@ -28,6 +39,7 @@ class Scored:
     factors: list[F64 | None]
     pick: I64
     demand: F32  # (B, R) each row's demand
+    service: I32  # (B,) each row's service
 
 
 def commit_round(
@@ -54,7 +66,7 @@ def commit_round(
         return np.empty(0, dtype=np.int32)
     nodes = chosen[idx]  # ``idx`` is sorted by node, then by row
     rsel = reps[idx]
-    svc = ctx.replicas.service[rsel]
+    svc = at.service[idx]
     demand = at.demand[idx]
     first = np.empty(nodes.shape[0], dtype=bool)
     first[0] = True
@@ -76,17 +88,14 @@ def commit_round(
         _later_factors(ctx, scorers, nodes, rsel, demand, first, starts, factors)
     sl = slots[idx]
     out.factors[sl] = factors
-    score = np.zeros(idx.shape[0], dtype=np.float64)
-    for j, w in enumerate(weights.tolist()):
-        if w:
-            score += w * factors[:, j].astype(np.float64)
-    out.score[sl] = score
-    uniq = nodes[starts]
-    added = np.add.reduceat(demand, starts, axis=0)
-    runs = np.diff(np.append(starts, nodes.shape[0]))
-    add_usage_jit(ctx.used, ctx.held, uniq, added, runs)
+    weighted_scores_jit(factors, weights, sl, out.score)
+    added = np.add.reduceat(demand, starts, axis=0)  # (its float32 order is numpy's own)
+    uniq = np.empty(starts.shape[0], dtype=np.int32)
+    keys = np.empty(nodes.shape[0], dtype=np.int64)
+    domain, n_domains = ctx.nodes.failure_domain, ctx.pairs.n_domains
+    commit_usage_jit(nodes, added, ctx.used, ctx.held, uniq, svc, domain, n_domains, keys)
     headroom = ctx.headroom_columns(refresh=False)
-    ctx.pairs.add(ctx.pairs.key(svc, ctx.nodes.failure_domain[nodes]))
+    ctx.pairs.add(keys)
     ctx.forget(keep_headroom=headroom is not None)
     if headroom is not None:  # keep it current in O(winners) instead of O(pool)
         for r, column in enumerate(headroom):
@@ -128,12 +137,47 @@ def _later_factors(
     ctx.forget(keep_headroom=True)
 
 
-def resolve_picks(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) -> tuple[Bool, I64]:
+def resolve_picks(
+    ctx: PlacementContext, reps: I32, chosen: I32, demand: F32, svc: I32 | None = None
+) -> tuple[Bool, I64]:
     """Which optimistic picks survive, in row order: capacity, newcomer quota, anti-affinity.
 
-    ``demand`` is each pick's replica demand. Also returns the picks' order by node (stable),
-    which the commit reuses.
+    ``demand`` is each pick's replica demand, ``svc`` its service (None: looked up). Also
+    returns the picks' order by node (stable), which the commit reuses.
     """
+    headroom = ctx.headroom_columns()
+    if svc is None:
+        svc = ctx.replicas.service[reps]
+    if headroom is None:  # compiled passes (capacity scaled for newcomers, quota, spread)
+        tiers = ctx.params.tiers
+        n = ctx.nodes
+        order = stable_order(chosen)
+        ok = np.empty(reps.shape[0], dtype=bool)
+        rows = np.empty(reps.shape[0], dtype=np.int64)
+        keys = np.empty(reps.shape[0], dtype=np.int64)
+        spreading = resolve_jit(
+            chosen,
+            order,
+            demand,
+            ctx.used,
+            n.capacity,
+            n.tier,
+            ctx.held,
+            ctx.params.reputation.enabled,
+            np.float32(tiers.newcomer_capacity_fraction),
+            tiers.newcomer_max_replicas,
+            svc,
+            ctx.spread_active,
+            n.failure_domain,
+            ctx.pairs.n_domains,
+            ok,
+            rows,
+            keys,
+        )
+        if spreading > 1:  # one pick per (spreading service, domain) in the batch
+            keys = keys[:spreading]
+            drop_repeats_jit(keys, stable_order(keys), rows, ok)
+        return ok, order
     order = stable_argsort(chosen)
     nodes = chosen[order]
     # within: cumulative demand on this node among earlier picks, this one included (a copy)
@@ -145,29 +189,16 @@ def resolve_picks(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) ->
     seg_id = np.cumsum(seg_start) - 1
     rank = np.arange(nodes.shape[0]) - starts[seg_id]
     _cumulate_layers(within, seg_start, rank)
-    headroom = ctx.headroom_columns()
-    if headroom is not None:
-        fits = np.ones(nodes.shape[0], dtype=bool)
-        for r, column in enumerate(headroom):
-            fits &= within[:, r] <= column[nodes]
-        if ctx.params.reputation.enabled:
-            newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
-            quota = ctx.params.tiers.newcomer_max_replicas
-            fits &= ~newcomer | (ctx.held[nodes] + rank < quota)
-    else:  # one compiled pass over the picks' rows (capacity scaled for newcomers, quota)
-        fits = np.empty(nodes.shape[0], dtype=bool)
-        tiers = ctx.params.tiers
-        n = ctx.nodes
-        frac = np.float32(tiers.newcomer_capacity_fraction)
-        on = ctx.params.reputation.enabled
-        quota = tiers.newcomer_max_replicas
-        picks_fit_jit(
-            ctx.used, n.capacity, n.tier, ctx.held, on, frac, quota, within, nodes, rank, fits
-        )
+    fits = np.ones(nodes.shape[0], dtype=bool)
+    for r, column in enumerate(headroom):
+        fits &= within[:, r] <= column[nodes]
+    if ctx.params.reputation.enabled:
+        newcomer = ctx.nodes.tier[nodes] == Tier.NEWCOMER
+        quota = ctx.params.tiers.newcomer_max_replicas
+        fits &= ~newcomer | (ctx.held[nodes] + rank < quota)
     ok = np.zeros(reps.shape[0], dtype=bool)
     ok[order] = fits
     # Two replicas of one spreading service may not land in one domain in the same batch.
-    svc = ctx.replicas.service[reps]
     spread = ctx.spread_active[svc] & ok
     if spread.any():
         idx = np.flatnonzero(spread)
@@ -178,6 +209,14 @@ def resolve_picks(ctx: PlacementContext, reps: I32, chosen: I32, demand: F32) ->
         np.equal(sorted_keys[1:], sorted_keys[:-1], out=dup[1:])
         ok[idx[by_key[dup]]] = False
     return ok, order
+
+
+def stable_order(values: I32 | I64) -> I64:
+    """``argsort(values, kind="stable")``: compiled for a few values, numpy's sort for many."""
+    if values.shape[0] < _NUMPY_SORT_FROM:
+        out: I64 = stable_order_jit(values)
+        return out
+    return stable_argsort(values)
 
 
 def _cumulate_layers(values: F32, first: Bool, rank: I64) -> None:

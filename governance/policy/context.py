@@ -55,6 +55,7 @@ class PlacementContext:
     _domain_order: I64 | None = None
     _domain_ptr: I64 | None = None
     _memo: tuple[I32, I32, I32] | None = None
+    _services_of: tuple[I32, I32] | None = None
     _headroom: list[F32] | None = None
 
     def dependency_counts(self, services: I32 | I64) -> I64:
@@ -71,12 +72,25 @@ class PlacementContext:
         """Scalar `global_rows`."""
         return node if self.rows is None else int(self.rows[node])
 
+    def services_of(self, reps: I32) -> I32:
+        """Service row of each replica of ``reps``; memoised for the last array asked about.
+
+        A round asks for the same rows' services in several places (scorers, checks, commit):
+        one gather of random rows of the replica table instead of one each.
+        """
+        memo = self._services_of
+        if memo is not None and memo[0] is reps:
+            return memo[1]
+        svc: I32 = self.replicas.service[reps]
+        self._services_of = (reps, svc)
+        return svc
+
     def pair_counts(self, nodes: I32, reps: I32) -> I32:
         """Replicas of each replica's service in each candidate's domain, (B, k); memoised."""
         memo = self._memo
         if memo is not None and memo[0] is nodes and memo[1] is reps:
             return memo[2]
-        svc = self.replicas.service[reps]
+        svc = self.services_of(reps)
         if nodes.ndim == 2:
             counts = self.pairs.count_pairs(svc, self.nodes.failure_domain, nodes)
         else:
@@ -96,6 +110,7 @@ class PlacementContext:
     def forget(self, *, keep_headroom: bool = False) -> None:
         """Drop memoised lookups (call after committing replicas)."""
         self._memo = None
+        self._services_of = None
         if not keep_headroom:
             self._headroom = None
 
@@ -127,6 +142,7 @@ class PlacementContext:
             _domain_order=None,
             _domain_ptr=None,
             _memo=None,
+            _services_of=None,
             _headroom=None,
         )
         if with_limit:

@@ -61,12 +61,15 @@ def _count_pairs_loop(keys: I64, counts: I32, starts: I64, n_domains: int, servi
 
     A row's keys are one run of the sorted table (its service's domains, a handful): found by
     ``starts`` (the run of service s is ``starts[s]:starts[s + 1]``) when it is not empty, else
-    by one binary search per row whose service is ``present``; then a short scan per candidate.
+    by a search per row whose service is ``present`` (galloping on from the previous row's run
+    when the rows come in service order); then a short scan per candidate.
     The domains of the candidates ``_AHEAD`` rows on are prefetched.
     """
     indexed = starts.shape[0] > 0
     m = keys.shape[0]
     rows = nodes.shape[0]
+    last_base = np.int64(-1)  # the previous searched row's run: its service and start
+    last_lo = 0
     for b in range(rows):
         ahead = b + _AHEAD
         if ahead < rows and present[ahead]:
@@ -80,7 +83,30 @@ def _count_pairs_loop(keys: I64, counts: I32, starts: I64, n_domains: int, servi
         if indexed:
             lo, hi = starts[service[b]], starts[service[b] + 1]
         else:
-            lo = np.searchsorted(keys, base)
+            if base >= last_base:
+                # Rows in service order (pending rows of a table grouped by service): the run
+                # lies at or past the previous one, found by galloping from it; keys before
+                # ``last_lo`` are below ``last_base``, so the first key >= base is not there.
+                lo = last_lo
+                if lo < m and keys[lo] < base:
+                    below = lo  # keys[below] < base
+                    step = 1
+                    lo = below + 1
+                    while lo < m and keys[lo] < base:
+                        below = lo
+                        step *= 2
+                        lo = below + step
+                    lo = min(lo, m)
+                    while lo - below > 1:  # keys[below] < base, and lo == m or keys[lo] >= base
+                        mid = (below + lo) // 2
+                        if keys[mid] < base:
+                            below = mid
+                        else:
+                            lo = mid
+            else:
+                lo = np.searchsorted(keys, base)
+            last_base = base
+            last_lo = lo
             hi = lo
             while hi < m and keys[hi] < base + n_domains:
                 hi += 1
@@ -109,34 +135,52 @@ def _service_starts_loop(keys: I64, n_domains: int, out: I64) -> None:
         out[s] = p
 
 
-def _insert_sorted_loop(old_keys: I64, old_counts: I32, pos: I64, new_keys: I64, new_counts: I32,
-                        keys: I64, counts: I32) -> None:  # fmt: skip
-    """Merge: ``new_keys[i]`` (with its count) goes before ``old_keys[pos[i]]``, in order.
+def _add_keys_loop(old_keys: I64, old_counts: I32, keys: I64, presorted: bool, n_domains: int,
+                   flags: Bool, out_keys: I64, out_counts: I32) -> tuple[int, int]:  # fmt: skip
+    """Merge ``keys`` (repeats count; sorted if ``presorted``) into ``old_keys``/``old_counts``.
 
-    ``pos`` is non-decreasing (the new keys' `searchsorted` positions); ``keys``/``counts`` hold
-    ``old + new`` entries.
+    Writes the sorted distinct keys and summed counts to ``out_keys``/``out_counts`` (room for
+    ``old + keys`` entries) and sets ``flags[service]`` of each key not in the old table whose
+    service is inside ``flags``. Returns the entries written and one past the largest service
+    of a new key (0: none), so the caller can grow ``flags``.
     """
-    src = 0
-    dst = 0
-    for i in range(pos.shape[0]):
-        for p in range(src, pos[i]):
-            keys[dst] = old_keys[p]
-            counts[dst] = old_counts[p]
-            dst += 1
-        src = pos[i]
-        keys[dst] = new_keys[i]
-        counts[dst] = new_counts[i]
-        dst += 1
-    for p in range(src, old_keys.shape[0]):
-        keys[dst] = old_keys[p]
-        counts[dst] = old_counts[p]
-        dst += 1
+    new = keys if presorted else np.sort(keys)
+    n_old = old_keys.shape[0]
+    n_new = new.shape[0]
+    i = j = m = 0
+    top = 0
+    while i < n_old or j < n_new:
+        if j < n_new and (i == n_old or new[j] <= old_keys[i]):
+            key = new[j]
+            c = 0
+            while j < n_new and new[j] == key:
+                c += 1
+                j += 1
+            if i < n_old and old_keys[i] == key:
+                c += old_counts[i]
+                i += 1
+            else:
+                service = key // n_domains
+                top = max(top, service + 1)
+                if service < flags.shape[0]:
+                    flags[service] = True
+            out_keys[m] = key
+            out_counts[m] = c
+        else:
+            out_keys[m] = old_keys[i]
+            out_counts[m] = old_counts[i]
+            i += 1
+        m += 1
+    return m, top
 
 
-insert_sorted_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_insert_sorted_loop)
+add_keys_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_add_keys_loop)
 count_pairs_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_count_pairs_loop)
 service_starts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_service_starts_loop)
 _NO_STARTS = np.empty(0, dtype=np.int64)
+_NO_FLAGS = np.zeros(0, dtype=np.bool_)
+#: From this many keys on numpy's sort (vectorised) beats the compiled loop's.
+_NUMPY_SORT_FROM = 256
 
 
 def service_starts(keys: I64, n_domains: int, n_services: int) -> I64:
@@ -265,45 +309,41 @@ class PairCounts:
         return out
 
     def add(self, keys: I64) -> None:
-        """Count one more replica for each key (duplicates add up); merges into the sorted table."""
+        """Count one more replica for each key (duplicates add up); merges into the sorted table.
+
+        One compiled merge into the spare buffers, which are then swapped in.
+        """
         if keys.shape[0] == 0:
             return
         self._sync()
         self._starts = None
-        new_keys, new_counts = sorted_counts(keys)
-        pos = np.searchsorted(self._keys, new_keys)
-        inside = pos < self._keys.shape[0]
-        hit = np.zeros(new_keys.shape[0], dtype=bool)
-        hit[inside] = self._keys[pos[inside]] == new_keys[inside]
-        self._counts[pos[hit]] += new_counts[hit]
-        fresh = ~hit
-        if fresh.any():
-            self._merge(pos[fresh], new_keys[fresh], new_counts[fresh])
-            flags = self._present
-            if flags is not None:
-                services = new_keys[fresh] // self.n_domains
-                top = int(services[-1]) + 1  # new keys are sorted
-                if top > flags.shape[0]:
-                    flags = self._grow_present(flags, top)
-                flags[services] = True
-        self._dict = None
-
-    def _merge(self, pos: I64, new_keys: I64, new_counts: I32) -> None:
-        """Insert absent ``new_keys`` before ``pos`` into the spare buffers, then swap them in."""
-        n = self._keys.shape[0]
-        m = n + new_keys.shape[0]
+        m = self._keys.shape[0] + keys.shape[0]
         spare = self._spare
         if spare is None or spare[0].shape[0] < m:
             cap = m + m // 2
             spare = (np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int32))
-        keys, counts = spare[0][:m], spare[1][:m]
-        insert_sorted_jit(self._keys, self._counts, pos, new_keys, new_counts, keys, counts)
+        flags = self._present
+        many = keys.shape[0] >= _NUMPY_SORT_FROM  # numpy's sort, vectorised, then pays
+        found, top = add_keys_jit(
+            self._keys,
+            self._counts,
+            np.sort(keys) if many else keys,
+            many,
+            self.n_domains,
+            _NO_FLAGS if flags is None else flags,
+            spare[0],
+            spare[1],
+        )
         old_keys, old_counts = self._keys, self._counts
         if old_keys.base is not None and old_counts.base is not None:
             self._spare = (old_keys.base, old_counts.base)
         else:
             self._spare = None
-        self._keys, self._counts = keys, counts
+        self._keys, self._counts = spare[0][:found], spare[1][:found]
+        if flags is not None and top > flags.shape[0]:  # services past the flags: grow, mark
+            flags = self._grow_present(flags, top)
+            flags[keys // self.n_domains] = True
+        self._dict = None
 
     def get(self, key: int) -> int:
         """Scalar lookup (exact mode); backed by a dict built on first use."""

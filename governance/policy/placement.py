@@ -23,6 +23,7 @@ import dataclasses
 import functools
 from typing import TYPE_CHECKING, Literal
 
+import numba
 import numpy as np
 
 from governance.policy import registry
@@ -32,9 +33,10 @@ from governance.policy.reasons import FILTER_REASONS, PlacementReason, code
 from governance.policy.results import PlacementPlan
 from governance.policy.sampled import Decisions, new_decisions, place_sampled
 from governance.policy.scans import unassigned_rows
-from governance.policy.types import I8, I32, I64, Bool, PaymentStatus, Snapshot
+from governance.policy.types import F64, I8, I32, I64, Bool, PaymentStatus, Snapshot
 
 if TYPE_CHECKING:
+    from governance.policy.context import Filter, Scorer
     from governance.policy.params import PolicyParams
 
 _PLACED = code(PlacementReason.PLACED_BEST_SCORE)
@@ -69,10 +71,9 @@ def place(
         rows = np.asarray(replicas, dtype=np.int64)
         rows = rows[snapshot.replicas.node[rows] < 0]
     mode = mode or params.placement.mode
-    names = tuple(params.placement.scorers)
-    weights = np.array([params.placement.scorers[n] for n in names], dtype=float)
-    scorers = registry.scorers(names)
-    filters = registry.filters(params.placement.filters)
+    names, weights, scorers, filters = _plugins(
+        tuple(params.placement.scorers.items()), params.placement.filters
+    )
     svc = snapshot.services
     unpaid = svc.payment[snapshot.replicas.service[rows]] != PaymentStatus.PAID
     todo = rows[~unpaid]
@@ -93,6 +94,8 @@ def place(
     started = reps.started_at_s if donate else reps.started_at_s.copy()
     node_col[todo[placed]] = decisions.node[placed]
     started[todo[placed]] = now_s
+    if donate:  # every column was written in place: the input snapshot is the result
+        return plan, snapshot
     new = dataclasses.replace(
         snapshot,
         nodes=dataclasses.replace(nodes, used=used, replicas_held=held),
@@ -102,12 +105,46 @@ def place(
 
 
 @functools.cache
+def _plugins(
+    weighted: tuple[tuple[str, float], ...], filter_names: tuple[str, ...]
+) -> tuple[tuple[str, ...], F64, tuple[Scorer, ...], tuple[Filter, ...]]:
+    """Scorer names, weights (read only) and plugins, filter plugins: fixed per parameters."""
+    names = tuple(n for n, _ in weighted)
+    weights: F64 = np.array([w for _, w in weighted], dtype=float)
+    weights.setflags(write=False)
+    return names, weights, registry.scorers(names), registry.filters(filter_names)
+
+
+@functools.cache
 def _filter_codes(filters: tuple[str, ...]) -> I8:
     """Per filter position its reason code, -1 last (for "no filter"): fixed per filter list."""
     codes = [FILTER_REASONS.index(registry.filters((f,))[0].reason) for f in filters]
     out: I8 = np.array([*codes, -1], dtype=np.int8)
     out.setflags(write=False)
     return out
+
+
+def _plan_codes_loop(node: I32, failing_filter: I8, filter_codes: I8, unplaced: int, reason: I8,
+                     failing: I8) -> None:  # fmt: skip
+    """Per decision its reason code and the reason code of the filter that failed it (-1: none).
+
+    Placed, else lost to conflicts when no filter failed it, else ``unplaced``; the filter code
+    only for unplaced rows a filter rejected.
+    """
+    for i in range(node.shape[0]):
+        f = failing_filter[i]
+        if node[i] >= 0:
+            reason[i] = _PLACED
+            failing[i] = -1
+        elif f < 0:
+            reason[i] = _LOST
+            failing[i] = -1
+        else:
+            reason[i] = unplaced
+            failing[i] = filter_codes[f]
+
+
+plan_codes_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_plan_codes_loop)
 
 
 def _plan(
@@ -121,23 +158,17 @@ def _plan(
 ) -> PlacementPlan:
     """Assemble the plan: unpaid rows first, then the placed/unplaceable rows in order."""
     skipped = rows[unpaid]
-    all_rows = np.concatenate([skipped, todo]).astype(np.int32)
-    placed = decisions.node >= 0
+    count = todo.shape[0]
+    reason = np.empty(count, dtype=np.int8)
+    failing = np.empty(count, dtype=np.int8)
     unplaced = _NO_NODE if mode == "exact" else _NO_CANDIDATE
-    reason = np.concatenate(
-        [
-            np.full(skipped.shape[0], _UNPAID, dtype=np.int8),
-            np.where(
-                placed, _PLACED, np.where(decisions.failing_filter < 0, _LOST, unplaced)
-            ).astype(np.int8),
-        ]
-    )
-    ff = decisions.failing_filter
     filter_codes = _filter_codes(params.placement.filters)
-    failing = np.where(placed | (ff < 0), -1, filter_codes[ff]).astype(np.int8)
+    plan_codes_jit(
+        decisions.node, decisions.failing_filter, filter_codes, unplaced, reason, failing
+    )
     if skipped.shape[0] == 0:  # the usual case: the decision columns are the plan's, no copies
         return PlacementPlan(
-            replica=all_rows,
+            replica=todo.astype(np.int32),
             node=decisions.node,
             reason=reason,
             score=decisions.score,
@@ -145,6 +176,8 @@ def _plan(
             factor_scores=decisions.factors,
             failing_filter=failing,
         )
+    all_rows = np.concatenate([skipped, todo]).astype(np.int32)
+    reason = np.concatenate([np.full(skipped.shape[0], _UNPAID, dtype=np.int8), reason])
     node = np.concatenate([np.full(skipped.shape[0], -1, dtype=np.int32), decisions.node])
     factors = np.concatenate(
         [np.full((skipped.shape[0], len(names)), np.nan, dtype=np.float32), decisions.factors]

@@ -8,10 +8,11 @@ import numba
 import numpy as np
 
 from governance.policy.context import PlacementContext
-from governance.policy.pairs import PairCounts, service_starts
+from governance.policy.merges import distinct, key_ranges
+from governance.policy.pairs import PairCounts
 from governance.policy.prefetch import prefetch_read
 from governance.policy.scans import assigned_keys_of
-from governance.policy.types import F32, I32, I64, Bool, NodeTable, Snapshot
+from governance.policy.types import F32, F64, I32, I64, Bool, NodeTable, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
@@ -46,9 +47,7 @@ def build_context(
     """Context for placing replica ``rows``; the call may update ``used`` and ``held``."""
     nodes, services, replicas = snapshot.nodes, snapshot.services, snapshot.replicas
     n_dom = int(nodes.failure_domain.max()) + 1 if nodes.size else 1
-    pending_mask = np.zeros(services.size, dtype=bool)
-    pending_mask[replicas.service[rows]] = True
-    pending_svc = np.flatnonzero(pending_mask)
+    pending_svc = distinct(replicas.service[rows])  # one pass when the rows' services are sorted
     lens = services.dep_indptr[pending_svc + 1] - services.dep_indptr[pending_svc]
     dep = services.dep_indices[concat_ranges(services.dep_indptr[pending_svc], lens)]
     relevant = np.zeros(services.size, dtype=bool)
@@ -82,16 +81,40 @@ def _live_domains(
     the first 64k nodes is enough when that already covers the largest pending service.
     """
     need = int(wanted.max(initial=0))
-    head = slice(0, min(nodes.size, 65_536))
-    ttl = params.eviction.heartbeat_ttl_s
-    for part in (head, slice(0, nodes.size)):
-        fresh = nodes.last_heartbeat_s[part] >= now_s - ttl
-        avail = nodes.healthy[part] & ~nodes.draining[part] & fresh
-        domains = nodes.failure_domain[part][avail]
-        live = int(np.count_nonzero(np.bincount(domains, minlength=n_dom)))
-        if live >= need or part.stop == nodes.size:
-            return live
-    return 0
+    fresh_from_s = now_s - params.eviction.heartbeat_ttl_s
+    head = min(nodes.size, _LIVE_HEAD)
+    return int(
+        live_domains_jit(
+            nodes.healthy,
+            nodes.draining,
+            nodes.last_heartbeat_s,
+            fresh_from_s,
+            nodes.failure_domain,
+            n_dom,
+            need,
+            head,
+        )
+    )
+
+
+def _live_domains_loop(healthy: Bool, draining: Bool, heartbeat_s: F64, fresh_from_s: float,
+                       domain: I32, n_domains: int, need: int, head: int) -> int:  # fmt: skip
+    """Domains with an available node among the first ``head`` nodes, or all if short of ``need``.
+
+    Available: healthy, not draining, heartbeat at or after ``fresh_from_s``. One pass, which
+    stops after the head when the head already reaches ``need``.
+    """
+    seen = np.zeros(n_domains, dtype=np.bool_)
+    live = 0
+    for j in range(domain.shape[0]):
+        if j == head and live >= need:
+            break
+        if healthy[j] and not draining[j] and heartbeat_s[j] >= fresh_from_s:
+            d = domain[j]
+            if not seen[d]:
+                seen[d] = True
+                live += 1
+    return live
 
 
 def _locality_pairs_loop(presence: I64, lo: I64, hi: I64, dep: I32, lens: I64, pending: I64,
@@ -139,8 +162,12 @@ _INDEX_SHARE = 16
 #: Dependency entries between the prefetch of an entry's presence keys and their use.
 _AHEAD = 16
 
+#: Nodes whose domains are counted first (`_live_domains`): all of them only if these fall short.
+_LIVE_HEAD = 65_536
+
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 locality_pairs_jit = _jit(_locality_pairs_loop)
+live_domains_jit = _jit(_live_domains_loop)
 
 
 def _locality(
@@ -151,8 +178,7 @@ def _locality(
     ``presence`` holds the sorted (service, domain) keys with a replica; ``pending`` the services
     being placed, ascending, with ``lens`` dependency entries each, ``dep`` (concatenated).
     """
-    starts = service_starts(presence, n_dom, n_services)
-    lo, hi = starts[dep], starts[dep + 1]  # numpy gathers keep many misses in flight
+    lo, hi = key_ranges(presence, n_dom, dep)  # a merge: no O(services) pass
     bound = int(np.minimum(hi - lo, n_dom).sum())
     keys, counts = locality_pairs_jit(presence, lo, hi, dep, lens, pending, n_dom, bound)
     table = PairCounts.from_sorted(keys, counts, n_dom)

@@ -11,6 +11,7 @@ from governance.policy.commit import Scored, commit_round, resolve_picks
 from governance.policy.context import Filter, PlacementContext, Scorer
 from governance.policy.filters.fused import ANTI_AFFINITY, check_picks, fused_bits
 from governance.policy.prepare import available_mask
+from governance.policy.round_kernels import add_weighted_jit, best_of_rows_jit
 from governance.policy.types import F32, F64, I8, I32, I64, Bool
 
 
@@ -262,11 +263,14 @@ def _round(
     chosen = cand[idx, pick]
     won = np.zeros(reps.shape[0], dtype=bool)
     has_idx = np.flatnonzero(has)
-    demand = ctx.services.demand[ctx.replicas.service[reps]]  # per row, gathered once
-    ok_has, by_node = resolve_picks(ctx, reps[has_idx], chosen[has_idx], demand[has_idx])
+    svc = ctx.services_of(reps)
+    demand = ctx.services.demand[svc]  # per row, gathered once
+    ok_has, by_node = resolve_picks(
+        ctx, reps[has_idx], chosen[has_idx], demand[has_idx], svc[has_idx]
+    )
     won[has_idx] = ok_has
     winners = has_idx[by_node][ok_has[by_node]]  # sorted by node, then by row
-    at = Scored(scored, pick, demand)
+    at = Scored(scored, pick, demand, svc)
     touched = commit_round(ctx, scorers, weights, reps, chosen, winners, out, slots, level, at)
     if level is not None:
         level.refresh(touched)
@@ -293,8 +297,11 @@ def _best_feasible(
     checks = [f for f in filters if level is None or not f.node_only]
     # One compiled pass for the built-in filters (full-table limits: no headroom columns)
     bits = fused_bits(checks) if ctx.limit is None else None
-    pick: I64 = np.argmax(total, axis=1)
-    todo = np.flatnonzero(np.isfinite(total[np.arange(total.shape[0]), pick]))
+    every = np.arange(total.shape[0])
+    pick = np.empty(total.shape[0], dtype=np.int64)
+    has = np.empty(total.shape[0], dtype=bool)
+    best_of_rows_jit(total, every, pick, has)  # np.argmax per row, and whether it is finite
+    todo = every[has]
     while todo.size and checks:
         at = pick[todo]
         if bits is not None:
@@ -308,9 +315,10 @@ def _best_feasible(
         if bad.size == 0:
             break
         total[bad, at[~ok]] = -np.inf
-        pick[bad] = np.argmax(total[bad], axis=1)
-        todo = bad[np.isfinite(total[bad, pick[bad]])]
-    has: Bool = np.isfinite(total[np.arange(total.shape[0]), pick])
+        again = np.empty(bad.shape[0], dtype=bool)
+        best_of_rows_jit(total, bad, pick, again)
+        has[bad] = again
+        todo = bad[again]
     return pick, has
 
 
@@ -376,5 +384,5 @@ def _totals(
         if w and (level is None or not scorer.node_only):
             factor = scorer.score(ctx, cand, reps)
             scored[j] = factor
-            total += w * factor
+            add_weighted_jit(total, w, factor)  # total += w * factor, no temporary
     return total, scored

@@ -8,6 +8,7 @@ ahead, and applies exactly the plugins' tests, so the verdicts are the same bool
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numba
@@ -46,6 +47,11 @@ _AHEAD = 8
 
 def fused_bits(filters: list[Filter] | tuple[Filter, ...]) -> int | None:
     """The bit set of ``filters`` for `check_picks`, or None if one of them is not built in."""
+    return _bits_of(tuple(filters))
+
+
+@functools.cache  # fixed per filter list: once per list, not per round
+def _bits_of(filters: tuple[Filter, ...]) -> int | None:
     bits = 0
     for f in filters:
         bit = _BITS.get(f)
@@ -75,7 +81,24 @@ def _check_picks_loop(bits: int, nodes: I32, reps: I32, rep_service: I32,
     count = nodes.shape[0]
     mapped = global_rows.shape[0] > 0
     for i in range(count):
+        # The replica's rows are random too (pending rows of a long table): its service row
+        # is asked for two strides ahead, so the service's rows can be asked for one ahead.
+        if i + 2 * _AHEAD < count:
+            far = reps[i + 2 * _AHEAD]
+            prefetch_read(rep_service, far)
+            if bits & COOLDOWN:
+                prefetch_read(evicted_at_s, far)
+                prefetch_read(evicted_node, far)
         if i + _AHEAD < count:
+            near = rep_service[reps[i + _AHEAD]]
+            if bits & CAPACITY:
+                prefetch_read(demand, near)
+            if bits & TIER:
+                prefetch_read(criticality, near)
+            if bits & REGION:
+                prefetch_read(service_region, near)
+            if bits & ANTI_AFFINITY:
+                prefetch_read(spread_active, near)
             ahead = nodes[i + _AHEAD]
             if bits & AVAILABLE:
                 prefetch_read(healthy, ahead)

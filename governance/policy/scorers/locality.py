@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from governance.policy.context import PlacementContext
 from governance.policy.types import F64, I32, I64
+
+
+def _ratios_loop(found: I32, deps: I64, out: F64) -> None:
+    """``out[b, j] = found[b, j] / deps[b]`` in float64, 0 where ``deps[b]`` is 0."""
+    for b in range(found.shape[0]):
+        for j in range(found.shape[1]):
+            out[b, j] = found[b, j] / np.float64(deps[b]) if deps[b] > 0 else 0.0
+
+
+ratios_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_ratios_loop)
 
 
 class Locality:
@@ -19,18 +30,21 @@ class Locality:
     prefers_full = False  # its key rises as a node fills up
 
     def score(self, ctx: PlacementContext, nodes: I32, reps: I32) -> F64:
-        svc = ctx.replicas.service[reps]
-        out: F64 = np.zeros(nodes.shape, dtype=float)
+        svc = ctx.services_of(reps)
         deps = ctx.dependency_counts(svc)
+        if nodes.ndim == 2 and not ctx.locality.empty:
+            # Compiled passes over every row, no gathers of the rows with dependencies: a row
+            # without any has no keys in the table (found 0) and gets factor 0.
+            found = ctx.locality.count_pairs(svc, ctx.nodes.failure_domain, nodes)
+            block = np.empty(nodes.shape, dtype=np.float64)
+            ratios_jit(found, deps, block)
+            return block
+        out: F64 = np.zeros(nodes.shape, dtype=float)
         has = np.flatnonzero(deps > 0)  # no dependencies: factor 0, no lookup
         if has.size == 0 or ctx.locality.empty:
             return out
-        if nodes.ndim == 2:  # one compiled pass, no (B, k) key temporaries
-            found = ctx.locality.count_pairs(svc[has], ctx.nodes.failure_domain, nodes[has])
-        else:
-            keys = ctx.locality.key(svc[has][:, None], ctx.nodes.failure_domain[nodes[has]])
-            found = ctx.locality.lookup(keys)
-        out[has] = found / deps[has].astype(float)[:, None]
+        keys = ctx.locality.key(svc[has][:, None], ctx.nodes.failure_domain[nodes[has]])
+        out[has] = ctx.locality.lookup(keys) / deps[has].astype(float)[:, None]
         return out
 
     def score_one(self, ctx: PlacementContext, node: int, rep: int) -> float:

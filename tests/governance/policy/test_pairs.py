@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governance.policy.pairs import PairCounts, insert_sorted_jit, stable_argsort
+from governance.policy.pairs import PairCounts, add_keys_jit, stable_argsort
 
 
 @settings(max_examples=60, deadline=None)
@@ -60,7 +60,7 @@ def test_pair_counts_adds_match_counter(
         assert pairs.present(ids).tolist() == [s in services for s in range(12)]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n_domains=st.integers(1, 9),
@@ -70,10 +70,11 @@ def test_pair_counts_adds_match_counter(
     k=st.integers(1, 6),
     scalar=st.booleans(),
     indexed=st.sampled_from(["no", "before", "after", "narrow"]),
+    ordered=st.booleans(),
 )
 def test_count_pairs_equals_the_lookup_of_gathered_keys(
     seed: int, n_domains: int, initial: int, added: int, rows: int, k: int, scalar: bool,
-    indexed: str,
+    indexed: str, ordered: bool,
 ) -> None:  # fmt: skip
     rng = np.random.default_rng(seed)
     n_nodes, n_services = 30, 12
@@ -91,6 +92,8 @@ def test_count_pairs_equals_the_lookup_of_gathered_keys(
     else:
         pairs.add(later)
     service = rng.integers(0, n_services + 2, rows).astype(np.int32)  # some never counted
+    if ordered:  # rows in service order (a table grouped by service): the galloping search
+        service.sort()
     nodes = rng.integers(0, n_nodes, (rows, k)).astype(np.int32)
     if indexed in ("after", "narrow"):  # "narrow": some rows' services are beyond the index
         pairs.index_services(n_services + 2 if indexed == "after" else n_services - 3)
@@ -101,26 +104,30 @@ def test_count_pairs_equals_the_lookup_of_gathered_keys(
     assert got.tolist() == want.tolist()
 
 
-@settings(max_examples=80, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 50), m=st.integers(0, 30))
-def test_insert_sorted_equals_the_masked_merge(seed: int, n: int, m: int) -> None:
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), m=st.integers(0, 30),
+       n_flags=st.integers(0, 12), presorted=st.booleans())  # fmt: skip
+def test_add_keys_equals_unique_counts(
+    seed: int, n: int, m: int, n_flags: int, presorted: bool
+) -> None:
     rng = np.random.default_rng(seed)
-    both = rng.choice(4 * (n + m) + 1, n + m, replace=False).astype(np.int64)
-    old = np.sort(both[:n])
-    new = np.sort(both[n:])
-    old_counts = rng.integers(1, 9, n).astype(np.int32)
-    new_counts = rng.integers(1, 9, m).astype(np.int32)
-    pos = np.searchsorted(old, new)
-    # The numpy merge: the new entries at pos + rank, the old ones in the other slots.
-    want_keys = np.empty(n + m, dtype=np.int64)
-    want_counts = np.empty(n + m, dtype=np.int32)
-    at = pos + np.arange(m)
-    kept = np.ones(n + m, dtype=bool)
-    kept[at] = False
-    want_keys[at], want_counts[at] = new, new_counts
-    want_keys[kept], want_counts[kept] = old, old_counts
-    keys = np.full(n + m, -1, dtype=np.int64)
-    counts = np.full(n + m, -1, dtype=np.int32)
-    insert_sorted_jit(old, old_counts, pos, new, new_counts, keys, counts)
-    assert keys.tolist() == want_keys.tolist() == np.sort(both).tolist()
-    assert counts.tolist() == want_counts.tolist()
+    n_domains = 5
+    old = np.unique(rng.integers(0, 60, n)).astype(np.int64)
+    old_counts = rng.integers(1, 9, old.shape[0]).astype(np.int32)
+    new = rng.integers(0, 60, m).astype(np.int64)  # repeats, any order, some already held
+    flags = rng.random(n_flags) < 0.3
+    # The numpy reference: unique keys of old (with multiplicity) and new, counted.
+    every = np.concatenate([np.repeat(old, old_counts), new])
+    want_keys, want_counts = np.unique(every, return_counts=True)
+    fresh = np.setdiff1d(new, old)
+    want_flags = flags.copy()
+    services = fresh // n_domains
+    want_flags[services[services < n_flags]] = True
+    keys = np.full(old.shape[0] + m, -1, dtype=np.int64)
+    counts = np.full(old.shape[0] + m, -1, dtype=np.int32)
+    given = np.sort(new) if presorted else new
+    found, top = add_keys_jit(old, old_counts, given, presorted, n_domains, flags, keys, counts)
+    assert keys[:found].tolist() == want_keys.tolist()
+    assert counts[:found].tolist() == want_counts.tolist()
+    assert flags.tolist() == want_flags.tolist()
+    assert top == (int(services.max()) + 1 if services.size else 0)

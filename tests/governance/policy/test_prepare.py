@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.policy.pairs import service_starts
-from governance.policy.prepare import _locality, concat_ranges
+from governance.policy.prepare import _locality, concat_ranges, live_domains_jit
 
 
 @settings(max_examples=80, deadline=None)
@@ -68,3 +68,23 @@ def test_locality_counts_dependencies_per_domain(
     assert got._counts.dtype == np.int32
     assert list(zip(got.keys.tolist(), got._counts.tolist(), strict=True)) == want
     assert got.empty == (not want)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), n_domains=st.integers(1, 9),
+       delta=st.integers(-1, 1), head=st.integers(0, 70))  # fmt: skip
+def test_live_domains_equal_the_numpy_count(
+    seed: int, n: int, n_domains: int, delta: int, head: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    healthy, draining = rng.random(n) < 0.7, rng.random(n) < 0.2
+    heartbeat = rng.choice([0.0, 5.0, 10.0, np.nan], n)
+    domain = rng.integers(0, n_domains, n).astype(np.int32)
+    head = min(head, n)
+    # The numpy reference: the head's count if it reaches ``need``, else the whole table's.
+    avail = healthy & ~draining & (heartbeat >= 5.0)
+    live_head = np.unique(domain[:head][avail[:head]]).size
+    need = max(0, live_head + delta)  # just under, at and just over the head's count
+    want = live_head if live_head >= need else np.unique(domain[avail]).size
+    got = live_domains_jit(healthy, draining, heartbeat, 5.0, domain, n_domains, need, head)
+    assert got == want
