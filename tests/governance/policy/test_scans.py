@@ -30,6 +30,8 @@ def test_scans_equal_flatnonzero(seed: int, n: int, services: int) -> None:
     domain = rng.integers(0, 7, 5).astype(np.int32)
     want_keys = service[want_of].astype(np.int64) * 7 + domain[node[want_of]]
     assert assigned_keys_of(service, node, marked, domain, 7).tolist() == want_keys.tolist()
+    none = np.zeros(0, dtype=bool)  # no services (so no valid replica rows): no keys
+    assert assigned_keys_of(service[:0], node[:0], none, domain, 7).size == 0
     violations = rng.integers(0, 6, n).astype(np.int32)
     for limit in (0, 1, 3, 5, 7):
         want_at = np.flatnonzero((violations >= limit) & (node >= 0))
