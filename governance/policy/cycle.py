@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from governance.policy.eviction import apply_evictions, plan_evictions
+from governance.policy.eviction import EXECUTED, apply_evictions, plan_evictions
 from governance.policy.placement import place
 from governance.policy.reputation import update_reputation
 from governance.policy.results import CyclePlan, CycleResult, journal, replace_fields
+from governance.policy.scans import due_and_unassigned_rows, union_rows
 from governance.policy.types import Snapshot
 
 if TYPE_CHECKING:
@@ -37,10 +38,14 @@ def run_cycle(
     rep = update_reputation(snapshot.nodes, snapshot.observations, params, now_s, donate=in_place)
     nodes = replace_fields(snapshot.nodes, reputation=rep.reputation, tier=rep.tier)
     rated = replace_fields(snapshot, nodes=nodes)
-    evictions = plan_evictions(rated, params, now_s)
+    # One pass over the replica table finds the due evictions and the waiting replicas; those
+    # waiting after the evictions are these plus the evicted ones (the only rows unassigned).
+    table = snapshot.replicas
+    due, waiting = due_and_unassigned_rows(table.evict_at_s, table.node, now_s)
+    evictions = plan_evictions(rated, params, now_s, due=due)
     if params.eviction.dry_run:
         # Placements as they would be made now; nothing is applied.
-        placements, _ = place(rated, params, now_s, rng)
+        placements, _ = place(rated, params, now_s, rng, replicas=waiting)
         after, kept = snapshot, None
     else:
         kept = journal(snapshot.replicas, evictions.replica) if donate else None
@@ -54,7 +59,8 @@ def run_cycle(
             evicted = dataclasses.replace(
                 evicted, replicas=dataclasses.replace(reps, started_at_s=started)
             )
-        placements, after = place(evicted, params, now_s, rng, donate=owned)
+        pending = union_rows(waiting, evictions.replica[evictions.outcome == EXECUTED])
+        placements, after = place(evicted, params, now_s, rng, replicas=pending, donate=owned)
     plan = CyclePlan(
         params_version=params.version,
         now_s=now_s,

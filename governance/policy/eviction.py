@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 _SCHEDULED = code(EvictionOutcome.SCHEDULED)
 _EXECUTED = code(EvictionOutcome.EXECUTED)
+EXECUTED = _EXECUTED  # the outcome code of an eviction executed now
 _DRY_RUN = code(EvictionOutcome.DRY_RUN)
 _NODE_BUDGET = code(EvictionOutcome.REFUSED_NODE_BUDGET)
 _OWNER_BUDGET = code(EvictionOutcome.REFUSED_OWNER_BUDGET)
@@ -43,12 +44,18 @@ _TOTAL_BUDGET = code(EvictionOutcome.REFUSED_TOTAL_BUDGET)
 _HELD = code(EvictionOutcome.HELD_FLAPPING)
 
 
-def plan_evictions(snapshot: Snapshot, params: PolicyParams, now_s: float) -> EvictionPlan:
-    """Plan this cycle's evictions (new proposals and due deadlines), with outcomes and reasons."""
+def plan_evictions(
+    snapshot: Snapshot, params: PolicyParams, now_s: float, *, due: I64 | None = None
+) -> EvictionPlan:
+    """Plan this cycle's evictions (new proposals and due deadlines), with outcomes and reasons.
+
+    ``due``: the snapshot's `due_rows`, if the caller already has them.
+    """
     ep = params.eviction
     reps = snapshot.replicas
     rows, reason, bypass = _candidates(snapshot, params, now_s)
-    due = due_rows(reps.evict_at_s, reps.node, now_s)
+    if due is None:
+        due = due_rows(reps.evict_at_s, reps.node, now_s)
     if rows.size == 0 and due.size == 0:  # a steady small network's usual cycle
         return EvictionPlan(
             replica=np.empty(0, dtype=np.int32),

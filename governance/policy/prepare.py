@@ -28,6 +28,39 @@ def concat_ranges(starts: I64, lens: I64) -> I64:
     return out
 
 
+def dependency_runs(indptr: I64, indices: I32, services: I64) -> tuple[I64, I32]:
+    """Per service its number of dependencies, and their rows concatenated (CSR ``indptr``).
+
+    ``lens = indptr[services + 1] - indptr[services]`` and
+    ``indices[concat_ranges(indptr[services], lens)]``, in compiled passes that prefetch the
+    services' pointers and runs (random rows of tables as long as the service table).
+    """
+    out: tuple[I64, I32] = dependency_runs_jit(indptr, indices, services)
+    return out
+
+
+def _dependency_runs_loop(indptr: I64, indices: I32, services: I64) -> tuple[I64, I32]:
+    m = services.shape[0]
+    lens = np.empty(m, dtype=np.int64)
+    total = 0
+    for i in range(m):
+        if i + _AHEAD < m:
+            prefetch_read(indptr, services[i + _AHEAD])
+        s = services[i]
+        lens[i] = indptr[s + 1] - indptr[s]
+        total += lens[i]
+    out = np.empty(total, dtype=indices.dtype)
+    found = 0
+    for i in range(m):
+        if i + _AHEAD < m:
+            prefetch_read(indices, indptr[services[i + _AHEAD]])
+        lo = indptr[services[i]]
+        for p in range(lo, lo + lens[i]):
+            out[found] = indices[p]
+            found += 1
+    return lens, out
+
+
 def available_mask(nodes: NodeTable, params: PolicyParams, now_s: float) -> Bool:
     """Nodes that may take replicas: healthy, not draining, heartbeat within the TTL."""
     out: Bool = nodes.last_heartbeat_s >= now_s - params.eviction.heartbeat_ttl_s
@@ -48,8 +81,7 @@ def build_context(
     nodes, services, replicas = snapshot.nodes, snapshot.services, snapshot.replicas
     n_dom = int(nodes.failure_domain.max()) + 1 if nodes.size else 1
     pending_svc = distinct(replicas.service[rows])  # one pass when the rows' services are sorted
-    lens = services.dep_indptr[pending_svc + 1] - services.dep_indptr[pending_svc]
-    dep = services.dep_indices[concat_ranges(services.dep_indptr[pending_svc], lens)]
+    lens, dep = dependency_runs(services.dep_indptr, services.dep_indices, pending_svc)
     relevant = np.zeros(services.size, dtype=bool)
     relevant[pending_svc] = True
     relevant[dep] = True
@@ -168,6 +200,7 @@ _LIVE_HEAD = 65_536
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 locality_pairs_jit = _jit(_locality_pairs_loop)
 live_domains_jit = _jit(_live_domains_loop)
+dependency_runs_jit = _jit(_dependency_runs_loop)
 
 
 def _locality(

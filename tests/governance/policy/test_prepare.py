@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.policy.pairs import service_starts
-from governance.policy.prepare import _locality, concat_ranges, live_domains_jit
+from governance.policy.prepare import _locality, concat_ranges, dependency_runs, live_domains_jit
 
 
 @settings(max_examples=80, deadline=None)
@@ -54,6 +54,10 @@ def test_locality_counts_dependencies_per_domain(
     pending = np.flatnonzero(rng.random(n_services) < pending_share).astype(np.int64)
     lens = indptr[pending + 1] - indptr[pending]
     dep = indices[concat_ranges(indptr[pending], lens)]
+    got_lens, got_dep = dependency_runs(indptr, indices, pending)
+    assert (got_lens.dtype, got_dep.dtype) == (lens.dtype, dep.dtype)
+    assert got_lens.tolist() == lens.tolist()
+    assert got_dep.tolist() == dep.tolist()
     got = _locality(presence, pending, lens, dep, n_services, n_domains)
     # The numpy reference: for every (pending service, dependency entry), each domain where the
     # dependency has a key counts once for (service, domain).

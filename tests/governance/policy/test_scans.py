@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 from governance.policy.scans import (
     assigned_at_least,
     assigned_keys_of,
+    due_and_unassigned_rows,
     due_rows,
     unassigned_rows,
+    union_rows,
 )
 
 
@@ -26,11 +28,26 @@ def test_scans_equal_flatnonzero(seed: int, n: int, services: int) -> None:
     assert unassigned_rows(node).tolist() == np.flatnonzero(node < 0).tolist()
     want_due = np.flatnonzero((evict_at <= now) & (node >= 0))
     assert due_rows(evict_at, node, now).tolist() == want_due.tolist()
+    both = due_and_unassigned_rows(evict_at, node, now)
+    assert [r.tolist() for r in both] == [want_due.tolist(), np.flatnonzero(node < 0).tolist()]
     want_of = np.flatnonzero(marked[service] & (node >= 0))
     domain = rng.integers(0, 7, 5).astype(np.int32)
     want_keys = service[want_of].astype(np.int64) * 7 + domain[node[want_of]]
     assert assigned_keys_of(service, node, marked, domain, 7).tolist() == want_keys.tolist()
+    none = np.zeros(0, dtype=bool)  # no services (so no valid replica rows): no keys
+    assert assigned_keys_of(service[:0], node[:0], none, domain, 7).size == 0
     violations = rng.integers(0, 6, n).astype(np.int32)
     for limit in (0, 1, 3, 5, 7):
         want_at = np.flatnonzero((violations >= limit) & (node >= 0))
         assert assigned_at_least(violations, limit, node).tolist() == want_at.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), m=st.integers(0, 60))
+def test_union_rows_equals_union1d(seed: int, n: int, m: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows = np.unique(rng.integers(0, 50, n)).astype(np.int64)
+    more = rng.integers(0, 50, m).astype(np.int32)  # any order, repeats
+    got = union_rows(rows, more)
+    assert got.dtype == np.int64
+    assert got.tolist() == np.union1d(rows, more).tolist()
