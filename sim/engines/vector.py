@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.core import STREAM_BEHAVIOUR, SimulationCore, stream
 from sim.dynamics import Behaviour, free_slots, join_count
+from sim.halves import quick_handover
 from sim.kernels import set_drawn_jit
 from sim.kpis import StepKpis
 from sim.scenario import Scenario
@@ -144,11 +145,15 @@ class VectorEngine:
         return self.core.step(self.behaviour())
 
     def run(self, steps: int) -> Iterator[StepKpis]:
-        """``steps`` steps, each step's economics overlapping the next step's policy cycle."""
-        for _ in range(steps):
-            done = self.core.step_overlapped(self.behaviour())
-            if done is not None:
-                yield done
-        last = self.core.settle()
-        if last is not None:
-            yield last
+        """``steps`` steps, each step's economics overlapping the next step's policy cycle.
+
+        The two threads hand the GIL over quickly while the run lasts (`halves.quick_handover`).
+        """
+        with quick_handover():
+            for _ in range(steps):
+                done = self.core.step_overlapped(self.behaviour())
+                if done is not None:
+                    yield done
+            last = self.core.settle()
+            if last is not None:
+                yield last

@@ -76,3 +76,21 @@ def test_a_whole_step_refuses_to_run_over_unsettled_economics(tiny_scenario: Sce
         engine.core.step(engine.behaviour())
     assert engine.core.settle() is not None
     assert engine.core.settle() is None
+
+
+def test_a_vector_run_hands_the_gil_over_quickly_and_restores_the_interval(
+    tiny_scenario: Scenario,
+) -> None:
+    """While `run` lasts the switch interval is the short one; afterwards the caller's again."""
+    import sys
+
+    from sim.halves import SWITCH_INTERVAL_S
+    from sim.runner import make_engine, resolve_sizes
+
+    before = sys.getswitchinterval()
+    assert before != SWITCH_INTERVAL_S
+    sizes = resolve_sizes(tiny_scenario, steps=3)
+    engine = make_engine("vector", tiny_scenario, sizes, 3, None, "tiny")
+    during = [sys.getswitchinterval() for _ in engine.run(3)]
+    assert during == pytest.approx([SWITCH_INTERVAL_S] * 3)  # the interpreter keeps microseconds
+    assert sys.getswitchinterval() == before
