@@ -20,6 +20,7 @@ from governance.policy import (
     plan_evictions,
     run_cycle,
 )
+from governance.policy.registry import EVICTOR_NAMES
 from governance.policy.synthetic import DAY_S, synthetic_network
 
 NOW = 60 * DAY_S
@@ -289,16 +290,7 @@ def _reference_candidates(
 @given(
     seed=st.integers(0, 2**32 - 1),
     names=st.lists(
-        st.sampled_from(
-            [
-                "node_dead",
-                "reputation_floor",
-                "node_overloaded",
-                "service_unpaid",
-                "sla_violations",
-                "node_underused",
-            ]
-        ),
+        st.sampled_from(EVICTOR_NAMES),
         min_size=1,
         max_size=6,
         unique=True,
