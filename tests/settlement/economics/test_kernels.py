@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from settlement.economics import kernels, requestsums
 from settlement.economics import split as splits
 from settlement.economics.split import split_table
+from tests.settlement.economics.conftest import assert_request_sums
 
 ACCOUNTS, NODES = 12, 7
 LIMIT = 9
@@ -77,24 +78,8 @@ def test_request_sums_equal_numpy_group_sums(rows: list[tuple[int, int, int]], s
         assert not np.concatenate([pay_acc, own_acc, mark]).any()
         return
     assert done == count.size
-    live = count > 0
-    want_pay = np.zeros(ACCOUNTS, np.int64)
-    np.add.at(want_pay, payer[live], count[live])
-    want_own = np.zeros(ACCOUNTS, np.int64)
-    np.add.at(want_own, owner[live], table[splits.OWNER_SHARE][count[live]])
-    assert pay_acc.tolist() == want_pay.tolist()
-    assert own_acc.tolist() == want_own.tolist()
-    n_pay, n_own = int(totals[kernels.PAYERS]), int(totals[kernels.OWNERS])
-    assert sorted(payers[:n_pay].tolist()) == np.unique(payer[live]).tolist()
-    assert sorted(owners[:n_own].tolist()) == np.unique(owner[live]).tolist()
-    want_mark = np.zeros(ACCOUNTS, np.uint8)
-    if marks:
-        want_mark[owner[live]] = kernels.OWNER
-    assert mark.tolist() == want_mark.tolist()
-    assert totals[kernels.FEES] == table[splits.FEE][count].sum()
-    assert totals[kernels.OWNER_TOTAL] == table[splits.OWNER_SHARE][count].sum()
-    assert totals[kernels.PROVIDER_TOTAL] == table[splits.PROVIDER_SHARE][count].sum()
-    assert totals[kernels.COUNT_TOTAL] == count.sum()
+    outputs = (pay_acc, own_acc, mark, payers, owners, totals)
+    n_pay, n_own = assert_request_sums(count, payer, owner, table, marks, outputs)
     kernels.unmark_jit(payers[:n_pay], owners[:n_own], pay_acc, own_acc, mark)
     assert not np.concatenate([pay_acc, own_acc, mark]).any()
 

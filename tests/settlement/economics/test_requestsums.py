@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from settlement.economics import kernels, requestsums
 from settlement.economics import split as splits
 from settlement.economics.split import split_table
+from tests.settlement.economics.conftest import assert_request_sums
 
 LIMIT = 40
 
@@ -63,23 +64,9 @@ def test_request_sums_equal_numpy_group_sums(  # type: ignore[no-untyped-def]
         assert not np.concatenate([pay_acc, own_acc, mark]).any()
         return
     assert done == batches
-    live = count > 0
-    want_pay, want_own = np.zeros(accounts, np.int64), np.zeros(accounts, np.int64)
-    np.add.at(want_pay, payer[live], count[live])
-    np.add.at(want_own, owner[live], table[splits.OWNER_SHARE][count[live]])
-    assert pay_acc.tolist() == want_pay.tolist()
-    assert own_acc.tolist() == want_own.tolist()
-    n_pay, n_own = int(totals[kernels.PAYERS]), int(totals[kernels.OWNERS])
-    assert sorted(payers[:n_pay].tolist()) == np.unique(payer[live]).tolist()
-    assert sorted(owners[:n_own].tolist()) == np.unique(owner[live]).tolist()
-    want_mark = np.zeros(accounts, np.uint8)
-    if marks:
-        want_mark[owner[live]] = kernels.OWNER
-    assert mark.tolist() == want_mark.tolist()
-    for row, column in ((kernels.FEES, splits.FEE), (kernels.OWNER_TOTAL, splits.OWNER_SHARE)):
-        assert totals[row] == table[column][count].sum()
-    assert totals[kernels.PROVIDER_TOTAL] == table[splits.PROVIDER_SHARE][count].sum()
-    assert totals[kernels.COUNT_TOTAL] == count.sum()
+    assert_request_sums(
+        count, payer, owner, table, marks, (pay_acc, own_acc, mark, payers, owners, totals)
+    )
 
 
 @pytest.mark.parametrize("short", ["hist", "list", "pages", "acc"])
