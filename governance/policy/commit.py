@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from governance.policy.context import PlacementContext, Scorer
-from governance.policy.pairs import stable_argsort
 from governance.policy.round_kernels import (
     commit_usage_jit,
     drop_repeats_jit,
@@ -21,6 +20,7 @@ from governance.policy.round_kernels import (
     stable_order_jit,
     weighted_scores_jit,
 )
+from governance.policy.sorting import stable_argsort
 from governance.policy.types import F32, F64, I32, I64, Bool, Tier
 
 if TYPE_CHECKING:
