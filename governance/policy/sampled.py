@@ -11,7 +11,7 @@ from governance.policy.commit import Scored, commit_round, resolve_picks
 from governance.policy.context import Filter, PlacementContext, Scorer
 from governance.policy.filters.fused import ANTI_AFFINITY, check_picks, fused_bits
 from governance.policy.prepare import available_mask
-from governance.policy.round_kernels import add_weighted_jit, best_of_rows_jit
+from governance.policy.round_kernels import add_weighted_jit, best_of_rows_jit, gather_rows
 from governance.policy.types import F32, F64, I8, I32, I64, Bool
 
 
@@ -264,7 +264,7 @@ def _round(
     won = np.zeros(reps.shape[0], dtype=bool)
     has_idx = np.flatnonzero(has)
     svc = ctx.services_of(reps)
-    demand = ctx.services.demand[svc]  # per row, gathered once
+    demand = gather_rows(ctx.services.demand, svc)  # per row, gathered once
     ok_has, by_node = resolve_picks(
         ctx, reps[has_idx], chosen[has_idx], demand[has_idx], svc[has_idx]
     )
