@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 from governance.policy.prefetch import prefetch_read
-from governance.policy.sorting import sort_keys
+from governance.policy.sorting import grouped_counts_jit, sort_keys
 from governance.policy.sorting import stable_argsort as stable_argsort  # for merges
 from governance.policy.types import I32, I64, Bool
 
@@ -15,10 +15,20 @@ from governance.policy.types import I32, I64, Bool
 _AHEAD = 8
 
 
-def sorted_counts(keys: I64) -> tuple[I64, I32]:
-    """Sorted distinct keys and their multiplicities (a radix sort: cheaper than np.unique here)."""
+def sorted_counts(keys: I64, group: int = 0) -> tuple[I64, I32]:
+    """Sorted distinct keys and their multiplicities (cheaper than np.unique here).
+
+    With ``group`` > 0, keys whose ``key // group`` never decreases (pair keys of a replica
+    table grouped by service) are counted run by run without a sort of the whole array.
+    """
     if keys.shape[0] == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
+    if group > 0:
+        out_keys = np.empty(keys.shape[0], dtype=np.int64)
+        out_counts = np.empty(keys.shape[0], dtype=np.int32)
+        found = grouped_counts_jit(keys, group, out_keys, out_counts)
+        if found >= 0:
+            return out_keys[:found], out_counts[:found]
     keys = sort_keys(keys)
     starts = run_starts(keys)
     counts = np.empty(starts.shape[0], dtype=np.int32)  # run lengths: no np.r_/np.diff overhead
@@ -191,7 +201,7 @@ class PairCounts:
 
     def __init__(self, keys: I64, n_domains: int) -> None:
         self.n_domains = n_domains
-        self._keys, self._counts = sorted_counts(keys)
+        self._keys, self._counts = sorted_counts(keys, n_domains)
         self._dict: dict[int, int] | None = None
         self._stale = False
         self._present: Bool | None = None  # per service id: any key counted (built lazily)

@@ -77,9 +77,57 @@ def _radix_sort_loop(values: I32 | I64, top: int) -> I64:
     return keys
 
 
+def _grouped_counts_loop(keys: I64, group: int, out_keys: I64, out_counts: I32) -> int:
+    """Sorted distinct ``keys`` with their counts, when the groups ``key // group`` never fall.
+
+    Pair keys gathered in replica row order come grouped by service when the replica table is
+    (as the simulator keeps it): each group is a short run, sorted in a scratch copy (insertion
+    sort; numpy's for long runs), then counted. Returns the distinct keys written, or -1 if a
+    group falls or a key is negative (the caller then sorts the whole array).
+    """
+    n = keys.shape[0]
+    run = np.empty(n, dtype=np.int64)
+    found = 0
+    floor = np.int64(0)  # every later key must reach this: one past the previous group
+    i = 0
+    while i < n:
+        first = keys[i]
+        if first < floor:
+            return -1
+        lo = (first // group) * group
+        hi = lo + group
+        j = i + 1
+        while j < n and lo <= keys[j] < hi:
+            j += 1
+        size = j - i
+        if size > _INSERTION_MAX:
+            run[:size] = np.sort(keys[i:j])
+        else:
+            for p in range(size):  # insertion sort of a short run
+                v = keys[i + p]
+                q = p
+                while q > 0 and run[q - 1] > v:
+                    run[q] = run[q - 1]
+                    q -= 1
+                run[q] = v
+        for p in range(size):
+            if p and run[p] == run[p - 1]:
+                out_counts[found - 1] += 1
+            else:
+                out_keys[found] = run[p]
+                out_counts[found] = 1
+                found += 1
+        floor = hi
+        i = j
+    return found
+
+
+#: Runs up to this long are insertion-sorted; longer ones by numpy's sort.
+_INSERTION_MAX = 32
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 radix_argsort_jit = _jit(_radix_argsort_loop)
 radix_sort_jit = _jit(_radix_sort_loop)
+grouped_counts_jit = _jit(_grouped_counts_loop)
 
 
 def stable_argsort(values: I32 | I64) -> I64:
