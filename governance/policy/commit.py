@@ -13,14 +13,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from governance.policy.context import PlacementContext, Scorer
-from governance.policy.pairs import stable_argsort
 from governance.policy.round_kernels import (
     commit_usage_jit,
     drop_repeats_jit,
+    gather_rows,
     resolve_jit,
+    scatter_rows_jit,
     stable_order_jit,
+    take_picks_jit,
     weighted_scores_jit,
 )
+from governance.policy.sorting import stable_argsort
 from governance.policy.types import F32, F64, I32, I64, Bool, Tier
 
 if TYPE_CHECKING:
@@ -67,27 +70,28 @@ def commit_round(
     nodes = chosen[idx]  # ``idx`` is sorted by node, then by row
     rsel = reps[idx]
     svc = at.service[idx]
-    demand = at.demand[idx]
+    demand = gather_rows(at.demand, idx)
     first = np.empty(nodes.shape[0], dtype=bool)
     first[0] = True
     np.not_equal(nodes[1:], nodes[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     factors = np.empty((idx.shape[0], len(scorers)), dtype=np.float32)
-    flat: I64 | None = None
+    where: I64 | None = None  # per row of the round, its place among the winners (-1: none)
     for j, scorer in enumerate(scorers):
         given = at.factors[j]
         if level is not None and scorer.node_only:
             factors[:, j] = level.factors[scorer.name][nodes]  # current for first winners
-        elif given is not None:
-            if flat is None:  # positions of the picks in the (B, k) blocks
-                flat = idx * given.shape[1] + at.pick[idx]
-            factors[:, j] = given.ravel().take(flat)
+        elif given is not None:  # each winner's pick in the (B, k) block
+            if where is None:
+                where = np.full(given.shape[0], -1, dtype=np.int64)
+                where[idx] = np.arange(idx.shape[0])
+            take_picks_jit(given, where, at.pick, j, factors)
         else:
             factors[:, j] = scorer.score(ctx, nodes[:, None], rsel)[:, 0]
     if starts.shape[0] < nodes.shape[0]:
         _later_factors(ctx, scorers, nodes, rsel, demand, first, starts, factors)
     sl = slots[idx]
-    out.factors[sl] = factors
+    scatter_rows_jit(factors, sl, out.factors)  # out.factors[sl] = factors
     weighted_scores_jit(factors, weights, sl, out.score)
     added = np.add.reduceat(demand, starts, axis=0)  # (its float32 order is numpy's own)
     uniq = np.empty(starts.shape[0], dtype=np.int32)

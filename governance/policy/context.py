@@ -85,6 +85,10 @@ class PlacementContext:
         self._services_of = (reps, svc)
         return svc
 
+    def remember_services(self, reps: I32, svc: I32) -> None:
+        """Memoise ``svc`` as `services_of` ``reps`` (the caller gathered them already)."""
+        self._services_of = (reps, svc)
+
     def pair_counts(self, nodes: I32, reps: I32) -> I32:
         """Replicas of each replica's service in each candidate's domain, (B, k); memoised."""
         memo = self._memo

@@ -75,7 +75,8 @@ def place(
         tuple(params.placement.scorers.items()), params.placement.filters
     )
     svc = snapshot.services
-    unpaid = svc.payment[snapshot.replicas.service[rows]] != PaymentStatus.PAID
+    row_svc = snapshot.replicas.service[rows]  # gathered once: payment, context, rounds
+    unpaid = svc.payment[row_svc] != PaymentStatus.PAID
     todo = rows[~unpaid]
     nodes, reps = snapshot.nodes, snapshot.replicas
     if todo.size == 0:  # nothing to place: no copies, no O(n) work
@@ -83,11 +84,12 @@ def place(
         return _plan(params, rows, unpaid, todo, empty, mode, names), snapshot
     used = nodes.used if donate else nodes.used.copy()
     held = nodes.replicas_held if donate else nodes.replicas_held.copy()
-    ctx = build_context(snapshot, params, now_s, todo, used, held)
+    todo_svc = row_svc[~unpaid]
+    ctx = build_context(snapshot, params, now_s, todo, used, held, row_services=todo_svc)
     if mode == "exact":
         decisions = place_exact(ctx, todo, filters, scorers, weights)
     else:
-        decisions = place_sampled(ctx, todo, filters, scorers, weights, rng)
+        decisions = place_sampled(ctx, todo, filters, scorers, weights, rng, row_services=todo_svc)
     plan = _plan(params, rows, unpaid, todo, decisions, mode, names)
     placed = decisions.node >= 0
     node_col = reps.node if donate else reps.node.copy()

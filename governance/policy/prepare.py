@@ -76,11 +76,18 @@ def build_context(
     rows: I64,
     used: F32,
     held: I32,
+    *,
+    row_services: I32 | None = None,
 ) -> PlacementContext:
-    """Context for placing replica ``rows``; the call may update ``used`` and ``held``."""
+    """Context for placing replica ``rows``; the call may update ``used`` and ``held``.
+
+    ``row_services``: the rows' services if the caller has them (else gathered here).
+    """
     nodes, services, replicas = snapshot.nodes, snapshot.services, snapshot.replicas
     n_dom = int(nodes.failure_domain.max()) + 1 if nodes.size else 1
-    pending_svc = distinct(replicas.service[rows])  # one pass when the rows' services are sorted
+    if row_services is None:
+        row_services = replicas.service[rows]
+    pending_svc = distinct(row_services)  # one pass when the rows' services are sorted
     lens, dep = dependency_runs(services.dep_indptr, services.dep_indices, pending_svc)
     relevant = np.zeros(services.size, dtype=bool)
     relevant[pending_svc] = True
@@ -156,35 +163,43 @@ def _locality_pairs_loop(presence: I64, lo: I64, hi: I64, dep: I32, lens: I64, p
     Pending service i has the next ``lens[i]`` dependency entries; entry e is service ``dep[e]``,
     whose keys are ``presence[lo[e]:hi[e]]``. The count of key ``s * n_domains + d`` is the number
     of s's entries with a key for domain d. ``pending`` is ascending, and each service's domains
-    are tallied then emitted in domain order, so the keys come out sorted: no sort of the pairs.
+    are tallied (kept in domain order as first seen) then emitted in that order, so the keys come
+    out sorted: no sort of the pairs, and no scan of every domain per service.
     ``bound`` caps the output (the sum of ``min(hi - lo, n_domains)``). The keys of the entry
     ``_AHEAD`` on are prefetched (a random run of ``presence``).
     """
     keys = np.empty(bound, dtype=np.int64)
     counts = np.empty(bound, dtype=np.int32)
     tally = np.zeros(n_domains, dtype=np.int32)
+    touched = np.empty(n_domains, dtype=np.int64)  # this service's domains with a tally
     entries = lo.shape[0]
     found = 0
     e = 0
     for i in range(pending.shape[0]):
-        seen = False
+        seen = 0
         for _ in range(lens[i]):
             if e + _AHEAD < entries:
                 prefetch_read(presence, lo[e + _AHEAD])
             base = np.int64(dep[e]) * n_domains
             for p in range(lo[e], hi[e]):
-                tally[presence[p] - base] += 1
-                seen = True
+                dom = presence[p] - base
+                if tally[dom] == 0:  # insertion sort as they come: a service touches a few
+                    q = seen
+                    while q > 0 and touched[q - 1] > dom:
+                        touched[q] = touched[q - 1]
+                        q -= 1
+                    touched[q] = dom
+                    seen += 1
+                tally[dom] += 1
             e += 1
-        if not seen:
-            continue
+        # Only the touched domains, in domain order: not a scan of all n_domains per service.
         s = np.int64(pending[i]) * n_domains
-        for dom in range(n_domains):
-            if tally[dom]:
-                keys[found] = s + dom
-                counts[found] = tally[dom]
-                found += 1
-                tally[dom] = 0
+        for q in range(seen):
+            dom = touched[q]
+            keys[found] = s + dom
+            counts[found] = tally[dom]
+            found += 1
+            tally[dom] = 0
     return keys[:found].copy(), counts[:found].copy()
 
 

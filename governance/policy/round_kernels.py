@@ -15,6 +15,15 @@ from governance.policy.prefetch import prefetch_read
 from governance.policy.types import F32, F64, I8, I32, I64, Bool, Tier
 
 _NEWCOMER = int(Tier.NEWCOMER)
+
+
+def gather_rows(table: F32, rows: I32 | I64) -> F32:
+    """``table[rows]`` of a (m, R) table, in one compiled pass."""
+    out = np.empty((rows.shape[0], table.shape[1]), dtype=table.dtype)
+    gather_rows_jit(table, rows, out)
+    return out
+
+
 #: Picks between the prefetch of a node's rows and their use.
 _AHEAD = 16
 
@@ -88,6 +97,8 @@ def _resolve_loop(chosen: I32, order: I64, demand: F32, used: F32, capacity: F32
         ok[i] = fits
     spreading = 0
     for i in range(count):
+        if i + _AHEAD < count:  # picks in row order: random node rows again
+            prefetch_read(domain, chosen[i + _AHEAD])
         if ok[i] and spread_active[service[i]]:
             rows[spreading] = i
             keys[spreading] = np.int64(service[i]) * n_domains + domain[chosen[i]]
@@ -177,7 +188,44 @@ def _add_weighted_loop(total: F64, weight: float, factor: F64) -> None:
             total[b, j] = total[b, j] + weight * factor[b, j]
 
 
+def _gather_rows_loop(table: F32, rows: I32 | I64, out: F32) -> None:
+    """``out[i] = table[rows[i]]`` row by row; the row ``_AHEAD`` on is prefetched.
+
+    Numpy's gather of short rows (a (B, R) fancy index) copies row by row through a generic
+    loop, and waits on each random row of a long table in turn.
+    """
+    count = rows.shape[0]
+    for i in range(count):
+        if i + _AHEAD < count:
+            prefetch_read(table, rows[i + _AHEAD])
+        r = rows[i]
+        for c in range(table.shape[1]):
+            out[i, c] = table[r, c]
+
+
+def _scatter_rows_loop(values: F32, rows: I64, out: F32) -> None:
+    """``out[rows[i]] = values[i]`` row by row (``rows`` distinct)."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for c in range(values.shape[1]):
+            out[r, c] = values[i, c]
+
+
+def _take_picks_loop(block: F64, at: I64, pick: I64, col: int, out: F32) -> None:
+    """``out[at[b], col] = block[b, pick[b]]`` for every row b with ``at[b] >= 0`` (as float32).
+
+    Rows in order: the (B, k) block is read front to back, not at each winner's random row.
+    """
+    for b in range(at.shape[0]):
+        i = at[b]
+        if i >= 0:
+            out[i, col] = block[b, pick[b]]
+
+
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+gather_rows_jit = _jit(_gather_rows_loop)
+scatter_rows_jit = _jit(_scatter_rows_loop)
+take_picks_jit = _jit(_take_picks_loop)
 add_weighted_jit = _jit(_add_weighted_loop)
 best_of_rows_jit = _jit(_best_of_rows_loop)
 commit_usage_jit = _jit(_commit_usage_loop)

@@ -11,7 +11,7 @@ from governance.policy.commit import Scored, commit_round, resolve_picks
 from governance.policy.context import Filter, PlacementContext, Scorer
 from governance.policy.filters.fused import ANTI_AFFINITY, check_picks, fused_bits
 from governance.policy.prepare import available_mask
-from governance.policy.round_kernels import add_weighted_jit, best_of_rows_jit
+from governance.policy.round_kernels import add_weighted_jit, best_of_rows_jit, gather_rows
 from governance.policy.types import F32, F64, I8, I32, I64, Bool
 
 
@@ -70,8 +70,12 @@ def place_sampled(
     scorers: tuple[Scorer, ...],
     weights: F64,
     rng: np.random.Generator,
+    *,
+    row_services: I32 | None = None,
 ) -> Decisions:
     """Place ``rows``; see `governance.policy.placement`.
+
+    ``row_services``: the rows' services if the caller has them (else gathered per round).
 
     The candidate pool is chosen once per call (grown at most twice when replicas find nothing
     feasible in it; a small call's uniform draws fall back to a pool of available nodes the same
@@ -96,7 +100,9 @@ def place_sampled(
         if level is not None:
             level.head = head
         draw = Draw(pool, pool.shape[0], whole) if pool is not None else Draw(None, 0, True)
-        left = _place_in(sub, rows, left, filters, scorers, weights, rng, out, draw, level)
+        left = _place_in(
+            sub, rows, left, filters, scorers, weights, rng, out, draw, level, row_services
+        )
         if pool is not None and not whole:
             ctx.used[pool] = sub.used
             ctx.held[pool] = sub.held
@@ -194,6 +200,7 @@ def _place_in(
     out: Decisions,
     draw: Draw,
     level: NodeLevel | None,
+    row_services: I32 | None = None,
 ) -> I64:
     """Batches of optimistic rounds within one node set; returns the slots still unplaced."""
     remaining = []
@@ -204,6 +211,8 @@ def _place_in(
             if part.shape[0] == 0:
                 break
             reps = rows[part].astype(np.int32)
+            if row_services is not None:  # no gather of random replica rows
+                ctx.remember_services(reps, row_services[part])
             won, chosen = _round(ctx, reps, filters, scorers, weights, rng, out, part, level, draw)
             out.node[part[won]] = draw.node_rows(chosen[won])
             part = part[~won]
@@ -252,6 +261,7 @@ def _round(
 ) -> tuple[Bool, I32]:
     """One optimistic round over ``ctx``'s nodes; returns who won and the (local) picks."""
     k = ctx.params.placement.sample_k
+    svc = ctx.services_of(reps)  # held here: a "why not" check below may memoise other rows
     cand = draw.candidates(rng, ctx.nodes.size, (reps.shape[0], k))
     if level is not None and level.head:  # every row gets one node of the pool's best
         cand[:, 0] = slots % level.head
@@ -263,8 +273,7 @@ def _round(
     chosen = cand[idx, pick]
     won = np.zeros(reps.shape[0], dtype=bool)
     has_idx = np.flatnonzero(has)
-    svc = ctx.services_of(reps)
-    demand = ctx.services.demand[svc]  # per row, gathered once
+    demand = gather_rows(ctx.services.demand, svc)  # per row, gathered once
     ok_has, by_node = resolve_picks(
         ctx, reps[has_idx], chosen[has_idx], demand[has_idx], svc[has_idx]
     )
