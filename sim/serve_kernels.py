@@ -245,9 +245,19 @@ service_pass_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_serv
 
 
 def _shares_loop(
-    table: I64, slot: I64, ok: B, on: I32, served: I64, provider: I64, lo: int, hi: int
+    table: I64,
+    slot: I64,
+    ok: B,
+    on: I32,
+    served: I32 | I64,
+    provider: I32 | I64,
+    lo: int,
+    hi: int,
 ) -> None:
-    """Per replica row in ``[lo, hi)``: requests it served (0 if it did not serve) and its host."""
+    """Per replica row in ``[lo, hi)``: requests it served (0 if it did not serve) and its host.
+
+    ``served`` may be int32 when every ``table`` entry fits one (the caller knows).
+    """
     slots, serves, hosts = slot[lo:hi], ok[lo:hi].view(np.uint8), on[lo:hi]
     count, host = served[lo:hi], provider[lo:hi]
     for r in range(count.size):

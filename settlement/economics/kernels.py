@@ -15,6 +15,9 @@ from numpy.typing import NDArray
 from settlement.economics.prefetch import prefetch_write
 
 I64 = NDArray[np.int64]
+#: A request batch column (counts, account rows): int64, or int32 when its values fit (half the
+#: bytes to read; the passes widen each value to int64 before any arithmetic).
+Batch = NDArray[np.int64] | NDArray[np.int32]
 U8 = NDArray[np.uint8]
 B = NDArray[np.bool_]
 #: Provider shares per node row, in multiples of a unit: uint8, uint16 or uint32 (fewer bytes to
@@ -39,7 +42,7 @@ AHEAD = 256
 
 
 def _share_providers_loop(
-    count: I64, provider: I64, share: I64, shares: Shares, cap: int, flagged: B
+    count: Batch, provider: Batch, share: I64, shares: Shares, cap: int, flagged: B
 ) -> int:
     """``shares[provider] += share[count]``; flag providers of batches of >= 1 request.
 
