@@ -430,9 +430,8 @@ def _pay_placements(
     # int64 products and sums, as numpy's group sums of an int64 column of prices wrap
     burned_total = _int64(int(payer.size) * price)
     cost = int(np.int64(price))  # raises beyond int64, as numpy's full() of the prices did
-    ordered = np.sort(payer)  # the compiled pass groups sorted payers
     bought, burned, done = kernels.charge_groups_jit(
-        ordered, cost, act.now_step, *pending.kernel_args(), book.balance, book.expires_at_step
+        payer, cost, act.now_step, *pending.kernel_args(), book.balance, book.expires_at_step
     )
     if done:
         pending.burned += int(burned)
