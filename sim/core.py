@@ -332,9 +332,11 @@ class SimulationCore:
     def _provider_share(self, served: serving.Served) -> int:
         """The provider shares of the adversaries' request batches, summed."""
         econ = self.econ
+        # int32 counts too: the loop widens each to int64 before multiplying
+        count = cast("I64", served.batch_count)
         return int(
             kernels.provider_share_jit(
-                served.batch_count, served.adversary_batches, econ.request_price_base_units,
+                count, served.adversary_batches, econ.request_price_base_units,
                 econ.protocol_fee_bps, econ.owner_share_bps,
             )
         )  # fmt: skip

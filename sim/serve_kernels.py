@@ -26,9 +26,12 @@ _KIND_BITS = ADVERSARIAL_BIT | RING_BIT
 REQUESTS, FAILED, SLA, AVAILABLE, DESIRED = range(5)
 #: Positions in the replica pass's row counts (lengths of the row lists it fills).
 PENDING, FAILING, ADVERSARY, WASH = range(4)
-#: Replica rows between the prefetch of a host's code byte and its use: enough misses in flight to
-#: hide memory latency (1e7 nodes: the replica pass runs ~3x faster).
+#: Rows between the prefetch of a scattered row and its use (the short failing / pending lists).
 _AHEAD = 32
+#: Replica rows between the prefetch of a host's code byte and its use: enough misses in flight to
+#: hide memory latency. (1e7 nodes, captured hosts, the gather alone: 32 ahead 21 ms, 128 ahead
+#: 9 ms, 512 ahead 9 ms; the whole pass 24-29 ms at 32, 16-18 ms at 128.)
+_GATHER_AHEAD = 128
 #: Node rows per block of the node pass (its overload flags stay in L1).
 _NODE_BLOCK = 512
 #: Replica rows per block of the replica pass (a multiple of 8: its flags are read as words).
@@ -123,8 +126,8 @@ def _replica_pass_loop(
     from column ``lo``; ``counts`` gets their lengths. Recent SLA violations count down on a
     serving row and up on a failing one.
 
-    In blocks: the hosts' code bytes are gathered first (each read asked for `_AHEAD` rows early;
-    a read prefetch, since the other half's thread reads the same bytes), then the flags and
+    In blocks: the hosts' code bytes are gathered first (each read asked for `_GATHER_AHEAD` rows
+    early; a read prefetch, since the other half's thread reads the same bytes), then the flags and
     countdowns of the block in a loop that vectorizes; only rows that do not serve or sit on an
     adversarial slot (a few in a hundred) are visited one by one, found eight at a time.
     """
@@ -133,7 +136,7 @@ def _replica_pass_loop(
     special = np.empty(_REPLICA_BLOCK, dtype=np.uint8)
     special_w = special.view(np.uint64)
     ok_b = ok.view(np.uint8)
-    ahead = min(lo + _AHEAD, hi)
+    ahead = min(lo + _GATHER_AHEAD, hi)
     for r in range(lo, ahead):
         prefetch_read(code, on[r])
     pending = failing = adversary = wash = lo
@@ -242,9 +245,19 @@ service_pass_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_serv
 
 
 def _shares_loop(
-    table: I64, slot: I64, ok: B, on: I32, served: I64, provider: I64, lo: int, hi: int
+    table: I64,
+    slot: I64,
+    ok: B,
+    on: I32,
+    served: I32 | I64,
+    provider: I32 | I64,
+    lo: int,
+    hi: int,
 ) -> None:
-    """Per replica row in ``[lo, hi)``: requests it served (0 if it did not serve) and its host."""
+    """Per replica row in ``[lo, hi)``: requests it served (0 if it did not serve) and its host.
+
+    ``served`` may be int32 when every ``table`` entry fits one (the caller knows).
+    """
     slots, serves, hosts = slot[lo:hi], ok[lo:hi].view(np.uint8), on[lo:hi]
     count, host = served[lo:hi], provider[lo:hi]
     for r in range(count.size):

@@ -20,6 +20,8 @@ from sim.world import F32, I32, I64, B, World
 
 #: A service whose failed-request share exceeds this in a step violates its SLA.
 SLA_FAILED_SHARE = 0.05
+#: Largest request count an int32 batch column holds.
+_I32_MAX = 2**31 - 1
 #: No services (shared, read-only).
 _NO_SERVICES = np.zeros(0, dtype=np.int64)
 _NO_SERVICES.flags.writeable = False
@@ -30,7 +32,9 @@ class Served:
     """Outcome of serving one step of requests.
 
     Request batches: one per replica row (0 requests where it did not serve), then one per ring
-    wash trade. The per-node arrays are reused step buffers, valid until the next `serve`.
+    wash trade; int32 columns while their values fit (fewer bytes to write and for the economics
+    to read), else int64. The per-node arrays are reused step buffers, valid until the next
+    `serve`.
     """
 
     requests: int
@@ -43,10 +47,10 @@ class Served:
     jobs_succeeded: I32
     jobs_failed: I32
     node_sla: I32
-    batch_provider: I64
-    batch_owner: I64
-    batch_payer: I64
-    batch_count: I64
+    batch_provider: I32 | I64
+    batch_owner: I32 | I64
+    batch_payer: I32 | I64
+    batch_count: I32 | I64
     adversary_batches: I64  # batch rows whose provider is adversarial
 
 
@@ -124,7 +128,8 @@ def serve(
 
     parts = over_rows(pool, m, service_pass)
     stats = parts[0] if len(parts) == 1 else parts[0] + parts[1]
-    served, provider = _shares(world, table, first, moved, ok, pool)
+    narrow = int(stats[kernels.REQUESTS]) <= _I32_MAX  # every row's count fits an int32 then
+    served, provider = _shares(world, table, first, moved, ok, pool, narrow)
     for counts, of in ((bad, pending_svc), (bad, failing_svc), (pending, pending_svc)):
         kernels.zero_rows_jit(counts, of)  # zero again for the next step: only these counted
     node_sla = _node_sla(world, on[failing_rows], sla[failing_svc])
@@ -265,9 +270,11 @@ def _first_running(world: World, pending: I64, pending_svc: I32) -> tuple[I64, I
 
 
 def _shares(
-    world: World, table: I64, first: I64, moved: I64, ok: B, pool: Executor | None
-) -> tuple[I64, I64]:
+    world: World, table: I64, first: I64, moved: I64, ok: B, pool: Executor | None, narrow: bool
+) -> tuple[I32 | I64, I32]:
     """Requests per replica row and its host (row 0 when pending): one streaming gather.
+
+    The requests in int32 when ``narrow`` (the step's total fits one), else in int64.
 
     `World.replica_share_slot` points each row at its service's (quotient, quotient + extra) pair
     in ``table`` (odd slot for the service's first row); services whose first running row is a
@@ -279,8 +286,12 @@ def _shares(
     if moved.size:
         slot[static_first] -= 1
         slot[first[moved]] += 1
-    served = world.buffer("served", slot.size, np.int64)
-    provider = world.buffer("batch_provider", slot.size, np.int64)
+    served: I32 | I64 = (
+        world.buffer("served", slot.size, np.int32)
+        if narrow
+        else world.buffer("served_wide", slot.size, np.int64)
+    )
+    provider: I32 = world.buffer("batch_provider", slot.size, np.int32)
     on, r = world.snapshot.replicas.node, slot.size
 
     def shares(lo: int, hi: int) -> None:
@@ -308,14 +319,15 @@ def _node_sla(world: World, failed_on: I32, failed_sla: B) -> I32:
 
 
 def _payments(
-    world: World, provider: I64, served: I64, wash: tuple[I64, I64, I64, I64] | None
-) -> tuple[I64, I64, I64, I64]:
+    world: World, provider: I32, served: I32 | I64, wash: tuple[I64, I64, I64, I64] | None
+) -> tuple[I32 | I64, I32 | I64, I32 | I64, I32 | I64]:
     """Request batches (provider, owner, payer, count): one per replica row, wash trades appended.
 
     Rows that served nothing (pending, failed or no request) are batches of 0 requests, which the
     economics step ignores; keeping every row avoids compacting five replica-length columns.
     """
-    owner, payer = world.replica_owner_account, world.replica_payer_account
+    owner = _narrow_accounts(world, "batch_owner", world.replica_owner_account)
+    payer = _narrow_accounts(world, "batch_payer", world.replica_payer_account)
     if wash is None or wash[0].size == 0:
         return provider, owner, payer, served
     return (
@@ -324,6 +336,21 @@ def _payments(
         np.concatenate([payer, wash[2]]),
         np.concatenate([served, wash[3]]),
     )
+
+
+def _narrow_accounts(world: World, name: str, column: I64) -> I32 | I64:
+    """A static per-replica account column as int32 when it fits, copied once per column.
+
+    The world sets these columns once and replaces, never changes, them: the copy is kept in
+    the step buffers with the column it was made from, and made again when that differs.
+    """
+    source = world.buffers.get(name + "_source")
+    if source is not column:
+        fits = column.size == 0 or (int(column.min()) >= 0 and int(column.max()) <= _I32_MAX)
+        world.buffers[name] = column.astype(np.int32) if fits else column
+        world.buffers[name + "_source"] = column
+    narrow: I32 | I64 = world.buffers[name]
+    return narrow
 
 
 def _wash(scenario: Scenario, hosts: I64) -> tuple[I64, I64, I64, I64]:

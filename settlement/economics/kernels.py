@@ -15,6 +15,9 @@ from numpy.typing import NDArray
 from settlement.economics.prefetch import prefetch_write
 
 I64 = NDArray[np.int64]
+#: A request batch column (counts, account rows): int64, or int32 when its values fit (half the
+#: bytes to read; the passes widen each value to int64 before any arithmetic).
+Batch = NDArray[np.int64] | NDArray[np.int32]
 U8 = NDArray[np.uint8]
 B = NDArray[np.bool_]
 #: Provider shares per node row, in multiples of a unit: uint8, uint16 or uint32 (fewer bytes to
@@ -39,7 +42,7 @@ AHEAD = 256
 
 
 def _share_providers_loop(
-    count: I64, provider: I64, share: I64, shares: Shares, cap: int, flagged: B
+    count: Batch, provider: Batch, share: I64, shares: Shares, cap: int, flagged: B
 ) -> int:
     """``shares[provider] += share[count]``; flag providers of batches of >= 1 request.
 
@@ -207,25 +210,45 @@ def _expire_rows_loop(balance: I64, expires: I64, lo: int, cutoff: int) -> int:
 expire_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_expire_rows_loop)
 
 
-def _group_counts_loop(ordered: I64) -> tuple[I64, I64]:
-    """Distinct keys of ``ordered`` (sorted ascending) and how often each occurs (one pass)."""
-    found = np.empty(ordered.size, dtype=np.int64)
-    counts = np.empty(ordered.size, dtype=np.int64)
-    g = -1
-    for i in range(ordered.size):
-        if i == 0 or ordered[i] != ordered[i - 1]:
-            g += 1
-            found[g] = ordered[i]
+#: Fibonacci hashing's multiplier (2**64 / golden ratio): spreads nearby account rows apart.
+_HASH = 0x9E3779B97F4A7C15
+
+
+def _group_counts_loop(keys: I64) -> tuple[I64, I64]:
+    """Distinct ``keys`` in order of first occurrence and how often each occurs (one pass).
+
+    Open addressing in a table of at least twice as many slots as keys, probed linearly: at 1e7
+    nodes (54 000 placement payers) numpy's sort of the keys alone took 2.7 ms.
+    """
+    n = keys.size
+    bits = 1
+    while (1 << bits) < 2 * n:
+        bits += 1
+    mask = (1 << bits) - 1
+    slot_group = np.full(mask + 1, -1, dtype=np.int64)  # the group of a slot, -1 if free
+    found = np.empty(n, dtype=np.int64)
+    counts = np.empty(n, dtype=np.int64)
+    groups = 0
+    for i in range(n):
+        k = keys[i]
+        j = np.int64((np.uint64(k) * np.uint64(_HASH)) >> np.uint64(64 - bits))
+        while slot_group[j] >= 0 and found[slot_group[j]] != k:
+            j = (j + 1) & mask
+        g = slot_group[j]
+        if g < 0:
+            slot_group[j] = g = groups
+            found[g] = k
             counts[g] = 0
+            groups += 1
         counts[g] += 1
-    return found[: g + 1], counts[: g + 1]
+    return found[:groups], counts[:groups]
 
 
 group_counts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_group_counts_loop)
 
 
 def _charge_groups_loop(
-    ordered: I64,
+    payers: I64,
     price: int,
     now: int,
     units: Units,
@@ -238,11 +261,12 @@ def _charge_groups_loop(
     balance: I64,
     expires: I64,
 ) -> tuple[int, int, bool]:
-    """`_charge_loop` of ``price`` per row of ``ordered``, grouped by payer (int64 products).
+    """`_charge_loop` of ``price`` per row of ``payers``, grouped by payer (int64 products).
 
-    The payers come sorted: numpy's sort (vectorised) takes a tenth of the time of numba's.
+    Each payer is charged once, whatever the order of the groups: their effects are on distinct
+    rows, and the sums are int64 (wrapping alike in any order).
     """
-    keys, counts = group_counts_jit(ordered)
+    keys, counts = group_counts_jit(payers)
     return charge_jit(
         keys, counts * price, now, units, rate, shares, unit, flagged, cutoff, refresh_to,
         balance, expires,

@@ -23,6 +23,7 @@ from settlement.economics.kernels import (
     PROVIDER_TOTAL,
     REFUSED,
     U8,
+    Batch,
 )
 from settlement.economics.prefetch import prefetch_write
 from settlement.economics.split import FEE, OWNER_SHARE, PROVIDER_SHARE
@@ -57,7 +58,7 @@ def _list_pages(acc: I64, mark: U8, bit: int, pages: U8, out: I64) -> int:
 _list_pages_jit = numba.njit(cache=True, error_model="numpy")(_list_pages)
 
 
-def _list_batches(count: I64, keys: I64, mark: U8, out: I64) -> int:
+def _list_batches(count: Batch, keys: Batch, mark: U8, out: I64) -> int:
     """Distinct ``keys`` of batches of >= 1 request, into ``out`` (`LISTED` marks them a while)."""
     n = 0
     for i in range(count.size):
@@ -74,7 +75,7 @@ def _list_batches(count: I64, keys: I64, mark: U8, out: I64) -> int:
 _list_batches_jit = numba.njit(cache=True, error_model="numpy")(_list_batches)
 
 
-def _totals(count: I64, table: I64, hist: I64, totals: I64) -> None:
+def _totals(count: Batch, table: I64, hist: I64, totals: I64) -> None:
     """The split totals of the batches, from ``hist`` (zeroed again) or the batches if fewer."""
     fees = own_total = prov_total = count_total = 0
     if count.size < hist.size:  # few batches: zero their counts' rows, read the table per batch
@@ -100,7 +101,7 @@ _totals_jit = numba.njit(cache=True, error_model="numpy")(_totals)
 
 
 def _list_accounts(
-    count: I64, payer: I64, owner: I64, sums: tuple[I64, I64, U8, U8], lists: tuple[I64, I64]
+    count: Batch, payer: Batch, owner: Batch, sums: tuple[I64, I64, U8, U8], lists: tuple[I64, I64]
 ) -> tuple[int, int]:
     """List the payers and owners: over the noted pages (zeroed again), or batch by batch."""
     pay_acc, own_acc, mark, pages = sums
@@ -122,7 +123,7 @@ _list_accounts_jit = numba.njit(cache=True, error_model="numpy")(_list_accounts)
 
 
 def _zero_sums(
-    count: I64, payer: I64, owner: I64, upto: int, sums: tuple[I64, I64, U8, U8], hist: I64
+    count: Batch, payer: Batch, owner: Batch, upto: int, sums: tuple[I64, I64, U8, U8], hist: I64
 ) -> None:
     """Zero what batches ``[0, upto)`` added (their counts are valid)."""
     pay_acc, own_acc, mark, pages = sums
@@ -138,9 +139,9 @@ _zero_sums_jit = numba.njit(cache=True, error_model="numpy")(_zero_sums)
 
 
 def _sum_requests_loop(
-    count: I64,
-    payer: I64,
-    owner: I64,
+    count: Batch,
+    payer: Batch,
+    owner: Batch,
     table: I64,
     sums: tuple[I64, I64, U8, U8],
     lists: tuple[I64, I64],

@@ -42,16 +42,17 @@ class StepActivity:
 
     Provider accounts are rows ``[0, capacity_units.size)`` of the book (int64, or uint8 when
     every node's units fit one byte: fewer bytes to read); a request batch is one (payer,
-    provider, owner) triple with a request count.
+    provider, owner) triple with a request count. The batch columns are int64 or int32 (any
+    mix): the results are the same.
     """
 
     now_step: int
     active_nodes: int
     capacity_units: kernels.Units
-    request_payer: NDArray[np.int64] = field(default_factory=_empty)
-    request_provider: NDArray[np.int64] = field(default_factory=_empty)
-    request_owner: NDArray[np.int64] = field(default_factory=_empty)
-    request_count: NDArray[np.int64] = field(default_factory=_empty)
+    request_payer: kernels.Batch = field(default_factory=_empty)
+    request_provider: kernels.Batch = field(default_factory=_empty)
+    request_owner: kernels.Batch = field(default_factory=_empty)
+    request_count: kernels.Batch = field(default_factory=_empty)
     placement_payer: NDArray[np.int64] = field(default_factory=_empty)
     #: Overrides ``params.redeem_ppm`` for this step (an economic shock: providers dump tokens).
     redeem_ppm: int | None = None
@@ -231,19 +232,20 @@ def _pay_requests(
     paid = _pay_requests_compiled(book, params, act, pending)
     if paid is not None:
         return paid
+    batches = _wide(act)
     _expire_all_nodes(book, pending)
-    count = act.request_count
+    count = batches.requests
     split = split_by_count(params, count)
-    payer_keys, payer_sums = _payer_sums(params, act, split)
+    payer_keys, payer_sums = _payer_sums(params, batches, split)
     bought = _charge(book, payer_keys, payer_sums, act.now_step, pending)
-    owners, owner_sums = nonzero_sums(act.request_owner, split.owner, split.owner_max)
+    owners, owner_sums = nonzero_sums(batches.owner, split.owner, split.owner_max)
     book.balance[owners] += owner_sums
     book.income[owners] += owner_sums
-    provider = act.request_provider
+    provider = batches.provider
     if provider.size and int(provider.max()) >= pending.n:  # providers outside the node rows
         np.add.at(book.balance, provider, split.provider)
         np.add.at(book.income, provider, split.provider)
-        live = np.unique(np.concatenate([act.request_owner, provider])[np.tile(count > 0, 2)])
+        live = np.unique(np.concatenate([batches.owner, provider])[np.tile(count > 0, 2)])
         _refresh(book, live, pending.refresh_to)
     else:
         shares = book.work(pending.n)
@@ -253,14 +255,33 @@ def _pay_requests(
         if not split.provider_positive:
             pending.flagged = np.zeros(pending.n, dtype=np.bool_)
             pending.flagged[provider[count > 0]] = True
-        live = owners if split.owner_positive else act.request_owner[count > 0]
+        live = owners if split.owner_positive else batches.owner[count > 0]
         _refresh(book, live, pending.refresh_to)
     # with a positive price a payer paid something exactly when it had a batch of >= 1 request
     if params.request_price_base_units > 0:
         _refresh(book, payer_keys[payer_sums > 0], pending.refresh_to)
     else:
-        _refresh(book, act.request_payer[count > 0], pending.refresh_to)
+        _refresh(book, batches.payer[count > 0], pending.refresh_to)
     return _Paid(bought, split.fees, split.owner_total, split.provider_total, int(count.sum()))
+
+
+class _Batches(NamedTuple):
+    """The request batch columns in int64 (numpy statements compute in their columns' type)."""
+
+    payer: NDArray[np.int64]
+    provider: NDArray[np.int64]
+    owner: NDArray[np.int64]
+    requests: NDArray[np.int64]
+
+
+def _wide(act: StepActivity) -> _Batches:
+    """The batch columns of ``act`` in int64 (the numpy path's; int32 ones are copied)."""
+    return _Batches(
+        act.request_payer.astype(np.int64, copy=False),
+        act.request_provider.astype(np.int64, copy=False),
+        act.request_owner.astype(np.int64, copy=False),
+        act.request_count.astype(np.int64, copy=False),
+    )
 
 
 class _Paid(NamedTuple):
@@ -372,8 +393,8 @@ def _provider_shares(
 
 
 def _share_into(
-    count: NDArray[np.int64],
-    provider: NDArray[np.int64],
+    count: kernels.Batch,
+    provider: kernels.Batch,
     share: NDArray[np.int64],
     shares: kernels.Shares,
     cap: int,
@@ -387,15 +408,15 @@ def _share_into(
 
 
 def _payer_sums(
-    params: EconomicsParams, act: StepActivity, split: Split
+    params: EconomicsParams, batches: _Batches, split: Split
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """What each payer owes for its batches (payers owing nothing are left out)."""
     if split.amount is not None:
-        keys, sums = sum_by(act.request_payer, split.amount)
+        keys, sums = sum_by(batches.payer, split.amount)
         return keys[sums != 0], sums[sums != 0]
     # amount = count * price: group the counts, then price the group sums
-    count = act.request_count
-    keys, counts = nonzero_sums(act.request_payer, count, split.count_max)
+    count = batches.requests
+    keys, counts = nonzero_sums(batches.payer, count, split.count_max)
     return keys, counts * params.request_price_base_units
 
 
@@ -409,9 +430,8 @@ def _pay_placements(
     # int64 products and sums, as numpy's group sums of an int64 column of prices wrap
     burned_total = _int64(int(payer.size) * price)
     cost = int(np.int64(price))  # raises beyond int64, as numpy's full() of the prices did
-    ordered = np.sort(payer)  # the compiled pass groups sorted payers
     bought, burned, done = kernels.charge_groups_jit(
-        ordered, cost, act.now_step, *pending.kernel_args(), book.balance, book.expires_at_step
+        payer, cost, act.now_step, *pending.kernel_args(), book.balance, book.expires_at_step
     )
     if done:
         pending.burned += int(burned)

@@ -254,3 +254,19 @@ def test_vector_behaviour_equals_its_reference_through_an_outage() -> None:
 def test_sorted_unique_equals_numpy(seed: int, n: int, high: int) -> None:
     values = np.random.default_rng(seed).integers(0, high, n)
     assert vector._sorted_unique(values).tolist() == np.unique(values).tolist()
+
+
+def test_narrow_account_columns_follow_the_world(tiny_scenario: Scenario) -> None:
+    """The int32 copy of a static account column is made again when the world replaces it."""
+    world = generate_world(stream(3, STREAM_WORLD), tiny_scenario, tiny_scenario.sizes)
+    column = world.replica_owner_account
+    first = serving._narrow_accounts(world, "batch_owner", column)
+    assert first.dtype == np.int32
+    assert first.tolist() == column.tolist()
+    assert serving._narrow_accounts(world, "batch_owner", column) is first  # copied once
+    replaced = column[::-1].copy()
+    again = serving._narrow_accounts(world, "batch_owner", replaced)
+    assert again.dtype == np.int32
+    assert again.tolist() == replaced.tolist()
+    wide = np.array([0, 2**31], dtype=np.int64)  # beyond int32: the column itself
+    assert serving._narrow_accounts(world, "batch_owner", wide) is wide

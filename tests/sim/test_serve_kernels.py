@@ -139,14 +139,16 @@ def test_service_pass_equals_numpy(seed: int, m: int, big: bool) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=SEEDS, r=st.integers(0, 300), m=st.integers(1, 50))
-def test_shares_equal_the_gather(seed: int, r: int, m: int) -> None:
+@given(seed=SEEDS, r=st.integers(0, 300), m=st.integers(1, 50), narrow=st.booleans())
+def test_shares_equal_the_gather(seed: int, r: int, m: int, narrow: bool) -> None:
+    """Into int64 columns, or int32 ones (`serving` when every count fits one)."""
     rng = np.random.default_rng(seed)
-    table = rng.integers(0, 100, 2 * m).astype(np.int64)
+    table = rng.integers(0, 2**31 if narrow else 2**40, 2 * m).astype(np.int64)
     slot = rng.integers(0, 2 * m, r).astype(np.int64)
     ok = rng.random(r) < 0.7
     on = rng.integers(-1, 10, r).astype(np.int32)
-    served, provider = np.empty(r, np.int64), np.empty(r, np.int64)
+    dtype = np.int32 if narrow else np.int64
+    served, provider = np.empty(r, dtype), np.empty(r, dtype)
     for lo, hi in itertools.pairwise([0, int(rng.integers(0, r + 1)), r]):  # two halves
         k.shares_jit(table, slot, ok, on, served, provider, lo, hi)
     assert served.tolist() == np.where(ok, table[slot], 0).tolist()
