@@ -28,6 +28,14 @@ from settlement.economics import kernels, nodepass, requestsums
 from settlement.economics import split as splits
 from settlement.economics.book import RequestScratch, TokenBook, nonzero_sums, sum_by
 from settlement.economics.controller import ControllerState, update_controller
+from settlement.economics.credit import (
+    NodeCredit,
+    charge,
+    expire_accounts,
+    expire_all_nodes,
+    refresh,
+    wrap_int64,
+)
 from settlement.economics.params import BPS, PPM, EconomicsParams
 from settlement.economics.split import Split, split_by_count, split_table
 
@@ -79,8 +87,6 @@ class StepFlows:
 CHUNK = 1 << 16
 #: Stand-in for "no flagged rows" in the provider pass.
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
-#: An expiry cutoff no row is before.
-_NEVER = -(2**63)
 #: Largest provider-share sum of a node row in the uint32 scratch / in int64.
 _U32_MAX, _I64_MAX = 2**32 - 1, 2**63 - 1
 #: Views of the scratch's head that sum multiples of a unit, narrowest first, and the largest sum
@@ -90,139 +96,8 @@ _NARROW = ((np.uint8, 2**8 - 1), (np.uint16, 2**16 - 1))
 _NARROW_PAUSE = 16
 
 
-def _spendable(
-    book: TokenBook, keys: NDArray[np.int64], now: int, pending: _NodeCredit
-) -> NDArray[np.int64]:
-    """Balances of ``keys`` as the step has them so far, zero where expired.
-
-    Node rows still owe this step's pending node credit (applied later in one fused pass).
-    """
-    balance = book.balance[keys]
-    expires = book.expires_at_step[keys]
-    nodes = np.flatnonzero(keys < pending.n)
-    if nodes.size:
-        rows = keys[nodes]
-        credit, refreshed = pending.at(rows)
-        balance[nodes] += credit
-        expires[nodes] = np.where(refreshed, pending.refresh_to, expires[nodes])
-    out: NDArray[np.int64] = np.where(expires >= now, balance, 0)
-    return out
-
-
-def _charge(
-    book: TokenBook,
-    keys: NDArray[np.int64],
-    totals: NDArray[np.int64],
-    now: int,
-    pending: _NodeCredit,
-) -> int:
-    """Debit costs grouped by payer, buying what the spendable balance lacks; return bought."""
-    if keys.size == 0:
-        return 0
-    bought, burned, done = kernels.charge_jit(
-        keys, totals, now, *pending.kernel_args(), book.balance, book.expires_at_step
-    )
-    if done:
-        pending.burned += int(burned)
-        return int(bought)
-    _expire_nodes(book, keys, pending)  # a key outside the accounts: numpy's error
-    bought = np.maximum(totals - _spendable(book, keys, now, pending), 0)
-    # Expired-but-unspendable balances stay frozen; the purchase covers the whole cost then.
-    book.balance[keys] += bought - totals
-    return int(bought.sum())
-
-
-def _burn(book: TokenBook, rows: NDArray[np.int64], cutoff: int) -> int:
-    """Burn the positive balances of ``rows`` (unique) that expired before ``cutoff``."""
-    dead = rows[(book.expires_at_step[rows] < cutoff) & (book.balance[rows] > 0)]
-    burned = int(book.balance[dead].sum())
-    book.balance[dead] = 0
-    return burned
-
-
-def _expire_accounts(book: TokenBook, pending: _NodeCredit) -> int:
-    """Expire the accounts past the node rows (the node rows are expired lazily)."""
-    return int(
-        kernels.expire_rows_jit(book.balance, book.expires_at_step, pending.n, pending.cutoff)
-    )
-
-
-def _expire_nodes(book: TokenBook, keys: NDArray[np.int64], pending: _NodeCredit) -> None:
-    """Expire the node rows among ``keys`` (unique) now: the step is about to read or change them.
-
-    An expired row's balance stays 0 until it is refreshed, so expiring it again changes nothing.
-    """
-    rows = keys[(keys >= 0) & (keys < pending.n)]
-    pending.burned += _burn(book, rows, pending.cutoff)
-
-
-def _expire_all_nodes(book: TokenBook, pending: _NodeCredit) -> None:
-    """Expire every node row now (for the numpy path, which changes rows anywhere)."""
-    stale = np.flatnonzero(book.expires_at_step[: pending.n] < pending.cutoff)
-    pending.burned += _burn(book, stale, pending.cutoff)
-    pending.cutoff = _NEVER
-
-
-def _int64(value: int) -> int:
-    """``value`` wrapped to int64, as numpy's sum of the same int64 terms in one array is."""
-    return (value + 2**63) % 2**64 - 2**63
-
-
-@dataclass(slots=True)
-class _NodeCredit:
-    """What node rows ``[0, n)`` get this step, not yet applied: ``units * rate + shares * unit``.
-
-    A node row is refreshed when it earns (``units > 0``) or receives a provider share
-    (``shares > 0`` when every paid batch gives its provider something, else ``flagged``).
-    Node rows expired before ``cutoff`` are burned lazily: just before the step first reads or
-    changes them (``burned`` so far), the others in the node pass.
-    """
-
-    units: kernels.Units
-    rate: int
-    refresh_to: int
-    cutoff: int
-    shares: kernels.Shares | None = None
-    #: What 1 in ``shares`` is worth (they may sum multiples of it, in a narrow scratch).
-    share_unit: int = 1
-    flagged: NDArray[np.bool_] | None = None
-    burned: int = 0
-    #: The request scratch whose ``shares`` these are (clean once the node pass zeroed them).
-    scratch: RequestScratch | None = None
-
-    @property
-    def n(self) -> int:
-        return int(self.units.size)
-
-    def at(self, rows: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-        """Pending credit and refresh flag of some node rows."""
-        units = self.units[rows].astype(np.int64)  # narrow units times the rate: in int64
-        credit = units * self.rate
-        refreshed = units > 0
-        if self.shares is not None:
-            shares = self.shares[rows].astype(np.int64)
-            credit += shares * self.share_unit
-            refreshed |= shares > 0
-        if self.flagged is not None:
-            refreshed |= self.flagged[rows]
-        return credit, refreshed
-
-    def kernel_args(
-        self,
-    ) -> tuple[kernels.Units, int, kernels.Shares | None, int, NDArray[np.bool_] | None, int, int]:
-        """The credit as the compiled charge passes take it, in their parameter order."""
-        return (
-            self.units, self.rate, self.shares, self.share_unit, self.flagged, self.cutoff,
-            self.refresh_to,
-        )  # fmt: skip
-
-
-def _refresh(book: TokenBook, accounts: NDArray[np.int64], refresh_to: int) -> None:
-    book.expires_at_step[accounts] = refresh_to
-
-
 def _pay_requests(
-    book: TokenBook, params: EconomicsParams, act: StepActivity, pending: _NodeCredit
+    book: TokenBook, params: EconomicsParams, act: StepActivity, pending: NodeCredit
 ) -> _Paid:
     """Requestors pay; owners are credited now, providers through ``pending``.
 
@@ -233,11 +108,11 @@ def _pay_requests(
     if paid is not None:
         return paid
     batches = _wide(act)
-    _expire_all_nodes(book, pending)
+    expire_all_nodes(book, pending)
     count = batches.requests
     split = split_by_count(params, count)
     payer_keys, payer_sums = _payer_sums(params, batches, split)
-    bought = _charge(book, payer_keys, payer_sums, act.now_step, pending)
+    bought = charge(book, payer_keys, payer_sums, act.now_step, pending)
     owners, owner_sums = nonzero_sums(batches.owner, split.owner, split.owner_max)
     book.balance[owners] += owner_sums
     book.income[owners] += owner_sums
@@ -246,7 +121,7 @@ def _pay_requests(
         np.add.at(book.balance, provider, split.provider)
         np.add.at(book.income, provider, split.provider)
         live = np.unique(np.concatenate([batches.owner, provider])[np.tile(count > 0, 2)])
-        _refresh(book, live, pending.refresh_to)
+        refresh(book, live, pending.refresh_to)
     else:
         shares = book.work(pending.n)
         shares.fill(0)
@@ -256,12 +131,12 @@ def _pay_requests(
             pending.flagged = np.zeros(pending.n, dtype=np.bool_)
             pending.flagged[provider[count > 0]] = True
         live = owners if split.owner_positive else batches.owner[count > 0]
-        _refresh(book, live, pending.refresh_to)
+        refresh(book, live, pending.refresh_to)
     # with a positive price a payer paid something exactly when it had a batch of >= 1 request
     if params.request_price_base_units > 0:
-        _refresh(book, payer_keys[payer_sums > 0], pending.refresh_to)
+        refresh(book, payer_keys[payer_sums > 0], pending.refresh_to)
     else:
-        _refresh(book, batches.payer[count > 0], pending.refresh_to)
+        refresh(book, batches.payer[count > 0], pending.refresh_to)
     return _Paid(bought, split.fees, split.owner_total, split.provider_total, int(count.sum()))
 
 
@@ -295,7 +170,7 @@ class _Paid(NamedTuple):
 
 
 def _pay_requests_compiled(
-    book: TokenBook, params: EconomicsParams, act: StepActivity, pending: _NodeCredit
+    book: TokenBook, params: EconomicsParams, act: StepActivity, pending: NodeCredit
 ) -> _Paid | None:
     """`_pay_requests` in two passes over the batches; None (nothing changed) if it cannot.
 
@@ -329,13 +204,13 @@ def _pay_requests_compiled(
         s.clean = True
         return None
     # the book changes from here on, in the documented order: payers pay, then owners are credited
-    bought = _charge(book, payers, s.pay_acc[payers] * price, act.now_step, pending)
+    bought = charge(book, payers, s.pay_acc[payers] * price, act.now_step, pending)
     pending.burned += kernels.credit_owners_jit(
         owners, s.own_acc, s.mark, book.balance, book.income, book.expires_at_step,
         pending.refresh_to, pending.n, pending.cutoff,
     )  # fmt: skip
     s.pay_acc[payers] = 0
-    _refresh(book, payers, pending.refresh_to)
+    refresh(book, payers, pending.refresh_to)
     pending.shares, pending.flagged, pending.share_unit = provided
     pending.scratch = s  # clean again once the node pass has zeroed the shares
     return _Paid(
@@ -421,14 +296,14 @@ def _payer_sums(
 
 
 def _pay_placements(
-    book: TokenBook, params: EconomicsParams, act: StepActivity, pending: _NodeCredit
+    book: TokenBook, params: EconomicsParams, act: StepActivity, pending: NodeCredit
 ) -> tuple[int, int]:
     """Owners pay the placement price per placement, buying what they lack; (bought, burned)."""
     payer, price = act.placement_payer, params.placement_price_base_units
     if payer.size == 0:
         return 0, 0
     # int64 products and sums, as numpy's group sums of an int64 column of prices wrap
-    burned_total = _int64(int(payer.size) * price)
+    burned_total = wrap_int64(int(payer.size) * price)
     cost = int(np.int64(price))  # raises beyond int64, as numpy's full() of the prices did
     bought, burned, done = kernels.charge_groups_jit(
         payer, cost, act.now_step, *pending.kernel_args(), book.balance, book.expires_at_step
@@ -437,10 +312,10 @@ def _pay_placements(
         pending.burned += int(burned)
         return int(bought), burned_total
     keys, sums = sum_by(payer, np.full(payer.size, price, np.int64))  # a payer outside the book
-    return _charge(book, keys, sums, act.now_step, pending), burned_total
+    return charge(book, keys, sums, act.now_step, pending), burned_total
 
 
-def _apply_nodes(book: TokenBook, pending: _NodeCredit, redeem_ppm: int) -> tuple[int, int, int]:
+def _apply_nodes(book: TokenBook, pending: NodeCredit, redeem_ppm: int) -> tuple[int, int, int]:
     """Expire, credit, refresh and redeem node rows in one pass; return (burned, redeemed, units).
 
     Redemption is summed per `CHUNK` rows in int64 and the slices in Python, as numpy did. The pass
@@ -487,14 +362,14 @@ def settle_step(
     capacity = act.capacity_units
     if capacity.dtype != np.uint8:  # the compiled pass takes int64 or uint8 units
         capacity = capacity.astype(np.int64, copy=False)
-    pending = _NodeCredit(capacity, rate, refresh_to, cutoff)
-    expired_accounts = _expire_accounts(book, pending)
+    pending = NodeCredit(capacity, rate, refresh_to, cutoff)
+    expired_accounts = expire_accounts(book, pending)
     paid = _pay_requests(book, params, act, pending)
     bought_place, placement_burned = _pay_placements(book, params, act, pending)
     redeem_ppm = params.redeem_ppm if act.redeem_ppm is None else act.redeem_ppm
     burned_nodes, redeemed, units = _apply_nodes(book, pending, redeem_ppm)
     # numpy summed the expired balances in one int64 sum: the parts add up to it modulo 2**64
-    expired = _int64(expired_accounts + pending.burned + burned_nodes)
+    expired = wrap_int64(expired_accounts + pending.burned + burned_nodes)
     earned = units * rate
     bought, fees = paid.bought + bought_place, paid.fees
     book.supply_base_units += earned + bought - expired - placement_burned - redeemed - fees
