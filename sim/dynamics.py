@@ -189,7 +189,7 @@ def finish_tasks(world: World, pool: Executor | None = None) -> I64:
     def countdown(lo: int, hi: int) -> int:
         return int(
             slot_kernels.finish_tasks_jit(
-                tasks, reps.node, reps.service, world.up, world.task_remaining_steps,
+                tasks, world.task_services, reps.node, world.up, world.task_remaining_steps,
                 world.task_duration_steps, done, lo, hi,
             )
         )  # fmt: skip

@@ -163,7 +163,9 @@ def test_finish_tasks_equals_numpy(seed: int, n: int, m: int) -> None:
     cut = int(rng.integers(0, task_rows.size + 1))  # as two halves (any cut)
     got = []
     for lo, hi in ((0, cut), (cut, task_rows.size)):
-        count = k.finish_tasks_jit(task_rows, node, service, up, remaining, duration, done, lo, hi)
+        count = k.finish_tasks_jit(
+            task_rows, service[task_rows], node, up, remaining, duration, done, lo, hi
+        )
         got += done[lo : lo + count].tolist()
     assert got == done_want.tolist()
     assert remaining.tolist() == want.tolist()
