@@ -152,6 +152,26 @@ def _gather_every_loop(table: F32, rows: I64, offset: int, every: int, out: F32)
 gather_every_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_gather_every_loop)
 
 
+def _every_tables_loop(table: F32, every: int, out: F32) -> None:
+    """``out[o, t] = table[o + every * t]`` for every row of ``table`` (one sequential read).
+
+    ``out`` is ``(every, ceil(rows / every), columns)``: ``out[o]`` holds the rows ``o::every``,
+    contiguous (rows past the table's end are left as they are).
+    """
+    o = 0
+    t = 0
+    for i in range(table.shape[0]):
+        for c in range(table.shape[1]):
+            out[o, t, c] = table[i, c]
+        o += 1
+        if o == every:
+            o = 0
+            t += 1
+
+
+every_tables_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_every_tables_loop)
+
+
 def _capacity_units_loop(
     cores: NDArray[np.uint8] | I64,
     up: B,
