@@ -164,9 +164,18 @@ def observations(
 def probe_capacity(world: World, every: int, offset: int) -> F32:
     """True capacity of the slots ``offset::every``, contiguous (`observations` reads it ahead).
 
-    True capacity never changes, so it may be read on another thread at any time.
+    True capacity never changes, so it may be read on another thread at any time, and the tables
+    of all ``every`` offsets are laid out once, in one pass (the first call; ~9 ms at 1e7 slots),
+    instead of a strided gather that reads every row's cache line each step (~6 ms at 1e7).
     """
-    table: F32 = np.ascontiguousarray(world.true_capacity[offset::every])
+    name = f"probe_capacity/{every}"  # (not a step buffer: kept for the run)
+    tables = world.buffers.get(name)
+    n, columns = world.true_capacity.shape
+    if tables is None:
+        tables = np.empty((every, -(-n // every), columns), dtype=world.true_capacity.dtype)
+        slot_kernels.every_tables_jit(world.true_capacity, every, tables)
+        world.buffers[name] = tables
+    table: F32 = tables[offset, : len(range(offset, n, every))]
     return table
 
 
@@ -189,7 +198,7 @@ def finish_tasks(world: World, pool: Executor | None = None) -> I64:
     def countdown(lo: int, hi: int) -> int:
         return int(
             slot_kernels.finish_tasks_jit(
-                tasks, reps.node, reps.service, world.up, world.task_remaining_steps,
+                tasks, world.task_services, reps.node, world.up, world.task_remaining_steps,
                 world.task_duration_steps, done, lo, hi,
             )
         )  # fmt: skip

@@ -22,7 +22,6 @@ U64 = NDArray[np.uint64]
 _ALL_PRESENT = np.uint64(0x0101010101010101)  # eight True bytes
 _BYTE_SUM = _ALL_PRESENT  # (word * _BYTE_SUM) >> 56 sums a word's eight 0/1 bytes
 _ONE_BITS = np.uint32(0x3F800000)  # float32 1.0
-_UPTIME_BLOCK = 64  # rows per compare of the uptime pass (a multiple of 8)
 _FREE_BATCH = 64  # absent slots prefetched before the first one's replica count is read
 
 
@@ -73,40 +72,35 @@ reachability_jit = numba.njit(cache=True, nogil=True)(_reachability_loop)
 def _uptime_probed_loop(up: B, probed: B, uptime: F32, rows: I64) -> int:
     """``uptime = float32(up)``; ``rows[:k] = flatnonzero(probed & up)``; return ``k``.
 
-    ``uptime`` is a reused buffer that mostly holds the value already: 64 rows at a time, the
-    float bits are compared (reads only; it vectorizes) and stored only where a row differs, so
-    most cache lines stay clean. The probed rows come 8 at a time from the masks' words, a set byte
-    found by its trailing zero bits.
+    ``uptime`` is a reused buffer that mostly holds the value already: its float bits are compared
+    (a sequential read) and stored only where a row differs, a store the compiler makes a masked
+    vector store, so the cache lines of unchanged rows stay clean (the lines of a 64-row block
+    compared whole were nearly all rewritten: a tenth of the rows of a step change state). The
+    probed rows come 8 at a time from the masks' words, a set byte found by its trailing zero bits.
     """
-    bits = uptime.view(np.uint32)
-    blocks = up.size // _UPTIME_BLOCK
-    full = blocks * _UPTIME_BLOCK
+    bits, up_bytes = uptime.view(np.uint32), up.view(np.uint8)
+    for i in range(up_bytes.size):
+        want = np.uint32(up_bytes[i]) * _ONE_BITS
+        if bits[i] != want:
+            bits[i] = want
+    full = up.size - up.size % 8
     up_w, probed_w = up[:full].view(np.uint64), probed[:full].view(np.uint64)
     k = 0
-    for b in range(blocks):
-        lo = b * _UPTIME_BLOCK
-        diff = np.uint32(0)
-        for i in range(lo, lo + _UPTIME_BLOCK):
-            diff |= bits[i] ^ (_ONE_BITS if up[i] else np.uint32(0))
-        if diff != 0:
-            for i in range(lo, lo + _UPTIME_BLOCK):
-                bits[i] = _ONE_BITS if up[i] else np.uint32(0)
-        for j in range(lo // 8, (lo + _UPTIME_BLOCK) // 8):
-            hit = up_w[j] & probed_w[j]
-            while hit != 0:
-                # (a numba intrinsic: numba passes the typing context itself)
-                rows[k] = 8 * j + (np.int64(trailing_zeros(hit)) >> 3)  # type: ignore[call-arg]
-                k += 1
-                hit &= hit - np.uint64(1)
+    for j in range(up_w.size):
+        hit = up_w[j] & probed_w[j]
+        while hit != 0:
+            # (a numba intrinsic: numba passes the typing context itself)
+            rows[k] = 8 * j + (np.int64(trailing_zeros(hit)) >> 3)  # type: ignore[call-arg]
+            k += 1
+            hit &= hit - np.uint64(1)
     for i in range(full, up.size):
-        uptime[i] = np.float32(up[i])
         if probed[i] and up[i]:
             rows[k] = i
             k += 1
     return k
 
 
-uptime_probed_jit = numba.njit(cache=True, nogil=True)(_uptime_probed_loop)
+uptime_probed_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_uptime_probed_loop)
 
 
 def _gather_rows_loop(table: F32, rows: I64, out: F32) -> None:
@@ -126,27 +120,56 @@ gather_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_gathe
 
 
 def _gather_every_loop(table: F32, rows: I64, offset: int, every: int, out: F32) -> bool:
-    """``out[j] = table[t]`` where ``rows[j] = offset + every * t`` (rows ascending).
+    """``out[j] = table[t]`` where ``rows[j] = offset + every * t``.
 
     ``table`` holds the rows ``offset::every`` of a slot table, contiguous: a sequential read
     instead of one cache line per row of the slot table. Returns False (``out`` incomplete) if a
-    row is not of that form.
+    row is not of that form. Rows mostly follow one another on the pattern (a probed row is
+    missing only when its slot is down): the next row is guessed, and only a miss divides.
     """
+    width = table.shape[1]
     t = 0
     at = offset
     for j in range(rows.size):
         r = rows[j]
-        while at < r:  # rows ascend: step to this one
-            at += every
-            t += 1
-        if at != r or t >= table.shape[0]:
+        if r != at:
+            t = (r - offset) // every
+            at = offset + every * t
+            if at != r:
+                return False
+        if t < 0 or t >= table.shape[0]:
             return False
-        for c in range(table.shape[1]):
-            out[j, c] = table[t, c]
+        if width == 3:  # the resource table: an unrolled row copy
+            out[j, 0], out[j, 1], out[j, 2] = table[t, 0], table[t, 1], table[t, 2]
+        else:
+            for c in range(width):
+                out[j, c] = table[t, c]
+        at += every
+        t += 1
     return True
 
 
 gather_every_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_gather_every_loop)
+
+
+def _every_tables_loop(table: F32, every: int, out: F32) -> None:
+    """``out[o, t] = table[o + every * t]`` for every row of ``table`` (one sequential read).
+
+    ``out`` is ``(every, ceil(rows / every), columns)``: ``out[o]`` holds the rows ``o::every``,
+    contiguous (rows past the table's end are left as they are).
+    """
+    o = 0
+    t = 0
+    for i in range(table.shape[0]):
+        for c in range(table.shape[1]):
+            out[o, t, c] = table[i, c]
+        o += 1
+        if o == every:
+            o = 0
+            t += 1
+
+
+every_tables_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_every_tables_loop)
 
 
 def _capacity_units_loop(
@@ -255,8 +278,8 @@ _TASK_AHEAD = 32
 
 def _finish_tasks_loop(
     task_rows: I64,
+    task_services: I32,
     node: I32,
-    service: I32,
     up: B,
     remaining: I32,
     duration_steps: I32,
@@ -266,29 +289,31 @@ def _finish_tasks_loop(
 ) -> int:
     """Count down the tasks ``task_rows[lo:hi]`` running on up nodes; return ``k``.
 
-    ``done[lo : lo + k]`` gets those that finished. A finished task's countdown restarts at its
-    duration. Task services have one replica row each, so a service appears once in
-    ``task_rows`` (numpy's fancy ``-=`` counted a repeat once), and two ranges touch disjoint
-    services.
+    ``task_services`` holds each task row's service (static: read in step with the rows instead of
+    a scattered column of all replicas). ``done[lo : lo + k]`` gets those that finished. A
+    finished task's countdown restarts at its duration. Task services have one replica row each,
+    so a service appears once in ``task_rows`` (numpy's fancy ``-=`` counted a repeat once), and
+    two ranges touch disjoint services.
     """
-    rows, finished = task_rows[lo:hi], done[lo:hi]
+    rows, services, finished = task_rows[lo:hi], task_services[lo:hi], done[lo:hi]
     k = 0
     count = rows.size
     for j in range(count):
         if j + _TASK_AHEAD < count:  # the host's row is a scattered read: ask for it early
             prefetch_read(up, node[rows[j + _TASK_AHEAD]])
-        r = rows[j]
-        on = node[r]
+        on = node[rows[j]]
         if on < 0 or not up[on]:
             continue
-        s = service[r]
+        s = services[j]
         remaining[s] -= 1
         if remaining[s] <= 0:
-            finished[k] = r
+            finished[k] = j  # its position for now: the row and service are read by it below
             k += 1
     for j in range(k):
-        s = service[finished[j]]
+        t = finished[j]
+        s = services[t]
         remaining[s] = duration_steps[s]
+        finished[j] = rows[t]
     return k
 
 

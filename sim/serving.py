@@ -58,9 +58,12 @@ def demand_noise(rng: np.random.Generator, services: int, out: F32 | None = None
     """A step's standard-normal demand draws, one per service (all the demand stream is used for).
 
     They depend on nothing the step computes, so an engine may draw the next step's ahead of time.
+    `normal_draws` gives numpy's own draws (``rng.standard_normal(services, dtype=np.float32)``)
+    and leaves ``rng`` as numpy would, in under half the time.
     """
-    noise: F32 = rng.standard_normal(services, dtype=np.float32, out=out)
-    return noise
+    from sim.normal_draws import standard_normal_f32  # (imported here: this function's own)
+
+    return standard_normal_f32(rng, services, out)
 
 
 def draw_requests(

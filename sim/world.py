@@ -99,6 +99,7 @@ class World:
     replica_payer_account: I64  # requestor account paying each replica's requests
     service_first_replica: I64  # first replica row of each service (rows are grouped by service)
     task_replicas: I64  # replica rows of task services
+    task_services: I32  # their services (a task service has one replica row)
     replica_share_slot: I64  # 2 * service, + 1 on each service's first row (see `dynamics`)
     buffers: dict[str, np.ndarray] = field(default_factory=dict, init=False)
 
@@ -310,6 +311,7 @@ def _derived(
     service = replicas.service.astype(np.int64)
     first = np.zeros(services.size, dtype=np.int64)
     np.cumsum(services.replicas[:-1], out=first[1:])
+    tasks = np.flatnonzero(services.kind[service] == ServiceKind.TASK)
     return {
         "true_cpu_millicores": np.ascontiguousarray(true_cap[:, 0]),
         "cpu_overload_millicores": true_cap[:, 0] * 1.0001,
@@ -319,6 +321,7 @@ def _derived(
         "replica_owner_account": n + services.owner[service],
         "replica_payer_account": n + max(1, services.size // 4) + service % requestors,
         "service_first_replica": first,
-        "task_replicas": np.flatnonzero(services.kind[service] == ServiceKind.TASK),
+        "task_replicas": tasks,
+        "task_services": replicas.service[tasks],
         "replica_share_slot": 2 * service + (np.arange(service.size) == first[service]),
     }

@@ -163,7 +163,9 @@ def test_finish_tasks_equals_numpy(seed: int, n: int, m: int) -> None:
     cut = int(rng.integers(0, task_rows.size + 1))  # as two halves (any cut)
     got = []
     for lo, hi in ((0, cut), (cut, task_rows.size)):
-        count = k.finish_tasks_jit(task_rows, node, service, up, remaining, duration, done, lo, hi)
+        count = k.finish_tasks_jit(
+            task_rows, service[task_rows], node, up, remaining, duration, done, lo, hi
+        )
         got += done[lo : lo + count].tolist()
     assert got == done_want.tolist()
     assert remaining.tolist() == want.tolist()
@@ -431,3 +433,14 @@ def test_gather_every_equals_take_or_refuses(
     assert ok == (not off_pattern)
     if ok:
         assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=SIZES, every=st.integers(1, 12), width=st.integers(1, 4))
+def test_every_tables_hold_the_strided_rows(seed: int, n: int, every: int, width: int) -> None:
+    table = np.random.default_rng(seed).random((n, width)).astype(np.float32)
+    out = np.full((every, -(-n // every), width), np.nan, np.float32)
+    k.every_tables_jit(table, every, out)
+    for offset in range(every):
+        rows = table[offset::every]
+        assert out[offset, : rows.shape[0]].tobytes() == rows.tobytes()
