@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from sim import serve_kernels as kernels
 from sim.dynamics import Behaviour
 from sim.halves import over_rows
+from sim.normal_draws import standard_normal_f32
 from sim.scenario import Scenario
 from sim.world import F32, I32, I64, B, World
 
@@ -61,8 +62,6 @@ def demand_noise(rng: np.random.Generator, services: int, out: F32 | None = None
     `normal_draws` gives numpy's own draws (``rng.standard_normal(services, dtype=np.float32)``)
     and leaves ``rng`` as numpy would, in under half the time.
     """
-    from sim.normal_draws import standard_normal_f32  # (imported here: this function's own)
-
     return standard_normal_f32(rng, services, out)
 
 
