@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from governance.policy.types import NO_NODE, Observations, PaymentStatus, Tier
 from sim import kernels as slot_kernels
+from sim import observe_kernels
 from sim.halves import over_rows
 from sim.scenario import Scenario
 from sim.world import F32, I8, I64, B, NodeKind, World
@@ -108,7 +109,7 @@ def apply_behaviour(world: World, behaviour: Behaviour, now_s: float, initial_re
     world.present[behaviour.joining] = True
     new_identities(world, behaviour.joining, now_s, initial_rep)
     world.up = np.empty(world.slots, dtype=np.bool_)  # fresh: a step's `up` may outlive it
-    slot_kernels.reachability_jit(
+    observe_kernels.reachability_jit(
         world.present, behaviour.down, world.up, nodes.last_heartbeat_s, float(now_s)
     )
 
@@ -141,13 +142,13 @@ def observations(
     nodes = world.snapshot.nodes
     uptime = world.buffer("uptime_fraction", world.slots, np.float32)
     rows = world.buffer("probed_rows", world.slots, np.int64)
-    probed = rows[: slot_kernels.uptime_probed_jit(world.up, behaviour.probed, uptime, rows)]
+    probed = rows[: observe_kernels.uptime_probed_jit(world.up, behaviour.probed, uptime, rows)]
     zeros = np.zeros(world.slots if served is None else 0, dtype=np.int32)
     observed = None
     if probe_table is not None and behaviour.probe_every > 0:
         observed = np.empty((probed.size, probe_table.shape[1]), dtype=probe_table.dtype)
         every, offset = behaviour.probe_every, behaviour.probe_offset
-        if not slot_kernels.gather_every_jit(probe_table, probed, offset, every, observed):
+        if not observe_kernels.gather_every_jit(probe_table, probed, offset, every, observed):
             observed = None  # not that pattern after all: gather from the slot table
     return Observations(
         interval_s=interval_s,
@@ -173,7 +174,7 @@ def probe_capacity(world: World, every: int, offset: int) -> F32:
     n, columns = world.true_capacity.shape
     if tables is None:
         tables = np.empty((every, -(-n // every), columns), dtype=world.true_capacity.dtype)
-        slot_kernels.every_tables_jit(world.true_capacity, every, tables)
+        observe_kernels.every_tables_jit(world.true_capacity, every, tables)
         world.buffers[name] = tables
     table: F32 = tables[offset, : len(range(offset, n, every))]
     return table
@@ -182,7 +183,7 @@ def probe_capacity(world: World, every: int, offset: int) -> F32:
 def _rows_of(table: F32, rows: I64) -> F32:
     """``np.take(table, rows, axis=0)`` for a 2-D float32 table, as one compiled gather."""
     out = np.empty((rows.size, table.shape[1]), dtype=table.dtype)
-    slot_kernels.gather_rows_jit(table, rows, out)
+    observe_kernels.gather_rows_jit(table, rows, out)
     return out
 
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import kernels as k
+from sim import observe_kernels as obs
 from sim.world import _narrowest_counts
 
 SEEDS = st.integers(0, 2**32 - 1)
@@ -24,7 +25,7 @@ def test_reachability_equals_numpy(seed: int, n: int, now: float) -> None:
     want_hb = heartbeat.copy()
     want_hb[want_up] = now
     up = np.empty(n, dtype=np.bool_)
-    count = k.reachability_jit(present, down, up, heartbeat, now)
+    count = obs.reachability_jit(present, down, up, heartbeat, now)
     assert up.tolist() == want_up.tolist()
     assert heartbeat.tobytes() == want_hb.tobytes()
     assert count == np.count_nonzero(want_up)
@@ -36,7 +37,7 @@ def test_uptime_and_probed_rows_equal_numpy(seed: int, n: int) -> None:
     rng = np.random.default_rng(seed)
     up, probed = rng.random(n) < 0.9, rng.random(n) < 0.3
     uptime, rows = np.full(n, np.nan, np.float32), np.empty(n, np.int64)
-    count = k.uptime_probed_jit(up, probed, uptime, rows)
+    count = obs.uptime_probed_jit(up, probed, uptime, rows)
     assert uptime.tobytes() == up.astype(np.float32).tobytes()
     assert rows[:count].tolist() == np.flatnonzero(probed & up).tolist()
 
@@ -136,7 +137,7 @@ def test_gathered_rows_equal_take(seed: int, n: int, count: int, width: int) -> 
     table = rng.random((n, width)).astype(np.float32)
     rows = rng.integers(0, max(n, 1), count if n else 0).astype(np.int64)
     out = np.empty((rows.size, width), dtype=np.float32)
-    k.gather_rows_jit(table, rows, out)
+    obs.gather_rows_jit(table, rows, out)
     assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
 
 
@@ -230,7 +231,7 @@ def test_reachability_by_words_equals_numpy(seed: int, n: int, share: float) -> 
     want_hb = heartbeat.copy()
     want_hb[want_up] = 7.25
     up = rng.random(n) < 0.5  # stale contents: every row is written
-    count = k.reachability_jit(present, down, up, heartbeat, 7.25)
+    count = obs.reachability_jit(present, down, up, heartbeat, 7.25)
     assert up.tobytes() == want_up.tobytes()
     assert heartbeat.tobytes() == want_hb.tobytes()
     assert count == np.count_nonzero(want_up)
@@ -255,7 +256,7 @@ def test_uptime_over_stale_buffer_and_probed_rows_equal_numpy(
     flip = rng.random(n) < 0.01
     stale[flip] = rng.choice(np.array([0.0, -0.0, np.nan, 1.0, 2.0], np.float32), n)[flip]
     rows = np.full(n, -1, dtype=np.int64)
-    count = k.uptime_probed_jit(up, probed, stale, rows)
+    count = obs.uptime_probed_jit(up, probed, stale, rows)
     assert stale.tobytes() == up.astype(np.float32).tobytes()
     assert rows[:count].tolist() == np.flatnonzero(probed & up).tolist()
 
@@ -267,7 +268,7 @@ def test_gathered_resource_rows_equal_take(seed: int, n: int, count: int) -> Non
     table = rng.random((n, 3)).astype(np.float32)
     rows = rng.integers(0, n, count).astype(np.int64)
     out = np.empty((count, 3), dtype=np.float32)
-    k.gather_rows_jit(table, rows, out)
+    obs.gather_rows_jit(table, rows, out)
     assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
 
 
@@ -429,7 +430,7 @@ def test_gather_every_equals_take_or_refuses(
         rows = np.sort(np.r_[rows, int(rng.integers(0, n))]).astype(np.int64)
     off_pattern = bool(((rows - offset) % every != 0).any())
     out = np.full((rows.size, 3), np.nan, np.float32)
-    ok = k.gather_every_jit(np.ascontiguousarray(table[offset::every]), rows, offset, every, out)
+    ok = obs.gather_every_jit(np.ascontiguousarray(table[offset::every]), rows, offset, every, out)
     assert ok == (not off_pattern)
     if ok:
         assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
@@ -440,7 +441,7 @@ def test_gather_every_equals_take_or_refuses(
 def test_every_tables_hold_the_strided_rows(seed: int, n: int, every: int, width: int) -> None:
     table = np.random.default_rng(seed).random((n, width)).astype(np.float32)
     out = np.full((every, -(-n // every), width), np.nan, np.float32)
-    k.every_tables_jit(table, every, out)
+    obs.every_tables_jit(table, every, out)
     for offset in range(every):
         rows = table[offset::every]
         assert out[offset, : rows.shape[0]].tobytes() == rows.tobytes()
