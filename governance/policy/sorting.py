@@ -16,6 +16,21 @@ _DIGIT_BITS = 11
 _BUCKETS = 1 << _DIGIT_BITS
 
 
+def _bucket_starts(keys: I64, shift: int, starts: I64) -> None:
+    """Where each bucket of the digit at ``shift`` starts in a stable pass over ``keys``."""
+    starts[:] = 0
+    for i in range(keys.shape[0]):
+        starts[(keys[i] >> shift) & (_BUCKETS - 1)] += 1
+    at = 0
+    for d in range(_BUCKETS):  # bucket sizes -> where each bucket starts
+        size = starts[d]
+        starts[d] = at
+        at += size
+
+
+_bucket_starts_jit = numba.njit(cache=True, inline="always")(_bucket_starts)
+
+
 def _radix_argsort_loop(values: I32 | I64, top: int) -> I64:
     """Stable order of ``values`` (all in ``[0, top]``): digit by digit from the lowest.
 
@@ -32,14 +47,7 @@ def _radix_argsort_loop(values: I32 | I64, top: int) -> I64:
     starts = np.empty(_BUCKETS, dtype=np.int64)
     shift = 0
     while (np.int64(top) >> shift) > 0:
-        starts[:] = 0
-        for i in range(n):
-            starts[(keys[i] >> shift) & (_BUCKETS - 1)] += 1
-        at = 0
-        for d in range(_BUCKETS):  # bucket sizes -> where each bucket starts
-            size = starts[d]
-            starts[d] = at
-            at += size
+        _bucket_starts_jit(keys, shift, starts)
         for i in range(n):
             d = (keys[i] >> shift) & (_BUCKETS - 1)
             spare_keys[starts[d]] = keys[i]
@@ -60,14 +68,7 @@ def _radix_sort_loop(values: I32 | I64, top: int) -> I64:
     starts = np.empty(_BUCKETS, dtype=np.int64)
     shift = 0
     while n > 1 and (np.int64(top) >> shift) > 0:
-        starts[:] = 0
-        for i in range(n):
-            starts[(keys[i] >> shift) & (_BUCKETS - 1)] += 1
-        at = 0
-        for d in range(_BUCKETS):
-            size = starts[d]
-            starts[d] = at
-            at += size
+        _bucket_starts_jit(keys, shift, starts)
         for i in range(n):
             d = (keys[i] >> shift) & (_BUCKETS - 1)
             spare[starts[d]] = keys[i]
