@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from governance.policy.round_kernels import gather_rows
 from governance.policy.types import NO_NODE, Observations, PaymentStatus, Tier
 from sim import kernels as slot_kernels
 from sim import observe_kernels
@@ -157,7 +158,9 @@ def observations(
         jobs_failed=served.jobs_failed if served is not None else zeros,
         sla_violations=served.node_sla if served is not None else zeros,
         reported_capacity=nodes.capacity,
-        observed_capacity=_rows_of(world.true_capacity, probed) if observed is None else observed,
+        observed_capacity=gather_rows(world.true_capacity, probed)
+        if observed is None
+        else observed,
         observed_rows=probed.copy(),
     )
 
@@ -178,13 +181,6 @@ def probe_capacity(world: World, every: int, offset: int) -> F32:
         world.buffers[name] = tables
     table: F32 = tables[offset, : len(range(offset, n, every))]
     return table
-
-
-def _rows_of(table: F32, rows: I64) -> F32:
-    """``np.take(table, rows, axis=0)`` for a 2-D float32 table, as one compiled gather."""
-    out = np.empty((rows.size, table.shape[1]), dtype=table.dtype)
-    observe_kernels.gather_rows_jit(table, rows, out)
-    return out
 
 
 def finish_tasks(world: World, pool: Executor | None = None) -> I64:

@@ -94,22 +94,6 @@ def _uptime_probed_loop(up: B, probed: B, uptime: F32, rows: I64) -> int:
 uptime_probed_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_uptime_probed_loop)
 
 
-def _gather_rows_loop(table: F32, rows: I64, out: F32) -> None:
-    """``out = take(table, rows, axis=0)`` for a 2-D ``table`` (numpy's generic take is slow)."""
-    if table.shape[1] == 3:  # the resource table: an unrolled row copy
-        for j in range(rows.size):
-            r = rows[j]
-            out[j, 0], out[j, 1], out[j, 2] = table[r, 0], table[r, 1], table[r, 2]
-        return
-    for j in range(rows.size):
-        r = rows[j]
-        for c in range(table.shape[1]):
-            out[j, c] = table[r, c]
-
-
-gather_rows_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_gather_rows_loop)
-
-
 def _gather_every_loop(table: F32, rows: I64, offset: int, every: int, out: F32) -> bool:
     """``out[j] = table[t]`` where ``rows[j] = offset + every * t``.
 

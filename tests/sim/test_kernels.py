@@ -131,17 +131,6 @@ def test_strided_rows_equal_numpy(seed: int, n: int, stride: int) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=SEEDS, n=st.integers(0, 50), count=st.integers(0, 100), width=st.integers(1, 4))
-def test_gathered_rows_equal_take(seed: int, n: int, count: int, width: int) -> None:
-    rng = np.random.default_rng(seed)
-    table = rng.random((n, width)).astype(np.float32)
-    rows = rng.integers(0, max(n, 1), count if n else 0).astype(np.int64)
-    out = np.empty((rows.size, width), dtype=np.float32)
-    obs.gather_rows_jit(table, rows, out)
-    assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
-
-
-@settings(max_examples=60, deadline=None)
 @given(seed=SEEDS, n=st.integers(1, 40), m=st.integers(0, 80))
 def test_finish_tasks_equals_numpy(seed: int, n: int, m: int) -> None:
     """Task rows (one per task service, as the world builds them) count down on up nodes only."""
@@ -259,17 +248,6 @@ def test_uptime_over_stale_buffer_and_probed_rows_equal_numpy(
     count = obs.uptime_probed_jit(up, probed, stale, rows)
     assert stale.tobytes() == up.astype(np.float32).tobytes()
     assert rows[:count].tolist() == np.flatnonzero(probed & up).tolist()
-
-
-@settings(max_examples=40, deadline=None)
-@given(seed=SEEDS, n=st.integers(1, 300), count=st.integers(0, 300))
-def test_gathered_resource_rows_equal_take(seed: int, n: int, count: int) -> None:
-    rng = np.random.default_rng(seed)
-    table = rng.random((n, 3)).astype(np.float32)
-    rows = rng.integers(0, n, count).astype(np.int64)
-    out = np.empty((count, 3), dtype=np.float32)
-    obs.gather_rows_jit(table, rows, out)
-    assert out.tobytes() == np.take(table, rows, axis=0).tobytes()
 
 
 @settings(max_examples=60, deadline=None)
