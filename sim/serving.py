@@ -21,6 +21,8 @@ from sim.world import F32, I32, I64, B, World
 
 #: A service whose failed-request share exceeds this in a step violates its SLA.
 SLA_FAILED_SHARE = 0.05
+#: Demand draws from which the bulk drawer beats numpy's (they cost the same at ~2,000 here).
+_BULK_DRAWS = 4096
 #: Largest request count an int32 batch column holds.
 _I32_MAX = 2**31 - 1
 #: No services (shared, read-only).
@@ -60,8 +62,12 @@ def demand_noise(rng: np.random.Generator, services: int, out: F32 | None = None
 
     They depend on nothing the step computes, so an engine may draw the next step's ahead of time.
     `normal_draws` gives numpy's own draws (``rng.standard_normal(services, dtype=np.float32)``)
-    and leaves ``rng`` as numpy would, in under half the time.
+    and leaves ``rng`` as numpy would, in under half the time on big networks; below
+    `_BULK_DRAWS` numpy's own call is quicker (its fixed cost: ~5 us against ~9 us for 200 draws).
     """
+    if services < _BULK_DRAWS:
+        noise: F32 = rng.standard_normal(services, dtype=np.float32, out=out)
+        return noise
     return standard_normal_f32(rng, services, out)
 
 
