@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from governance.policy.pairs import stable_argsort
+from governance.policy.sorting import stable_argsort
 from governance.policy.types import I32, I64
 
 

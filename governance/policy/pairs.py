@@ -7,7 +7,6 @@ import numpy as np
 
 from governance.policy.prefetch import prefetch_read
 from governance.policy.sorting import grouped_counts_jit, sort_keys
-from governance.policy.sorting import stable_argsort as stable_argsort  # for merges
 from governance.policy.types import I32, I64, Bool
 
 #: Rows between the prefetch of a row's candidate domains and their use: enough misses in flight
@@ -170,8 +169,9 @@ count_pairs_loop = numba.njit(cache=True, nogil=True, error_model="numpy")(_coun
 service_starts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_service_starts_loop)
 _NO_STARTS = np.empty(0, dtype=np.int64)
 _NO_FLAGS = np.zeros(0, dtype=np.bool_)
-#: From this many keys on numpy's sort (vectorised) beats the compiled loop's.
-_NUMPY_SORT_FROM = 256
+#: From this many keys on a radix sort first beats the compiled loop's own (set against numpy's
+#: sort, which the radix sort replaced).
+_RADIX_SORT_FROM = 256
 
 
 def service_starts(keys: I64, n_domains: int, n_services: int) -> I64:
@@ -314,7 +314,7 @@ class PairCounts:
             cap = m + m // 2
             spare = (np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int32))
         flags = self._present
-        many = keys.shape[0] >= _NUMPY_SORT_FROM  # numpy's sort, vectorised, then pays
+        many = keys.shape[0] >= _RADIX_SORT_FROM  # a radix sort first then pays
         found, top = add_keys_jit(
             self._keys,
             self._counts,

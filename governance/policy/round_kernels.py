@@ -32,7 +32,7 @@ def _stable_order_loop(values: I32 | I64) -> I64:
     """``argsort(values, kind="stable")`` of non-negative ``values``.
 
     One sort of (value, position) packed in an int64 when the values leave room for the
-    positions (as `pairs.stable_argsort`), else a merge sort.
+    positions, else a merge sort.
     """
     n = values.shape[0]
     bits = 1
