@@ -24,7 +24,8 @@ from numba.np.random._constants import (  # numpy's float32 ziggurat tables (num
 )
 from numpy.typing import NDArray
 
-F32 = NDArray[np.float32]
+from sim.world import F32
+
 U32 = NDArray[np.uint32]
 
 _INV_2_24 = np.float32(1.0 / 16777216.0)
