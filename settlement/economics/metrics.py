@@ -18,8 +18,11 @@ def gini(values: NDArray[np.int64]) -> float:
     if total <= 0.0:
         return 0.0
     n = ordered.size
-    ranks = np.arange(1, n + 1, dtype=np.float64)
-    return float((2.0 * np.dot(ranks, ordered)) / (n * total) - (n + 1.0) / n)
+    # Not ``np.dot``: BLAS splits a long dot product over its threads (the sum then depends on the
+    # machine's core count) and its idle threads spin for ~0.1 s after each call, taking a core
+    # from the simulator's worker. numpy's own sum has one order everywhere.
+    weighted = np.multiply(np.arange(1, n + 1, dtype=np.float64), ordered)
+    return float((2.0 * float(weighted.sum())) / (n * total) - (n + 1.0) / n)
 
 
 def velocity(spent_base_units: int, supply_base_units: int) -> float:
