@@ -456,8 +456,3 @@ def _genesis(world: World, econ: EconomicsParams, nodes: int) -> tuple[TokenBook
     book.supply_base_units = int(present.size) * econ.target_supply_per_node_base_units
     start = initial_controller(econ)
     return book, replace(start, price_micro=price_anchor(econ, nodes))
-
-
-def snapshot_of(core: SimulationCore) -> Snapshot:
-    """The policy's current view of the world (for inspection and tests)."""
-    return core.world.snapshot

@@ -46,14 +46,6 @@ def total_scores(
     return total
 
 
-def factor_matrix(ctx: PlacementContext, scorers: tuple[Scorer, ...], nodes: I32, reps: I32) -> F32:
-    """(B, n_scorers) factor values of one node per replica."""
-    out = np.empty((nodes.shape[0], len(scorers)), dtype=np.float32)
-    for j, scorer in enumerate(scorers):
-        out[:, j] = scorer.score(ctx, nodes[:, None], reps)[:, 0]
-    return out
-
-
 def node_keys(ctx: PlacementContext, scorers: tuple[Scorer, ...], weights: F64, nodes: I64) -> F64:
     """Upper bound of the score at ``nodes`` over every replica (outside special domains)."""
     key = np.zeros(nodes.shape, dtype=float)
