@@ -34,34 +34,20 @@ from settlement.economics import (
     velocity,
 )
 from sim import dynamics, halves, kernels, serving
-from sim.actuator import Actuation, apply_plan
+from sim.actuator import apply_plan
 from sim.errors import SimError
 from sim.kpis import StepKpis
 from sim.params import economics_params, policy_params
 from sim.scenario import Scenario, Sizes
-from sim.world import F32, I64, B, NodeKind, World, generate_world
+from sim.world import F32, I64, World, generate_world
+from sim.world_kpis import SlotCounts, read_kpis, slot_counts
 
 STREAM_WORLD, STREAM_BEHAVIOUR, STREAM_DEMAND, STREAM_POLICY = 0, 1, 2, 3
-#: KPIs over all nodes (Gini, reputation by type) use a strided sample above this many nodes.
-KPI_SAMPLE = 65_536
-#: numpy sums float32 pairwise: blocks of up to this many values, halves above (numpy's own).
-_PAIRWISE_BLOCK = 128
 
 
 def stream(seed: int, purpose: int) -> np.random.Generator:
     """An independent generator for one purpose of a run."""
     return np.random.default_rng([seed, purpose])
-
-
-@dataclass(frozen=True, slots=True)
-class _SlotCounts:
-    """Counts of a step's present and up slots, fixed once its behaviour is applied."""
-
-    present: int
-    sample: I64  # present slots, strided on big networks (KPI means, the Gini)
-    up: int
-    up_cut: int  # the row after the head-th up slot (`SimulationCore._serving_sums`)
-    true_cpu: float  # true CPU millicores summed over the up slots (numpy's float32 sum)
 
 
 @dataclass(slots=True)
@@ -182,7 +168,7 @@ class SimulationCore:
         slots = counted.result() if isinstance(counted, Future) else counted
         activity = self._activity(served, act.placed, slots.present)
         # Read before the economics starts: until then the worker is idle and takes half the rows.
-        kpis = self._world_kpis(step, served, act, int(rejoin.size), slots)
+        kpis = read_kpis(world, step, served, act, int(rejoin.size), slots, self._idle_pool())
         economics = self._start(activity, served, overlap)
         if overlap:  # the demand stream serves nothing else: draw the next step's on the worker
             self._demand = self._pool().submit(
@@ -273,28 +259,14 @@ class SimulationCore:
         halves.over_rows(self._idle_pool(), n, rows)
         return units
 
-    def _count_slots(self) -> Future[_SlotCounts] | _SlotCounts:
-        """The step's `_SlotCounts`: on the worker (queued behind its work) on big networks."""
+    def _count_slots(self) -> Future[SlotCounts] | SlotCounts:
+        """The step's `SlotCounts`: on the worker (queued behind its work) on big networks."""
         world = self.world
         pool = self._idle_pool()
         if pool is None:
-            return self._slot_counts(world.present, world.up)
+            return slot_counts(world, world.present, world.up)
         # The arrays themselves: the next step replaces ``world.up``.
-        return pool.submit(self._slot_counts, world.present, world.up)
-
-    def _slot_counts(self, present: B, up: B) -> _SlotCounts:
-        count = int(np.count_nonzero(present))
-        up_count = int(np.count_nonzero(up))
-        # numpy's float32 sum over more than `_PAIRWISE_BLOCK` values is that of the first
-        # ``head`` (half, rounded down to a multiple of 8) plus that of the rest.
-        head = up_count // 2 - (up_count // 2) % 8
-        words = up[: up.size - up.size % 8].view(np.uint64)
-        cut = int(kernels.row_after_jit(up, words, head))
-        # True capacity never changes: its sum over the up slots is settled here too.
-        cap = self.world.buffer("kpi_true_cpu", up.size, np.float32)
-        k = int(kernels.compact_jit(up, self.world.true_cpu_millicores, cap, 0, up.size))
-        true_cpu = float(cap[:k].sum())
-        return _SlotCounts(count, self._sample(count), up_count, cut, true_cpu)
+        return pool.submit(slot_counts, world, world.present, world.up)
 
     def _activity(self, served: serving.Served, placed: I64, present: int) -> StepActivity:
         """The step's token activity, read off the world now (it changes in the next step)."""
@@ -340,85 +312,6 @@ class SimulationCore:
                 econ.protocol_fee_bps, econ.owner_share_bps,
             )
         )  # fmt: skip
-
-    def _world_kpis(
-        self,
-        step: int,
-        served: serving.Served,
-        act: Actuation,
-        rejoins: int,
-        slots: _SlotCounts,
-    ) -> dict[str, Any]:
-        """The KPIs read off the world at the end of a step."""
-        world = self.world
-        nodes = world.snapshot.nodes
-        nodes_present = slots.present
-        cap, used, nodes_up = self._serving_sums(slots)
-        rep = dynamics.mean_by_kind(world.kind, nodes.reputation, slots.sample).tolist()
-        kpis = {
-            "step": step,
-            "nodes_present": nodes_present,
-            "nodes_up": nodes_up,
-            "replicas_desired": served.replicas_desired,
-            "availability": served.availability,
-            "sla_violations": served.sla_violations,
-            "requests": served.requests,
-            "requests_failed": served.requests_failed,
-            "placements": int(act.placed.size),
-            "placement_failures": act.placement_failures,
-            "evictions": act.evictions,
-            "evictions_refused": act.evictions_refused,
-            "budget_violations": act.budget_violations,
-            "notice_violations": act.notice_violations,
-            "eviction_loops": act.eviction_loops,
-            "sybil_rejoins": rejoins,
-            "adversary_placement_share": served.adversary_running / max(served.running, 1),
-            "utilization": used / cap if cap > 0 else 0.0,
-            "rep_honest": rep[NodeKind.HONEST],
-            "rep_flaky": rep[NodeKind.FLAKY],
-            "rep_liar": rep[NodeKind.LIAR],
-            "rep_sybil": rep[NodeKind.SYBIL],
-            "rep_ring": rep[NodeKind.RING],
-        }
-        return kpis
-
-    def _serving_sums(self, slots: _SlotCounts) -> tuple[float, float, int]:
-        """True and used CPU summed over the up slots, and their count.
-
-        The sums are numpy's (float32, pairwise) over the values in slot order, as a fancy-index
-        gather would give them: a compiled pass compacts them into reused buffers instead (the
-        true CPU's, which never changes, once the step's behaviour is applied). Over more than
-        `_PAIRWISE_BLOCK` values numpy's sum is that of the first ``head`` (half the count,
-        rounded down to a multiple of 8) plus that of the rest, so two halves cut after the
-        ``head``-th up slot (``slots.up_cut``) each compact and sum their part of the used CPU,
-        and the two sums add up to numpy's.
-        """
-        world = self.world
-        n = world.slots
-        used = world.buffer("kpi_used_cpu", n, np.float32)
-        up, used_cpu = world.up, world.snapshot.nodes.used[:, 0]
-
-        def used_sum(lo: int, hi: int) -> np.float32:
-            k = int(kernels.compact_jit(up, used_cpu, used, lo, hi))
-            total: np.float32 = used[lo : lo + k].sum()
-            return total
-
-        count, cut = slots.up, slots.up_cut
-        pool = self._idle_pool()
-        if pool is None or count <= _PAIRWISE_BLOCK:
-            return slots.true_cpu, float(used_sum(0, n)), count
-        first, second = halves.both(pool, lambda: used_sum(0, cut), lambda: used_sum(cut, n))
-        return slots.true_cpu, float(first + second), count
-
-    def _sample(self, present: int | None = None) -> I64:
-        """Present slots, or an evenly strided sample of ~64k of them on big networks."""
-        if present is None:
-            present = int(np.count_nonzero(self.world.present))
-        stride = present // KPI_SAMPLE if present > KPI_SAMPLE else 1
-        rows = np.empty(-(-present // stride) + 1, dtype=np.int64)  # + 1: the kernel's spare row
-        mask = self.world.present
-        words = mask[: mask.size - mask.size % 8].view(np.uint64)
-        return rows[: kernels.strided_rows_jit(mask, words, stride, rows)]
 
     def _gini(self, sample: I64) -> float:
         """Gini of cumulative provider income (exact up to 64k nodes, a sample above)."""

@@ -102,7 +102,7 @@ def test_split_after_the_pairwise_head_sums_as_numpy(
     """numpy's float32 sum over the set rows = the sums of the rows before and after the row
     following the ``head``-th set row (half the count, a multiple of 8), above 128 values.
 
-    What `SimulationCore._serving_sums` relies on to sum in two halves (signed zeros included).
+    What `world_kpis.serving_sums` relies on to sum in two halves (signed zeros included).
     """
     rng = np.random.default_rng(seed)
     mask = rng.random(n) < share
