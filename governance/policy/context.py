@@ -13,9 +13,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+import numba
 import numpy as np
 
 from governance.policy.pairs import PairCounts
+from governance.policy.prefetch import prefetch_read
 from governance.policy.reasons import FilterReason
 from governance.policy.types import (
     F32,
@@ -33,6 +35,23 @@ NODE_FIELDS = tuple(f.name for f in dataclasses.fields(NodeTable))
 
 if TYPE_CHECKING:
     from governance.policy.params import PolicyParams
+
+
+def _dependency_counts_loop(indptr: I64, services: I32 | I64, out: I64) -> None:
+    """``out[i] = indptr[services[i] + 1] - indptr[services[i]]``, pointers asked ``_AHEAD`` on."""
+    count = services.shape[0]
+    for i in range(count):
+        if i + _AHEAD < count:
+            prefetch_read(indptr, services[i + _AHEAD])
+        s = services[i]
+        out[i] = indptr[s + 1] - indptr[s]
+
+
+#: Rows between the prefetch of a service's CSR pointers and their use (scattered services).
+_AHEAD = 16
+dependency_counts_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(
+    _dependency_counts_loop
+)
 
 
 @dataclass(slots=True)
@@ -59,9 +78,12 @@ class PlacementContext:
     _headroom: list[F32] | None = None
 
     def dependency_counts(self, services: I32 | I64) -> I64:
-        """Dependencies of each service row (from the CSR pointers: no per-call O(m) column)."""
-        indptr = self.services.dep_indptr
-        out: I64 = indptr[services + 1] - indptr[services]
+        """Dependencies of each service row (from the CSR pointers: no per-call O(m) column).
+
+        ``indptr[services + 1] - indptr[services]`` in one prefetched pass (no temporaries).
+        """
+        out = np.empty(services.shape, dtype=np.int64)
+        dependency_counts_jit(self.services.dep_indptr, services.reshape(-1), out.reshape(-1))
         return out
 
     def global_rows(self, nodes: I32 | I64) -> I32 | I64:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from governance.policy.prefetch import prefetch_read
+from governance.policy.prefetch import prefetch_read, prefetch_row
 from governance.policy.types import F32, F64, I8, I32, I64, Bool, Tier
 
 _NEWCOMER = int(Tier.NEWCOMER)
@@ -72,8 +72,8 @@ def _resolve_loop(chosen: I32, order: I64, demand: F32, used: F32, capacity: F32
     for t in range(count):
         if t + _AHEAD < count:
             ahead = chosen[order[t + _AHEAD]]
-            prefetch_read(used, ahead)
-            prefetch_read(capacity, ahead)
+            prefetch_row(used, ahead)
+            prefetch_row(capacity, ahead)
             prefetch_read(tier, ahead)
             prefetch_read(held, ahead)
         i = order[t]
@@ -128,7 +128,7 @@ def _commit_usage_loop(nodes: I32, added: F32, used: F32, held: I32, uniq: I32, 
     i = 0
     while i < total:
         if i + _AHEAD < total:
-            prefetch_read(used, nodes[i + _AHEAD])
+            prefetch_row(used, nodes[i + _AHEAD])
             prefetch_read(held, nodes[i + _AHEAD])
             prefetch_read(domain, nodes[i + _AHEAD])
         n = nodes[i]

@@ -23,7 +23,7 @@ from governance.policy.filters import (
     region,
     tier_allowed,
 )
-from governance.policy.prefetch import prefetch_read
+from governance.policy.prefetch import prefetch_read, prefetch_row
 from governance.policy.types import F32, F64, I8, I32, I64, NO_REGION, Bool, Tier
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def _check_picks_loop(bits: int, nodes: I32, reps: I32, rep_service: I32,
         if i + _AHEAD < count:
             near = rep_service[reps[i + _AHEAD]]
             if bits & CAPACITY:
-                prefetch_read(demand, near)
+                prefetch_row(demand, near)
             if bits & TIER:
                 prefetch_read(criticality, near)
             if bits & REGION:
@@ -105,8 +105,8 @@ def _check_picks_loop(bits: int, nodes: I32, reps: I32, rep_service: I32,
                 prefetch_read(draining, ahead)
                 prefetch_read(heartbeat_s, ahead)
             if bits & CAPACITY:
-                prefetch_read(used, ahead)
-                prefetch_read(limit, ahead)
+                prefetch_row(used, ahead)
+                prefetch_row(limit, ahead)
             prefetch_read(tier, ahead)
             if bits & QUOTA:
                 prefetch_read(held, ahead)
