@@ -67,7 +67,7 @@ class PlacementContext:
     held: I32  # replicas per node, updated as replicas are committed
     pairs: PairCounts  # replicas per (service, domain), updated as replicas are committed
     locality: PairCounts  # (service, domain) -> dependencies of service present in domain
-    spread_active: Bool  # per service: enough domains exist
+    live_domains: int  # a service spreads when its desired replicas are at most this many
 
     rows: I64 | None = None  # global node rows of a subset context (None: the full table)
     limit: F32 | None = None  # precomputed `capacity_limit` per node row, if any
@@ -84,6 +84,15 @@ class PlacementContext:
         """
         out = np.empty(services.shape, dtype=np.int64)
         dependency_counts_jit(self.services.dep_indptr, services.reshape(-1), out.reshape(-1))
+        return out
+
+    def spreads(self, services: I32 | I64) -> Bool:
+        """Whether each service's replicas go to distinct domains (enough live domains exist).
+
+        Asked per row, not built for every service: an O(services) column per call for the
+        few services being placed.
+        """
+        out: Bool = self.services.replicas[services] <= self.live_domains
         return out
 
     def global_rows(self, nodes: I32 | I64) -> I32 | I64:
