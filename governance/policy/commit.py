@@ -171,7 +171,8 @@ def resolve_picks(
             np.float32(tiers.newcomer_capacity_fraction),
             tiers.newcomer_max_replicas,
             svc,
-            ctx.spread_active,
+            ctx.services.replicas,
+            ctx.live_domains,
             n.failure_domain,
             ctx.pairs.n_domains,
             ok,
@@ -203,7 +204,7 @@ def resolve_picks(
     ok = np.zeros(reps.shape[0], dtype=bool)
     ok[order] = fits
     # Two replicas of one spreading service may not land in one domain in the same batch.
-    spread = ctx.spread_active[svc] & ok
+    spread = ctx.spreads(svc) & ok
     if spread.any():
         idx = np.flatnonzero(spread)
         keys = ctx.pairs.key(svc[idx], ctx.nodes.failure_domain[chosen[idx]])

@@ -28,12 +28,13 @@ import numpy as np
 
 from governance.policy import registry
 from governance.policy.exact import place_exact
+from governance.policy.prefetch import prefetch_read
 from governance.policy.prepare import build_context
 from governance.policy.reasons import FILTER_REASONS, PlacementReason, code
 from governance.policy.results import PlacementPlan
 from governance.policy.sampled import Decisions, new_decisions, place_sampled
-from governance.policy.scans import unassigned_rows
-from governance.policy.types import F64, I8, I32, I64, Bool, PaymentStatus, Snapshot
+from governance.policy.scans import pending_paid_rows, unassigned_rows
+from governance.policy.types import F64, I8, I32, I64, PaymentStatus, Snapshot
 
 if TYPE_CHECKING:
     from governance.policy.context import Filter, Scorer
@@ -65,37 +66,31 @@ def place(
 
     Returns the plan (rows in the order placed) and the snapshot with the placements applied.
     """
-    if replicas is None:
-        rows = pending_rows(snapshot)
-    else:  # only pending replicas can be placed; assigned ones are left where they are
-        rows = np.asarray(replicas, dtype=np.int64)
-        rows = rows[snapshot.replicas.node[rows] < 0]
+    rows = pending_rows(snapshot) if replicas is None else np.asarray(replicas, dtype=np.int64)
     mode = mode or params.placement.mode
     names, weights, scorers, filters = _plugins(
         tuple(params.placement.scorers.items()), params.placement.filters
     )
-    svc = snapshot.services
-    row_svc = snapshot.replicas.service[rows]  # gathered once: payment, context, rounds
-    unpaid = svc.payment[row_svc] != PaymentStatus.PAID
-    todo = rows[~unpaid]
     nodes, reps = snapshot.nodes, snapshot.replicas
+    # Only pending replicas can be placed (assigned ones are left where they are); the services
+    # are gathered once (payment, context, rounds), and unpaid services wait.
+    todo, todo_svc, skipped = pending_paid_rows(
+        rows, reps.node, reps.service, snapshot.services.payment, PaymentStatus.PAID
+    )
     if todo.size == 0:  # nothing to place: no copies, no O(n) work
         empty = new_decisions(0, len(names))
-        return _plan(params, rows, unpaid, todo, empty, mode, names), snapshot
+        return _plan(params, skipped, todo, empty, mode, names), snapshot
     used = nodes.used if donate else nodes.used.copy()
     held = nodes.replicas_held if donate else nodes.replicas_held.copy()
-    todo_svc = row_svc[~unpaid]
     ctx = build_context(snapshot, params, now_s, todo, used, held, row_services=todo_svc)
     if mode == "exact":
         decisions = place_exact(ctx, todo, filters, scorers, weights)
     else:
         decisions = place_sampled(ctx, todo, filters, scorers, weights, rng, row_services=todo_svc)
-    plan = _plan(params, rows, unpaid, todo, decisions, mode, names)
-    placed = decisions.node >= 0
+    plan = _plan(params, skipped, todo, decisions, mode, names)
     node_col = reps.node if donate else reps.node.copy()
     started = reps.started_at_s if donate else reps.started_at_s.copy()
-    node_col[todo[placed]] = decisions.node[placed]
-    started[todo[placed]] = now_s
+    apply_placements_jit(todo, decisions.node, float(now_s), node_col, started)
     if donate:  # every column was written in place: the input snapshot is the result
         return plan, snapshot
     new = dataclasses.replace(
@@ -149,17 +144,38 @@ def _plan_codes_loop(node: I32, failing_filter: I8, filter_codes: I8, unplaced: 
 plan_codes_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_plan_codes_loop)
 
 
+def _apply_placements_loop(rows: I64, node: I32, now_s: float, node_col: I32,
+                           started: F64) -> None:  # fmt: skip
+    """``node_col[rows[i]] = node[i]`` and ``started[rows[i]] = now_s`` where ``node[i] >= 0``.
+
+    The rows are scattered over the replica table: theirs are asked for ``_AHEAD`` rows on.
+    """
+    count = rows.shape[0]
+    for i in range(count):
+        if i + _AHEAD < count:
+            prefetch_read(node_col, rows[i + _AHEAD])
+            prefetch_read(started, rows[i + _AHEAD])
+        if node[i] >= 0:
+            node_col[rows[i]] = node[i]
+            started[rows[i]] = now_s
+
+
+#: Rows between the prefetch of a placed replica's entries and their writes.
+_AHEAD = 16
+apply_placements_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(
+    _apply_placements_loop
+)
+
+
 def _plan(
     params: PolicyParams,
-    rows: I64,
-    unpaid: Bool,
+    skipped: I64,
     todo: I64,
     decisions: Decisions,
     mode: str,
     names: tuple[str, ...],
 ) -> PlacementPlan:
-    """Assemble the plan: unpaid rows first, then the placed/unplaceable rows in order."""
-    skipped = rows[unpaid]
+    """Assemble the plan: unpaid rows (``skipped``) first, then the placed/unplaceable rows."""
     count = todo.shape[0]
     reason = np.empty(count, dtype=np.int8)
     failing = np.empty(count, dtype=np.int8)

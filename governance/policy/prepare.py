@@ -107,7 +107,7 @@ def build_context(
         held=held,
         pairs=pairs,
         locality=locality,
-        spread_active=services.replicas <= live_domains,
+        live_domains=live_domains,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from governance.policy.prefetch import prefetch_read
+from governance.policy.prefetch import prefetch_read, prefetch_row
 from governance.policy.types import F32, F64, I8, I32, I64, Bool, Tier
 
 _NEWCOMER = int(Tier.NEWCOMER)
@@ -53,7 +53,8 @@ def _stable_order_loop(values: I32 | I64) -> I64:
 
 def _resolve_loop(chosen: I32, order: I64, demand: F32, used: F32, capacity: F32, tier: I8,
                   held: I32, tiers_on: bool, fraction: np.float32, quota: int, service: I32,
-                  spread_active: Bool, domain: I32, n_domains: int, ok: Bool, rows: I64,
+                  want_replicas: I32, live_domains: int, domain: I32, n_domains: int, ok: Bool,
+                  rows: I64,
                   keys: I64) -> int:  # fmt: skip
     """Which optimistic picks fit, in row order; ``order`` is the picks' stable order by node.
 
@@ -63,8 +64,8 @@ def _resolve_loop(chosen: I32, order: I64, demand: F32, used: F32, capacity: F32
     and the limit ``capacity[n]`` (times ``fraction`` in float32 for a newcomer when
     ``tiers_on``); with ``tiers_on`` a newcomer also needs ``held[n] + rank < quota``, rank being
     the pick's place among them. The fitting picks of services that spread
-    (``spread_active[service[i]]``) go to ``rows`` with their (service, domain) ``keys``, in row
-    order; returns how many (`_drop_repeats_loop` keeps one per key).
+    (``want_replicas[service[i]] <= live_domains``) go to ``rows`` with their (service, domain)
+    ``keys``, in row order; returns how many (`_drop_repeats_loop` keeps one per key).
     """
     count = chosen.shape[0]
     within = np.empty(used.shape[1], dtype=np.float32)
@@ -72,8 +73,8 @@ def _resolve_loop(chosen: I32, order: I64, demand: F32, used: F32, capacity: F32
     for t in range(count):
         if t + _AHEAD < count:
             ahead = chosen[order[t + _AHEAD]]
-            prefetch_read(used, ahead)
-            prefetch_read(capacity, ahead)
+            prefetch_row(used, ahead)
+            prefetch_row(capacity, ahead)
             prefetch_read(tier, ahead)
             prefetch_read(held, ahead)
         i = order[t]
@@ -99,7 +100,7 @@ def _resolve_loop(chosen: I32, order: I64, demand: F32, used: F32, capacity: F32
     for i in range(count):
         if i + _AHEAD < count:  # picks in row order: random node rows again
             prefetch_read(domain, chosen[i + _AHEAD])
-        if ok[i] and spread_active[service[i]]:
+        if ok[i] and want_replicas[service[i]] <= live_domains:
             rows[spreading] = i
             keys[spreading] = np.int64(service[i]) * n_domains + domain[chosen[i]]
             spreading += 1
@@ -128,7 +129,7 @@ def _commit_usage_loop(nodes: I32, added: F32, used: F32, held: I32, uniq: I32, 
     i = 0
     while i < total:
         if i + _AHEAD < total:
-            prefetch_read(used, nodes[i + _AHEAD])
+            prefetch_row(used, nodes[i + _AHEAD])
             prefetch_read(held, nodes[i + _AHEAD])
             prefetch_read(domain, nodes[i + _AHEAD])
         n = nodes[i]

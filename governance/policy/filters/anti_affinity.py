@@ -16,12 +16,12 @@ class AntiAffinity:
 
     def mask(self, ctx: PlacementContext, nodes: I32, reps: I32) -> Bool:
         svc = ctx.replicas.service[reps]
-        out: Bool = ~ctx.spread_active[svc][:, None] | (ctx.pair_counts(nodes, reps) == 0)
+        out: Bool = ~ctx.spreads(svc)[:, None] | (ctx.pair_counts(nodes, reps) == 0)
         return out
 
     def ok(self, ctx: PlacementContext, node: int, rep: int) -> bool:
         svc = ctx.replicas.service.item(rep)
-        if not ctx.spread_active.item(svc):
+        if not ctx.services.replicas.item(svc) <= ctx.live_domains:
             return True
         key = svc * ctx.pairs.n_domains + ctx.nodes.failure_domain.item(node)
         return ctx.pairs.get(key) == 0

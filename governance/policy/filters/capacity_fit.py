@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 from governance.policy.context import PlacementContext
-from governance.policy.prefetch import prefetch_read
+from governance.policy.prefetch import prefetch_read, prefetch_row
 from governance.policy.reasons import FilterReason
 from governance.policy.types import F32, I8, I32, Bool, Tier
 
@@ -28,8 +28,8 @@ def _fits_loop(used: F32, limit: F32, tier: I8, scale_newcomers: bool, fraction:
         if b + _AHEAD < rows:
             for j in range(nodes.shape[1]):
                 ahead = nodes[b + _AHEAD, j]
-                prefetch_read(used, ahead)
-                prefetch_read(limit, ahead)
+                prefetch_row(used, ahead)
+                prefetch_row(limit, ahead)
                 prefetch_read(tier, ahead)
         for j in range(nodes.shape[1]):
             n = nodes[b, j]

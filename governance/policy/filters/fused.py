@@ -23,7 +23,7 @@ from governance.policy.filters import (
     region,
     tier_allowed,
 )
-from governance.policy.prefetch import prefetch_read
+from governance.policy.prefetch import prefetch_read, prefetch_row
 from governance.policy.types import F32, F64, I8, I32, I64, NO_REGION, Bool, Tier
 
 if TYPE_CHECKING:
@@ -65,7 +65,8 @@ def _check_picks_loop(bits: int, nodes: I32, reps: I32, rep_service: I32,
                       healthy: Bool, draining: Bool, heartbeat_s: F64, fresh_from_s: float,
                       used: F32, limit: F32, tier: I8, scale: bool, fraction: np.float32,
                       demand: F32, criticality: I8, max_criticality: int, held: I32, quota: int,
-                      service_region: I32, node_region: I32, spread_active: Bool, counts: I32,
+                      service_region: I32, node_region: I32, want_replicas: I32,
+                      live_domains: int, counts: I32,
                       evicted_at_s: F64, evicted_node: I32, cooldown_s: float, now_s: float,
                       global_rows: I64, out: Bool) -> None:  # fmt: skip
     """``out[i]``: node ``n = nodes[i]`` passes every filter of ``bits`` for replica ``reps[i]``.
@@ -74,8 +75,9 @@ def _check_picks_loop(bits: int, nodes: I32, reps: I32, rep_service: I32,
     after ``fresh_from_s``), capacity_fit (float32 ``used + demand <= limit``, a newcomer's limit
     times ``fraction`` when ``scale``), tier_allowed (a newcomer takes criticality at most
     ``max_criticality``), newcomer_quota (a newcomer holds fewer than ``quota``), region, anti
-    affinity (``counts[i] == 0`` where the service can spread) and eviction_cooldown (not the
-    node the replica left within ``cooldown_s``; ``global_rows`` maps local rows, empty: none).
+    affinity (``counts[i] == 0`` where the service can spread: ``want_replicas[svc] <=
+    live_domains``) and eviction_cooldown (not the node the replica left within
+    ``cooldown_s``; ``global_rows`` maps local rows, empty: none).
     The caller clears the tier bits when reputation is off, as those plugins then pass all.
     """
     count = nodes.shape[0]
@@ -92,21 +94,21 @@ def _check_picks_loop(bits: int, nodes: I32, reps: I32, rep_service: I32,
         if i + _AHEAD < count:
             near = rep_service[reps[i + _AHEAD]]
             if bits & CAPACITY:
-                prefetch_read(demand, near)
+                prefetch_row(demand, near)
             if bits & TIER:
                 prefetch_read(criticality, near)
             if bits & REGION:
                 prefetch_read(service_region, near)
             if bits & ANTI_AFFINITY:
-                prefetch_read(spread_active, near)
+                prefetch_read(want_replicas, near)
             ahead = nodes[i + _AHEAD]
             if bits & AVAILABLE:
                 prefetch_read(healthy, ahead)
                 prefetch_read(draining, ahead)
                 prefetch_read(heartbeat_s, ahead)
             if bits & CAPACITY:
-                prefetch_read(used, ahead)
-                prefetch_read(limit, ahead)
+                prefetch_row(used, ahead)
+                prefetch_row(limit, ahead)
             prefetch_read(tier, ahead)
             if bits & QUOTA:
                 prefetch_read(held, ahead)
@@ -132,7 +134,7 @@ def _check_picks_loop(bits: int, nodes: I32, reps: I32, rep_service: I32,
             want = service_region[svc]
             ok &= want == NO_REGION or node_region[n] == want
         if bits & ANTI_AFFINITY:
-            ok &= not spread_active[svc] or counts[i] == 0
+            ok &= want_replicas[svc] > live_domains or counts[i] == 0
         if bits & COOLDOWN and now_s < evicted_at_s[rep] + cooldown_s:
             row = global_rows[n] if mapped else n
             ok &= row != evicted_node[rep]
@@ -178,7 +180,8 @@ def check_picks(
         int(p.tiers.newcomer_max_replicas),
         s.region,
         n.region,
-        ctx.spread_active,
+        s.replicas,
+        ctx.live_domains,
         _NONE_I32 if counts is None else counts,
         r.last_evicted_at_s,
         r.last_evicted_node,

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from governance.policy.context import PlacementContext
-from governance.policy.prefetch import prefetch_read
+from governance.policy.prefetch import prefetch_row
 from governance.policy.types import F32, F64, I32, I64
 
 #: Candidates between the prefetch of a node's rows and their use (random rows: cache misses).
@@ -43,8 +43,8 @@ def _free_share_at_loop(used: F32, capacity: F32, nodes: I32 | I64, out: F64) ->
     count = nodes.shape[0]
     for j in range(count):
         if j + _AHEAD < count:
-            prefetch_read(used, nodes[j + _AHEAD])
-            prefetch_read(capacity, nodes[j + _AHEAD])
+            prefetch_row(used, nodes[j + _AHEAD])  # both lines of a straddling row
+            prefetch_row(capacity, nodes[j + _AHEAD])
         n = nodes[j]
         total = 0.0
         for r in range(n_res):

@@ -42,7 +42,10 @@ def test_check_picks_equals_the_numpy_tests(
     crit = rng.integers(0, 4, n_svc).astype(np.int8)
     svc_region = rng.choice([NO_REGION, 0, 1], n_svc).astype(np.int32)
     node_region = rng.integers(0, 2, n).astype(np.int32)
-    spread = rng.random(n_svc) < 0.5
+    want_replicas = rng.integers(1, 5, n_svc).astype(np.int32)
+    # at or just under some service's count: the boundary of `<=` comes up often
+    live = int(rng.choice(want_replicas)) - int(rng.integers(0, 2))
+    spread = want_replicas <= live  # the services that spread
     rep_service = rng.integers(0, n_svc, n_rep).astype(np.int32)
     evicted_at = rng.choice([-np.inf, 1.0, 8.0, np.nan], n_rep)
     evicted_node = rng.integers(-1, 3 * n, n_rep).astype(np.int32)
@@ -74,8 +77,9 @@ def test_check_picks_equals_the_numpy_tests(
         want &= ~((now < evicted_at[reps] + cooldown) & (glob == evicted_node[reps]))
     got = np.empty(picks, dtype=bool)
     check_picks_jit(bits, nodes, reps, rep_service, healthy, draining, heartbeat, fresh, used, cap,
-                    tier, scale, frac, demand, crit, 1, held, 2, svc_region, node_region, spread,
-                    counts, evicted_at, evicted_node, cooldown, now, rows, got)  # fmt: skip
+                    tier, scale, frac, demand, crit, 1, held, 2, svc_region, node_region,
+                    want_replicas, live, counts, evicted_at, evicted_node, cooldown, now, rows,
+                    got)  # fmt: skip
     assert got.tolist() == want.tolist()
 
 

@@ -99,7 +99,10 @@ def test_resolve_equals_the_numpy_statements(
     tier = rng.integers(0, 3, n).astype(np.int8)
     held = rng.integers(0, 5, n).astype(np.int32)
     domain = rng.integers(0, 3, n).astype(np.int32)
-    spread_active = rng.random(5) < 0.6
+    want_replicas = rng.integers(1, 5, 5).astype(np.int32)
+    # at or just under some service's count: the boundary of `<=` comes up often
+    live = int(rng.choice(want_replicas)) - int(rng.integers(0, 2))
+    spread_active = want_replicas <= live
     service = rng.integers(0, 5, picks).astype(np.int32)
     chosen = rng.integers(0, n, picks).astype(np.int32)
     frac = np.float32(rng.choice([0.25, 0.5, 1.0, 0.1]))
@@ -132,7 +135,7 @@ def test_resolve_equals_the_numpy_statements(
     rows, keys = np.empty(picks, dtype=np.int64), np.empty(picks, dtype=np.int64)
     got_order = stable_order_jit(chosen)
     assert got_order.tolist() == order.tolist()
-    args = (used, cap, tier, held, tiers_on, frac, quota, service, spread_active, domain, 3)
+    args = (used, cap, tier, held, tiers_on, frac, quota, service, want_replicas, live, domain, 3)
     spreading = resolve_jit(chosen, got_order, demand, *args, got, rows, keys)
     drop_repeats_jit(keys[:spreading], stable_order_jit(keys[:spreading]), rows, got)
     assert got.tolist() == want.tolist()

@@ -1,11 +1,15 @@
-"""The row gathers and scatters of a sampled round's commit equal numpy's fancy indexing."""
+"""The row gathers and scatters of a sampled round and its call equal numpy's fancy indexing."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from governance.policy.context import PlacementContext
+from governance.policy.placement import apply_placements_jit
 from governance.policy.round_kernels import gather_rows, scatter_rows_jit, take_picks_jit
 
 
@@ -65,3 +69,34 @@ def test_take_picks_equals_the_flat_take(
     got = np.full((idx.shape[0], cols), np.nan, dtype=np.float32)
     take_picks_jit(block, where, pick, col, got)
     assert got.tobytes() == want.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 80), count=st.integers(0, 60))
+def test_apply_placements_equal_the_masked_assignments(seed: int, n: int, count: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, n, count).astype(np.int64)  # repeats: the last write wins, as numpy's
+    decided = rng.integers(-1, 9, count).astype(np.int32)
+    node_col = rng.integers(-1, 9, n).astype(np.int32)
+    started = rng.random(n)
+    want_node, want_started = node_col.copy(), started.copy()
+    placed = decided >= 0
+    want_node[rows[placed]] = decided[placed]
+    want_started[rows[placed]] = 12.5
+    apply_placements_jit(rows, decided, 12.5, node_col, started)
+    assert node_col.tolist() == want_node.tolist()
+    assert started.tolist() == want_started.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 60), count=st.integers(0, 50))
+def test_dependency_counts_equal_the_pointer_differences(seed: int, m: int, count: int) -> None:
+    rng = np.random.default_rng(seed)
+    indptr = np.concatenate([[0], np.cumsum(rng.integers(0, 4, m))]).astype(np.int64)
+    services = rng.integers(0, m, count).astype(np.int32)
+    ctx = SimpleNamespace(services=SimpleNamespace(dep_indptr=indptr))
+    got = PlacementContext.dependency_counts(ctx, services)  # type: ignore[arg-type]
+    assert got.dtype == np.int64
+    assert got.tolist() == (indptr[services + 1] - indptr[services]).tolist()
+    block = services.reshape(-1, 1)  # any shape, as the numpy expression takes
+    assert PlacementContext.dependency_counts(ctx, block).shape == block.shape  # type: ignore[arg-type]

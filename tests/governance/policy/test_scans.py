@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,6 +12,7 @@ from governance.policy.scans import (
     assigned_keys_of,
     due_and_unassigned_rows,
     due_rows,
+    pending_paid_rows,
     unassigned_rows,
     union_rows,
 )
@@ -51,3 +53,37 @@ def test_union_rows_equals_union1d(seed: int, n: int, m: int) -> None:
     got = union_rows(rows, more)
     assert got.dtype == np.int64
     assert got.tolist() == np.union1d(rows, more).tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 300),
+    count=st.integers(0, 120),
+    services=st.integers(1, 20),
+)
+def test_pending_paid_rows_equal_the_numpy_selections(
+    seed: int, n: int, count: int, services: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    node = rng.integers(-1, 3, n).astype(np.int32)
+    service = rng.integers(0, services, n).astype(np.int32)
+    payment = rng.integers(0, 3, services).astype(np.int8)
+    # any order, repeats, and negative rows counting from the end, as numpy's gathers take them
+    rows = rng.integers(-n, n, count).astype(np.int64)
+    todo, todo_service, skipped = pending_paid_rows(rows, node, service, payment, 1)
+    pending = rows[node[rows] < 0]
+    unpaid = payment[service[pending]] != 1
+    assert todo.tolist() == pending[~unpaid].tolist()
+    assert todo_service.dtype == service.dtype
+    assert todo_service.tolist() == service[pending[~unpaid]].tolist()
+    assert skipped.tolist() == pending[unpaid].tolist()
+
+
+def test_pending_paid_rows_refuse_rows_out_of_range() -> None:
+    node = np.full(4, -1, dtype=np.int32)
+    service = np.zeros(4, dtype=np.int32)
+    payment = np.ones(1, dtype=np.int8)
+    for bad in (4, -5):
+        with pytest.raises(IndexError):
+            pending_paid_rows(np.array([0, bad]), node, service, payment, 1)
