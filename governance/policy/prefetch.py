@@ -39,23 +39,20 @@ def _prefetch_read(typingctx: Any, array: Any, row: Any) -> Any:
         return None
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        view = context.make_array(signature.args[0])(context, builder, args[0])
-        i64 = ir.IntType(64)
-        index = context.cast(builder, args[1], signature.args[1], types.int64)
-        stride = builder.extract_value(view.strides, 0)
-        address = builder.add(builder.ptrtoint(view.data, i64), builder.mul(index, stride))
-        byte_ptr = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fn = builder.module.globals.get(_LLVM_PREFETCH) or ir.Function(
-            builder.module,
-            ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
-            _LLVM_PREFETCH,
-        )
-        # read intent, high locality, data cache
-        builder.call(fn, [builder.inttoptr(address, byte_ptr), i32(0), i32(3), i32(1)])
+        _, start = _row_start(context, builder, signature, args)
+        _prefetch_at(builder, start)
         return context.get_dummy_value()
 
     return types.void(array, row), codegen
+
+
+def _row_start(context: Any, builder: Any, signature: Any, args: Any) -> tuple[Any, Any]:
+    """The array view and the integer address where row ``args[1]`` of ``args[0]`` starts."""
+    view = context.make_array(signature.args[0])(context, builder, args[0])
+    i64 = ir.IntType(64)
+    index = context.cast(builder, args[1], signature.args[1], types.int64)
+    stride = builder.extract_value(view.strides, 0)
+    return view, builder.add(builder.ptrtoint(view.data, i64), builder.mul(index, stride))
 
 
 def _prefetch_at(builder: Any, address: Any) -> None:
@@ -79,11 +76,8 @@ def _prefetch_row(typingctx: Any, array: Any, row: Any) -> Any:
         return None
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        view = context.make_array(signature.args[0])(context, builder, args[0])
+        view, start = _row_start(context, builder, signature, args)
         i64 = ir.IntType(64)
-        index = context.cast(builder, args[1], signature.args[1], types.int64)
-        stride = builder.extract_value(view.strides, 0)
-        start = builder.add(builder.ptrtoint(view.data, i64), builder.mul(index, stride))
         # last byte of the row: (columns - 1) * column stride + itemsize - 1 past its start
         columns = builder.extract_value(view.shape, 1)
         step = builder.extract_value(view.strides, 1)
