@@ -45,10 +45,8 @@ def slot_counts(world: World, present: B, up: B) -> SlotCounts:
     return SlotCounts(count, present_sample(world, count), up_count, cut, true_cpu)
 
 
-def present_sample(world: World, present: int | None = None) -> I64:
-    """Present slots, or an evenly strided sample of ~64k of them on big networks."""
-    if present is None:
-        present = int(np.count_nonzero(world.present))
+def present_sample(world: World, present: int) -> I64:
+    """Present slots (``present`` of them), or an evenly strided ~64k on big networks."""
     stride = present // KPI_SAMPLE if present > KPI_SAMPLE else 1
     rows = np.empty(-(-present // stride) + 1, dtype=np.int64)  # + 1: the kernel's spare row
     mask = world.present
